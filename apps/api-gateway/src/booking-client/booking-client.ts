@@ -1,0 +1,83 @@
+import { HTTP_STATUS_BY_ERROR_CODE, type ServiceError, type ServiceReply } from '@booking/shared';
+import {
+  GatewayTimeoutException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { ClientNats } from '@nestjs/microservices';
+import { EmptyResponseException } from '@nestjs/microservices/errors/empty-response.exception.js';
+import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+
+export const BOOKING_NATS_CLIENT = Symbol('BOOKING_NATS_CLIENT');
+
+/**
+ * Request/reply to the booking service over NATS. Every request has a deadline;
+ * the service's error replies become the contract's HTTP errors, and transport
+ * failures become 503 (nobody answering) or 504 (no answer in time) — never a hang.
+ */
+@Injectable()
+export class BookingClient implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(BookingClient.name);
+
+  constructor(
+    @Inject(BOOKING_NATS_CLIENT) private readonly nats: ClientNats,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.nats.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.nats.close();
+  }
+
+  /** True while the NATS connection is up. */
+  isConnected(): boolean {
+    try {
+      return !this.nats.unwrap<{ isClosed(): boolean }>().isClosed();
+    } catch {
+      return false;
+    }
+  }
+
+  async request<T>(subject: string, payload: object): Promise<T> {
+    let reply: ServiceReply<T>;
+    try {
+      reply = await firstValueFrom(
+        this.nats.send<ServiceReply<T>>(subject, payload).pipe(timeout(this.config.NATS_REQUEST_TIMEOUT_MS)),
+      );
+    } catch (error) {
+      throw this.transportFailure(subject, error);
+    }
+    if (!reply.ok) throw serviceErrorToHttp(reply.error);
+    return reply.data;
+  }
+
+  private transportFailure(subject: string, error: unknown): HttpException {
+    if (error instanceof TimeoutError) {
+      this.logger.warn(`${subject}: no reply within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`);
+      return new GatewayTimeoutException(
+        `The booking service did not answer within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`,
+      );
+    }
+    // EmptyResponseException is what a NATS "no responders" status becomes: no replica is subscribed.
+    const reason = error instanceof EmptyResponseException ? 'no booking service is running' : describe(error);
+    this.logger.warn(`${subject}: ${reason}`);
+    return new ServiceUnavailableException('The booking service is unavailable; try again shortly');
+  }
+}
+
+export function serviceErrorToHttp(error: ServiceError): HttpException {
+  return new HttpException(error.message, HTTP_STATUS_BY_ERROR_CODE[error.code] ?? HttpStatus.INTERNAL_SERVER_ERROR);
+}
+
+const describe = (error: unknown): string =>
+  error instanceof Error ? error.message : typeof error === 'string' ? error : JSON.stringify(error);

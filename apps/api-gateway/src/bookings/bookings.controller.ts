@@ -1,0 +1,33 @@
+import {
+  BookingSubjects,
+  idParamsSchema,
+  listBookingsQueryStringSchema,
+  reserveBookingSchema,
+  type BookingView,
+  type ListBookingsQuery,
+  type ReserveBookingCommand,
+} from '@booking/shared';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { BookingClient } from '../booking-client/booking-client.js';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+
+@Controller('api/bookings')
+export class BookingsController {
+  constructor(private readonly bookingService: BookingClient) {}
+
+  @Post('reserve')
+  @HttpCode(HttpStatus.CREATED)
+  reserve(@Body(new ZodValidationPipe(reserveBookingSchema)) command: ReserveBookingCommand): Promise<BookingView> {
+    return this.bookingService.request(BookingSubjects.reserve, command);
+  }
+
+  @Get(':id')
+  get(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<BookingView> {
+    return this.bookingService.request(BookingSubjects.getBooking, params);
+  }
+
+  @Get()
+  list(@Query(new ZodValidationPipe(listBookingsQueryStringSchema)) query: ListBookingsQuery): Promise<BookingView[]> {
+    return this.bookingService.request(BookingSubjects.listBookings, query);
+  }
+}

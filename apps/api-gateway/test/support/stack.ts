@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { freePort, PrivateNatsServer, TestDatabase } from '@booking/testing';
+import type { INestApplication } from '@nestjs/common';
+import { startBookingService } from '../../../booking-service/src/app.js';
+import { loadBookingServiceConfig } from '../../../booking-service/src/config.js';
+import { startGateway } from '../../src/app.js';
+import { loadGatewayConfig } from '../../src/config.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+const BOOKING_SERVICE_MAIN = fileURLToPath(new URL('../../../booking-service/dist/main.js', import.meta.url));
+
+export interface StackOptions {
+  /** Booking-service replicas inside the test process (counted by coverage). */
+  inProcessReplicas?: number;
+  /** Booking-service replicas as separate `node` processes, from the built service. */
+  processReplicas?: number;
+  gatewayEnv?: Record<string, string>;
+}
+
+/**
+ * The real system for one test file: its own database and nats-server, N
+ * booking-service replicas in one queue group, and the HTTP gateway.
+ */
+export class Stack {
+  private readonly children: ChildProcess[] = [];
+  readonly replicas: INestApplication[] = [];
+  gateway!: INestApplication;
+  baseUrl = '';
+
+  private constructor(
+    readonly db: TestDatabase,
+    readonly nats: PrivateNatsServer,
+  ) {}
+
+  static async start(options: StackOptions = {}): Promise<Stack> {
+    const [db, nats] = await Promise.all([TestDatabase.create(), PrivateNatsServer.start()]);
+    const stack = new Stack(db, nats);
+    for (let i = 0; i < (options.inProcessReplicas ?? 1); i++) await stack.startInProcessReplica();
+    await Promise.all(Array.from({ length: options.processReplicas ?? 0 }, () => stack.startProcessReplica()));
+    await stack.startGateway(options.gatewayEnv);
+    return stack;
+  }
+
+  get serviceEnv(): Record<string, string> {
+    return { NATS_URL: this.nats.url, DATABASE_URL: this.db.url, DATABASE_POOL_SIZE: '5', NODE_ENV: 'test' };
+  }
+
+  async startInProcessReplica(): Promise<INestApplication> {
+    const config = loadBookingServiceConfig({ ...this.serviceEnv, BOOKING_SERVICE_PORT: '0' });
+    const app = await startBookingService(config, { logger: false });
+    this.replicas.push(app);
+    return app;
+  }
+
+  async startProcessReplica(): Promise<void> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [BOOKING_SERVICE_MAIN], {
+      env: { ...process.env, ...this.serviceEnv, BOOKING_SERVICE_PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.children.push(child);
+    await waitForHttpOk(`http://127.0.0.1:${port}/health/ready`, child);
+  }
+
+  async startGateway(env: Record<string, string> = {}): Promise<void> {
+    const config = loadGatewayConfig({
+      NATS_URL: this.nats.url,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ADMIN_TOKEN,
+      NODE_ENV: 'test',
+      ...env,
+    });
+    this.gateway = await startGateway(config, { logger: false });
+    this.baseUrl = (await this.gateway.getUrl()).replace('[::1]', '127.0.0.1');
+  }
+
+  async stopReplicas(): Promise<void> {
+    await Promise.all(this.replicas.splice(0).map((app) => app.close()));
+    await Promise.all(this.children.splice(0).map(stopChild));
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway?.close();
+    await this.stopReplicas();
+    await Promise.all([this.nats.dispose(), this.db.drop()]);
+  }
+
+  /** Sends one JSON request to the gateway. */
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(this.baseUrl + path, init);
+    const text = await response.text();
+    return { status: response.status, body: parseJson(text), headers: response.headers };
+  }
+
+  reserve(body: unknown): Promise<ApiResponse> {
+    return this.request('POST', '/api/bookings/reserve', body);
+  }
+}
+
+export interface ApiResponse {
+  status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  headers: Headers;
+}
+
+async function waitForHttpOk(url: string, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`booking-service exited with code ${child.exitCode}`);
+    const ok = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** Counts of statuses, e.g. { 201: 100, 409: 900 }. */
+export function countStatuses(responses: ApiResponse[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const { status } of responses) counts[status] = (counts[status] ?? 0) + 1;
+  return counts;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return text;
+  }
+}

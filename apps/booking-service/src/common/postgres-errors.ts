@@ -1,0 +1,36 @@
+/** The SQLSTATE of a PostgreSQL error, also when Drizzle wrapped it (DrizzleQueryError keeps it as `cause`). */
+export function postgresErrorCode(error: unknown): string | undefined {
+  for (
+    let current = error;
+    current instanceof Error || isObject(current);
+    current = (current as { cause?: unknown }).cause
+  ) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    if (!('cause' in (current as object))) break;
+  }
+  return undefined;
+}
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
+export const PgErrorCode = {
+  UniqueViolation: '23505',
+  ForeignKeyViolation: '23503',
+  CheckViolation: '23514',
+} as const;
+
+/**
+ * True for errors that mean "PostgreSQL is not reachable or not accepting work
+ * right now" (connection refused or lost, admin shutdown, too many clients),
+ * as opposed to a bug in a query.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = postgresErrorCode(error);
+  if (code) return code.startsWith('08') || code.startsWith('57P') || code === '53300';
+  const message =
+    error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : '';
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}

@@ -1,0 +1,13 @@
+import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
+import { z } from 'zod';
+
+export const bookingServiceEnvSchema = commonEnvSchema.extend(databaseEnvSchema.shape).extend({
+  /** HTTP port for health (and later metrics); the service's real work arrives over NATS. */
+  BOOKING_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+});
+export type BookingServiceConfig = z.infer<typeof bookingServiceEnvSchema>;
+
+export const BOOKING_SERVICE_CONFIG = Symbol('BOOKING_SERVICE_CONFIG');
+
+export const loadBookingServiceConfig = (env: NodeJS.ProcessEnv = process.env): BookingServiceConfig =>
+  loadConfig(bookingServiceEnvSchema, env);

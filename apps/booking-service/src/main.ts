@@ -1,0 +1,4 @@
+import { startBookingService } from './app.js';
+import { loadBookingServiceConfig } from './config.js';
+
+await startBookingService(loadBookingServiceConfig());

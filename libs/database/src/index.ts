@@ -1,0 +1,4 @@
+export * from './client.js';
+export * from './migrations.js';
+export * from './schema.js';
+export * from './seed.js';

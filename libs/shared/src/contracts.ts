@@ -1,0 +1,30 @@
+import type { ServiceError } from './errors.js';
+
+/** A booking as the API returns it. */
+export interface BookingView {
+  id: number;
+  event_id: number;
+  user_id: string;
+  created_at: string;
+}
+
+/** An event as the API returns it, with the seats still free. */
+export interface EventView {
+  id: number;
+  name: string;
+  total_seats: number;
+  booked_seats: number;
+  available_seats: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * Every booking-service reply: expected outcomes (sold out, duplicate, not found)
+ * are values, not exceptions, so they cost nothing to produce and cannot be
+ * confused with a crash.
+ */
+export type ServiceReply<T> = { ok: true; data: T } | { ok: false; error: ServiceError };
+
+export const ok = <T>(data: T): ServiceReply<T> => ({ ok: true, data });
+export const fail = (error: ServiceError): ServiceReply<never> => ({ ok: false, error });

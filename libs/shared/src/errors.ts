@@ -1,0 +1,35 @@
+/** Error codes the booking service replies with; the gateway maps each to one HTTP status. */
+export const ErrorCode = {
+  Validation: 'VALIDATION',
+  EventNotFound: 'EVENT_NOT_FOUND',
+  BookingNotFound: 'BOOKING_NOT_FOUND',
+  AlreadyBooked: 'ALREADY_BOOKED',
+  SoldOut: 'SOLD_OUT',
+  /** A dependency (PostgreSQL) is unreachable: retrying later may succeed. */
+  Unavailable: 'UNAVAILABLE',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const HTTP_STATUS_BY_ERROR_CODE: Record<ErrorCode, number> = {
+  VALIDATION: 400,
+  EVENT_NOT_FOUND: 404,
+  BOOKING_NOT_FOUND: 404,
+  ALREADY_BOOKED: 409,
+  SOLD_OUT: 409,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export interface ServiceError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** The contract's exact messages. */
+export const ErrorMessages = {
+  alreadyBooked: (userId: string, eventId: number) => `User ${userId} already booked for event ${eventId}`,
+  soldOut: (eventId: number) => `No available seats for event ${eventId}`,
+  eventNotFound: (eventId: number) => `Event ${eventId} not found`,
+  bookingNotFound: (bookingId: number) => `Booking ${bookingId} not found`,
+};

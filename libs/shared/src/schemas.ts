@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+const MAX_INT32 = 2_147_483_647;
+
+/** A positive PostgreSQL `integer` (serial id). */
+export const idSchema = (field: string) =>
+  z
+    .number({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a number`) })
+    .int({ error: `${field} must be an integer` })
+    .min(1, { error: `${field} must be a positive integer` })
+    .max(MAX_INT32, { error: `${field} must be at most ${MAX_INT32}` });
+
+export const userIdSchema = z
+  .string({ error: (issue) => (issue.input === undefined ? 'user_id is required' : 'user_id must be a string') })
+  .max(255, { error: 'user_id must be at most 255 characters' })
+  .refine((value) => value.trim().length > 0, { error: 'user_id must not be empty' })
+  .refine((value) => !value.includes('\u0000'), { error: 'user_id must not contain NUL characters' });
+
+export const reserveBookingSchema = z.object({
+  event_id: idSchema('event_id'),
+  user_id: userIdSchema,
+});
+export type ReserveBookingCommand = z.infer<typeof reserveBookingSchema>;
+
+export const MAX_TOTAL_SEATS = 1_000_000;
+
+export const createEventSchema = z.object({
+  name: z
+    .string({ error: (issue) => (issue.input === undefined ? 'name is required' : 'name must be a string') })
+    .max(255, { error: 'name must be at most 255 characters' })
+    .refine((value) => value.trim().length > 0, { error: 'name must not be empty' })
+    .refine((value) => !value.includes('\u0000'), { error: 'name must not contain NUL characters' }),
+  total_seats: z
+    .number({
+      error: (issue) => (issue.input === undefined ? 'total_seats is required' : 'total_seats must be a number'),
+    })
+    .int({ error: 'total_seats must be an integer' })
+    .min(1, { error: 'total_seats must be at least 1' })
+    .max(MAX_TOTAL_SEATS, { error: `total_seats must be at most ${MAX_TOTAL_SEATS}` }),
+});
+export type CreateEventCommand = z.infer<typeof createEventSchema>;
+
+export const getByIdSchema = z.object({ id: idSchema('id') });
+export type GetByIdQuery = z.infer<typeof getByIdSchema>;
+
+export const listBookingsSchema = z.object({
+  user_id: userIdSchema.optional(),
+  event_id: idSchema('event_id').optional(),
+});
+export type ListBookingsQuery = z.infer<typeof listBookingsSchema>;
+
+/**
+ * Validates `input` against `schema`; on failure returns one readable sentence
+ * naming every offending field, e.g. "event_id must be an integer; user_id is required".
+ */
+export function validate<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+): { success: true; data: T } | { success: false; message: string } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { success: false, message: 'Request body must be a JSON object' };
+  }
+  const result = schema.safeParse(input);
+  if (result.success) return { success: true, data: result.data };
+  const messages = [...new Set(result.error.issues.map((issue) => issue.message))];
+  return { success: false, message: messages.join('; ') };
+}
+
+/** An id that arrives as text (path segment or query string), e.g. "42". */
+export const idFromTextSchema = (field: string) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, { error: `${field} must be a positive integer` })
+    .transform(Number)
+    .pipe(idSchema(field));
+
+export const listBookingsQueryStringSchema = z.object({
+  user_id: userIdSchema.optional(),
+  event_id: idFromTextSchema('event_id').optional(),
+});
+
+/** `:id` route parameters. */
+export const idParamsSchema = z.object({ id: idFromTextSchema('id') });

@@ -1,0 +1,12 @@
+/** NATS request/reply subjects served by the booking service. */
+export const BookingSubjects = {
+  reserve: 'booking.reserve',
+  getBooking: 'booking.get',
+  listBookings: 'booking.list',
+  createEvent: 'event.create',
+  getEvent: 'event.get',
+  listEvents: 'event.list',
+} as const;
+
+/** Every replica of the booking service joins this queue group, so each request is handled once. */
+export const BOOKING_QUEUE_GROUP = 'booking-service';
