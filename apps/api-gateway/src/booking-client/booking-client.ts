@@ -25,6 +25,7 @@ export const BOOKING_NATS_CLIENT = Symbol('BOOKING_NATS_CLIENT');
 @Injectable()
 export class BookingClient implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BookingClient.name);
+  private connected = false;
 
   constructor(
     @Inject(BOOKING_NATS_CLIENT) private readonly nats: ClientNats,
@@ -32,6 +33,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.nats.status.subscribe((status) => (this.connected = status === 'connected'));
     await this.nats.connect();
   }
 
@@ -41,11 +43,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
 
   /** True while the NATS connection is up. */
   isConnected(): boolean {
-    try {
-      return !this.nats.unwrap<{ isClosed(): boolean }>().isClosed();
-    } catch {
-      return false;
-    }
+    return this.connected;
   }
 
   async request<T>(subject: string, payload: object): Promise<T> {

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Stack } from './support/stack.js';
+
+/** Bodies an attacker or a broken client might send to POST /api/bookings/reserve. */
+const HOSTILE_BODIES: Array<[name: string, body: string, contentType?: string]> = [
+  ['event_id as string', JSON.stringify({ event_id: '1', user_id: 'u' })],
+  ['event_id as numeric string with SQL', JSON.stringify({ event_id: '1; DROP TABLE bookings', user_id: 'u' })],
+  ['event_id null', JSON.stringify({ event_id: null, user_id: 'u' })],
+  ['event_id boolean', JSON.stringify({ event_id: true, user_id: 'u' })],
+  ['event_id array', JSON.stringify({ event_id: [1], user_id: 'u' })],
+  ['event_id object', JSON.stringify({ event_id: { $gt: 0 }, user_id: 'u' })],
+  ['event_id float', JSON.stringify({ event_id: 1.000001, user_id: 'u' })],
+  ['event_id negative', JSON.stringify({ event_id: -1, user_id: 'u' })],
+  ['event_id zero', JSON.stringify({ event_id: 0, user_id: 'u' })],
+  ['event_id beyond int32', JSON.stringify({ event_id: 2147483648, user_id: 'u' })],
+  ['event_id huge', '{"event_id": 1e308, "user_id": "u"}'],
+  ['event_id beyond double', '{"event_id": 1e400, "user_id": "u"}'],
+  ['event_id unsafe integer', '{"event_id": 9007199254740993, "user_id": "u"}'],
+  ['user_id number', JSON.stringify({ event_id: 1, user_id: 123 })],
+  ['user_id null', JSON.stringify({ event_id: 1, user_id: null })],
+  ['user_id array', JSON.stringify({ event_id: 1, user_id: ['a', 'b'] })],
+  ['user_id nested object', JSON.stringify({ event_id: 1, user_id: { toString: 'x' } })],
+  ['user_id empty', JSON.stringify({ event_id: 1, user_id: '' })],
+  ['user_id whitespace only', JSON.stringify({ event_id: 1, user_id: ' \t\n ' })],
+  ['user_id with NUL', JSON.stringify({ event_id: 1, user_id: 'abc\u0000def' })],
+  ['user_id 256 characters', JSON.stringify({ event_id: 1, user_id: 'x'.repeat(256) })],
+  ['user_id 10,000 characters', JSON.stringify({ event_id: 1, user_id: 'x'.repeat(10_000) })],
+  ['array body', JSON.stringify([{ event_id: 1, user_id: 'u' }])],
+  ['string body', JSON.stringify('event_id=1')],
+  ['number body', '1'],
+  ['null body', 'null'],
+  ['empty object', '{}'],
+  ['deeply nested JSON', '{"event_id":' + '['.repeat(500) + ']'.repeat(500) + ',"user_id":"u"}'],
+  ['truncated JSON', '{"event_id": 1, "user_id": "u"'],
+  ['trailing garbage', '{"event_id": 1, "user_id": "u"} xyz'],
+  ['single quotes', "{'event_id': 1, 'user_id': 'u'}"],
+  ['form encoded as JSON', 'event_id=1&user_id=u'],
+  ['form content type', 'event_id=1&user_id=u', 'application/x-www-form-urlencoded'],
+  ['xml content type', '<reserve event_id="1" user_id="u"/>', 'application/xml'],
+  ['body over the size limit', JSON.stringify({ event_id: 1, user_id: 'u', pad: 'x'.repeat(50_000) })],
+];
+
+describe('hostile input', () => {
+  let stack: Stack;
+  let eventId: number;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+    eventId = await stack.db.createEvent(1000);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it.each(HOSTILE_BODIES)('%s → 4xx with a message, nothing written', async (_name, raw, contentType) => {
+    // Point the valid-looking variants at a real event, so only the hostile part can explain a refusal.
+    const body = raw
+      .replaceAll('"event_id": 1,', `"event_id": ${eventId},`)
+      .replaceAll('"event_id":1,', `"event_id":${eventId},`);
+    const response = await stack.request('POST', '/api/bookings/reserve', body, {
+      'content-type': contentType ?? 'application/json',
+    });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expect(typeof response.body.message).toBe('string');
+    expect(response.body.message.length).toBeGreaterThan(0);
+    expect(response.body.statusCode).toBe(response.status);
+    expect(await stack.db.count('bookings')).toBe(0);
+  });
+
+  it('has at least 20 hostile bodies', () => {
+    expect(HOSTILE_BODIES.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it.each([
+    ["' OR '1'='1"],
+    ['1; DROP TABLE bookings; --'],
+    ['Robert"); DELETE FROM events; --'],
+    ['%00%27'],
+    ['\\x00\\'],
+    ['ユーザー🎟️'],
+    ['Ünïcødé user ñ'],
+    ['\u202Eevil'],
+    ['x'.repeat(255)],
+  ])('a valid but odd user id %j is stored verbatim', async (userId) => {
+    const response = await stack.reserve({ event_id: eventId, user_id: userId });
+    expect(response.status).toBe(201);
+    expect(response.body.user_id).toBe(userId);
+    const { rows } = await stack.db.query<{ user_id: string }>('SELECT user_id FROM bookings WHERE id = $1', [
+      response.body.id,
+    ]);
+    expect(rows[0]!.user_id).toBe(userId);
+    expect(await stack.db.count('events')).toBe(1);
+  });
+});

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable, postgresErrorCode } from '../src/common/postgres-errors.js';
+
+const pgError = (code: string) => Object.assign(new Error('pg'), { code });
+
+describe('PostgreSQL error classification', () => {
+  it('finds the SQLSTATE directly or in a wrapped cause', () => {
+    expect(postgresErrorCode(pgError('23505'))).toBe('23505');
+    expect(postgresErrorCode(new Error('wrapped', { cause: pgError('23514') }))).toBe('23514');
+    expect(postgresErrorCode(Object.assign(new Error('node'), { code: 'ECONNREFUSED' }))).toBeUndefined();
+    expect(postgresErrorCode('text')).toBeUndefined();
+  });
+
+  it('tells an unreachable database from a bad query', () => {
+    expect(isDatabaseUnavailable(pgError('08006'))).toBe(true);
+    expect(isDatabaseUnavailable(pgError('57P01'))).toBe(true);
+    expect(isDatabaseUnavailable(pgError('53300'))).toBe(true);
+    expect(isDatabaseUnavailable(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe(true);
+    expect(
+      isDatabaseUnavailable(new Error('Failed query', { cause: new Error('Connection terminated unexpectedly') })),
+    ).toBe(true);
+    expect(isDatabaseUnavailable(pgError('42601'))).toBe(false);
+    expect(isDatabaseUnavailable(new Error('something else'))).toBe(false);
+  });
+});

@@ -1,0 +1,114 @@
+import { TestDatabase } from '@booking/testing';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, ensureDatabaseExists, migrateDatabase, redactUrl, seedDemoEvent } from '../src/index.js';
+
+describe('database', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await TestDatabase.create();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('refuses to oversell even for plain SQL inserts (trigger + CHECK)', async () => {
+    const eventId = await db.createEvent(2);
+    await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($1, $3)', [eventId, 'a', 'b']);
+    await expect(
+      db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [eventId, 'c']),
+    ).rejects.toMatchObject({
+      code: '23514',
+      constraint: 'events_booked_seats_within_capacity',
+    });
+    expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(2);
+  });
+
+  it('refuses a second booking of one user and bookings for unknown events', async () => {
+    const eventId = await db.createEvent(5);
+    await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [eventId, 'dup']);
+    await expect(
+      db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [eventId, 'dup']),
+    ).rejects.toMatchObject({
+      code: '23505',
+    });
+    await expect(db.query('INSERT INTO bookings (event_id, user_id) VALUES (999999, $1)', ['x'])).rejects.toMatchObject(
+      {
+        code: '23503',
+      },
+    );
+  });
+
+  it('keeps booked_seats equal to the bookings through deletes, moves and truncation', async () => {
+    const first = await db.createEvent(3);
+    const second = await db.createEvent(3);
+    await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($1, $3)', [first, 'm1', 'm2']);
+    await db.query('UPDATE bookings SET event_id = $1 WHERE event_id = $2 AND user_id = $3', [second, first, 'm1']);
+    await db.query('DELETE FROM bookings WHERE event_id = $1 AND user_id = $2', [first, 'm2']);
+    const seats = async () =>
+      (
+        await db.query<{ id: number; booked_seats: number }>(
+          'SELECT id, booked_seats FROM events WHERE id = ANY($1) ORDER BY id',
+          [[first, second]],
+        )
+      ).rows.map((r) => r.booked_seats);
+    expect(await seats()).toEqual([0, 1]);
+    await db.query('TRUNCATE bookings');
+    expect(await seats()).toEqual([0, 0]);
+  });
+
+  it('lets an operator add an event with plain SQL: every other column has a default', async () => {
+    const { rows } = await db.query<{ booked_seats: number; created_at: Date; updated_at: Date }>(
+      "INSERT INTO events (name, total_seats) VALUES ('psql event', 10) RETURNING booked_seats, created_at, updated_at",
+    );
+    expect(rows[0]!.booked_seats).toBe(0);
+    expect(rows[0]!.created_at).toBeInstanceOf(Date);
+  });
+
+  it('rejects a capacity below the seats already booked', async () => {
+    const eventId = await db.createEvent(2);
+    await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($1, $3)', [eventId, 'x', 'y']);
+    await expect(db.query('UPDATE events SET total_seats = 1 WHERE id = $1', [eventId])).rejects.toMatchObject({
+      code: '23514',
+    });
+  });
+
+  it('migrates idempotently, also when run concurrently', async () => {
+    await Promise.all([migrateDatabase(db.url), migrateDatabase(db.url)]);
+    const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations');
+    expect(Number(rows[0]!.n)).toBe(2);
+  });
+
+  it('seeds exactly one demo event into an empty database, even with concurrent seeders', async () => {
+    const url = new URL(db.url);
+    url.pathname = `${url.pathname}_seed`;
+    expect(await ensureDatabaseExists(url.toString())).toBe(true);
+    expect(await ensureDatabaseExists(url.toString())).toBe(false);
+    await migrateDatabase(url.toString());
+    const connection = connectDatabase(url.toString(), { poolSize: 4 });
+    try {
+      const results = await Promise.all([
+        seedDemoEvent(connection.db),
+        seedDemoEvent(connection.db),
+        seedDemoEvent(connection.db),
+      ]);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      const { rows } = await connection.pool.query('SELECT name, total_seats FROM events');
+      expect(rows).toEqual([{ name: 'Demo Concert', total_seats: 100 }]);
+    } finally {
+      await connection.close();
+      const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
+      await admin.connect();
+      await admin.query(`DROP DATABASE ${pg.escapeIdentifier(url.pathname.slice(1))} WITH (FORCE)`);
+      await admin.end();
+    }
+  });
+
+  it('hides passwords in URLs it prints', () => {
+    expect(redactUrl('postgresql://app:s3cret@db:5432/booking')).toBe('postgresql://app:***@db:5432/booking');
+    expect(redactUrl('postgresql://postgres@127.0.0.1/booking')).toBe('postgresql://postgres@127.0.0.1/booking');
+    expect(redactUrl('not a url')).toBe('<unparseable URL>');
+  });
+});
