@@ -4,6 +4,10 @@ import { z } from 'zod';
 export const bookingServiceEnvSchema = commonEnvSchema.extend(databaseEnvSchema.shape).extend({
   /** HTTP port for health (and later metrics); the service's real work arrives over NATS. */
   BOOKING_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+  /** Most reservations decided in one transaction (see ReservationBatcher). */
+  RESERVE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Reservation transactions running at once per replica; keep below DATABASE_POOL_SIZE. */
+  RESERVE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(4),
 });
 export type BookingServiceConfig = z.infer<typeof bookingServiceEnvSchema>;
 

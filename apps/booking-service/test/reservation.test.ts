@@ -1,6 +1,6 @@
 import { ErrorCode } from '@booking/shared';
 import { describe, expect, it } from 'vitest';
-import { rejectionError, rejectionFor, seatsLeft } from '../src/booking/reservation.js';
+import { allocateSeats, bookingKey, rejectionError, rejectionFor, seatsLeft } from '../src/booking/reservation.js';
 
 describe('reservation rule', () => {
   it.each([
@@ -35,5 +35,64 @@ describe('reservation rule', () => {
     expect(seatsLeft({ totalSeats: 10, bookedSeats: 3 })).toBe(7);
     expect(seatsLeft({ totalSeats: 10, bookedSeats: 10 })).toBe(0);
     expect(seatsLeft({ totalSeats: 1, bookedSeats: 2 })).toBe(0);
+  });
+});
+
+describe('allocateSeats', () => {
+  const book = { kind: 'book' };
+  const reject = (rejection: string) => ({ kind: 'reject', rejection });
+
+  it('serves requests in arrival order until the seats run out', () => {
+    const requests = ['a', 'b', 'c'].map((user_id) => ({ event_id: 1, user_id }));
+    expect(allocateSeats(requests, new Map([[1, 2]]), new Set())).toEqual([book, book, reject('sold_out')]);
+  });
+
+  it('puts unknown event before duplicate before capacity', () => {
+    const booked = new Set([bookingKey(1, 'dup')]);
+    expect(
+      allocateSeats(
+        [
+          { event_id: 2, user_id: 'dup' },
+          { event_id: 1, user_id: 'dup' },
+          { event_id: 1, user_id: 'new' },
+        ],
+        new Map([[1, 0]]),
+        booked,
+      ),
+    ).toEqual([reject('event_not_found'), reject('already_booked'), reject('sold_out')]);
+  });
+
+  it('treats a second request of one user in the same batch as a duplicate, without using a seat', () => {
+    expect(
+      allocateSeats(
+        [
+          { event_id: 1, user_id: 'u' },
+          { event_id: 1, user_id: 'u' },
+          { event_id: 1, user_id: 'v' },
+        ],
+        new Map([[1, 2]]),
+        new Set(),
+      ),
+    ).toEqual([book, reject('already_booked'), book]);
+  });
+
+  it('keeps events apart and does not change its inputs', () => {
+    const seats = new Map([
+      [1, 1],
+      [2, 1],
+    ]);
+    const booked = new Set<string>();
+    expect(
+      allocateSeats(
+        [
+          { event_id: 1, user_id: 'u' },
+          { event_id: 2, user_id: 'u' },
+        ],
+        seats,
+        booked,
+      ),
+    ).toEqual([book, book]);
+    expect(seats.get(1)).toBe(1);
+    expect(booked.size).toBe(0);
   });
 });

@@ -14,18 +14,19 @@ import {
 import { Controller } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { BookingRepository } from './booking.repository.js';
+import { ReservationBatcher } from './reservation-batcher.js';
 import { rejectionError } from './reservation.js';
 
 /** Commands that change bookings. */
 @Controller()
 export class BookingCommandsController {
-  constructor(private readonly bookings: BookingRepository) {}
+  constructor(private readonly reservations: ReservationBatcher) {}
 
   @MessagePattern(BookingSubjects.reserve)
   async reserve(@Payload() payload: unknown): Promise<ServiceReply<BookingView>> {
     const input = validate(reserveBookingSchema, payload);
     if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const result = await this.bookings.reserve(input.data);
+    const result = await this.reservations.reserve(input.data);
     return 'booking' in result ? ok(result.booking) : fail(rejectionError(result.rejection, input.data));
   }
 }

@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { PgErrorCode, postgresErrorCode } from '../common/postgres-errors.js';
 import { DATABASE } from '../database/database.module.js';
-import { rejectionFor, type Rejection } from './reservation.js';
+import { allocateSeats, bookingKey, rejectionFor, type Rejection } from './reservation.js';
 
 export type ReserveResult = { booking: BookingView } | { rejection: Rejection };
 
@@ -63,6 +63,57 @@ export class BookingRepository {
     }
   }
 
+  /**
+   * Many reservations in one short transaction: lock the events involved (in id
+   * order, so concurrent batches cannot deadlock), read seats left and existing
+   * bookings (a fresh snapshot after the locks, so nothing committed is missed),
+   * decide with `allocateSeats`, insert the winners in one statement, commit
+   * once. The constraints still guard the insert: if any fires, the batch is
+   * rolled back and its requests are retried one by one with `reserve`.
+   */
+  async reserveMany(commands: readonly ReserveBookingCommand[]): Promise<ReserveResult[]> {
+    try {
+      return await this.database.db.transaction(async (tx) => {
+        const eventIds = [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);
+        const locked = await tx.execute<{ id: number; seats_left: number }>(sql`
+          SELECT id, total_seats - booked_seats AS seats_left FROM events
+          WHERE id = ANY(${toIntArray(eventIds)}) ORDER BY id FOR UPDATE`);
+        const existing = await tx.execute<{ event_id: number; user_id: string }>(sql`
+          SELECT b.event_id, b.user_id FROM bookings b
+          JOIN unnest(${toIntArray(commands.map((c) => c.event_id))}, ${toTextArray(commands.map((c) => c.user_id))})
+            AS r(event_id, user_id) ON b.event_id = r.event_id AND b.user_id = r.user_id`);
+        const allocations = allocateSeats(
+          commands,
+          new Map(locked.rows.map((row) => [row.id, row.seats_left])),
+          new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
+        );
+        const winners = commands.filter((_, i) => allocations[i]!.kind === 'book');
+        const inserted = winners.length
+          ? await tx.execute<BookingViewRow>(sql`
+              INSERT INTO bookings (event_id, user_id)
+              SELECT * FROM unnest(${toIntArray(winners.map((c) => c.event_id))}, ${toTextArray(winners.map((c) => c.user_id))})
+              RETURNING id, event_id, user_id, created_at`)
+          : { rows: [] };
+        const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
+        return commands.map((command, i): ReserveResult => {
+          const allocation = allocations[i]!;
+          if (allocation.kind === 'reject') return { rejection: allocation.rejection };
+          return { booking: byKey.get(bookingKey(command.event_id, command.user_id))! };
+        });
+      });
+    } catch (error) {
+      if (
+        !rejectionForConstraint(postgresErrorCode(error)) &&
+        postgresErrorCode(error) !== PgErrorCode.DeadlockDetected
+      ) {
+        throw error;
+      }
+      const results: ReserveResult[] = [];
+      for (const command of commands) results.push(await this.reserve(command));
+      return results;
+    }
+  }
+
   async findById(id: number): Promise<BookingView | undefined> {
     const [row] = await this.database.db.select().from(bookings).where(eq(bookings.id, id));
     return row && toBookingView({ id: row.id, event_id: row.eventId, user_id: row.userId, created_at: row.createdAt });
@@ -98,12 +149,16 @@ function rejectionForConstraint(code: string | undefined): Rejection | undefined
   }
 }
 
-interface BookingViewRow {
+interface BookingViewRow extends Record<string, unknown> {
   id: number;
   event_id: number;
   user_id: string;
   created_at: Date;
 }
+
+// One array parameter each (pg encodes JS arrays), not one parameter per element.
+const toIntArray = (values: readonly number[]) => sql`${sql.param(values)}::int[]`;
+const toTextArray = (values: readonly string[]) => sql`${sql.param(values)}::varchar[]`;
 
 const toBookingView = (row: BookingViewRow): BookingView => ({
   id: row.id,

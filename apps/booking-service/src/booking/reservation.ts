@@ -39,3 +39,34 @@ export function rejectionError(rejection: Rejection, command: ReserveBookingComm
 
 export const seatsLeft = (event: { totalSeats: number; bookedSeats: number }): number =>
   Math.max(0, event.totalSeats - event.bookedSeats);
+
+/** The outcome decided for one reservation of a batch. */
+export type Allocation = { kind: 'book' } | { kind: 'reject'; rejection: Rejection };
+
+/**
+ * Decides a batch of reservations in arrival order, given the seats left per
+ * event (read under the events' row locks) and the (event, user) pairs already
+ * booked. Same answers as deciding them one by one: unknown event first, then a
+ * duplicate (including a second request of the same user in this batch), then
+ * capacity.
+ */
+export function allocateSeats(
+  requests: readonly ReserveBookingCommand[],
+  seatsLeftByEvent: ReadonlyMap<number, number>,
+  alreadyBooked: ReadonlySet<string>,
+): Allocation[] {
+  const seatsLeft = new Map(seatsLeftByEvent);
+  const booked = new Set(alreadyBooked);
+  return requests.map((request): Allocation => {
+    const left = seatsLeft.get(request.event_id);
+    if (left === undefined) return { kind: 'reject', rejection: 'event_not_found' };
+    const key = bookingKey(request.event_id, request.user_id);
+    if (booked.has(key)) return { kind: 'reject', rejection: 'already_booked' };
+    if (left <= 0) return { kind: 'reject', rejection: 'sold_out' };
+    seatsLeft.set(request.event_id, left - 1);
+    booked.add(key);
+    return { kind: 'book' };
+  });
+}
+
+export const bookingKey = (eventId: number, userId: string): string => `${eventId}\u0000${userId}`;

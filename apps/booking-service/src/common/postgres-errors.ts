@@ -18,6 +18,7 @@ export const PgErrorCode = {
   UniqueViolation: '23505',
   ForeignKeyViolation: '23503',
   CheckViolation: '23514',
+  DeadlockDetected: '40P01',
 } as const;
 
 /**

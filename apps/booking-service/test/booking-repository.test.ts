@@ -1,0 +1,94 @@
+import { TestDatabase } from '@booking/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BookingRepository } from '../src/booking/booking.repository.js';
+
+describe('BookingRepository (real PostgreSQL)', () => {
+  let db: TestDatabase;
+  let repository: BookingRepository;
+
+  beforeAll(async () => {
+    db = await TestDatabase.create();
+    repository = new BookingRepository(db.connection);
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('decides a mixed batch exactly as one-by-one reservations would', async () => {
+    const small = await db.createEvent(2);
+    const large = await db.createEvent(10);
+    await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [large, 'earlier']);
+    const results = await repository.reserveMany([
+      { event_id: small, user_id: 'a' },
+      { event_id: 999_999, user_id: 'a' },
+      { event_id: small, user_id: 'a' }, // same user twice in one batch
+      { event_id: large, user_id: 'earlier' }, // booked before the batch
+      { event_id: small, user_id: 'b' },
+      { event_id: small, user_id: 'c' }, // third buyer of two seats
+      { event_id: large, user_id: 'a' },
+    ]);
+    expect(results.map((r) => ('booking' in r ? 'booked' : r.rejection))).toEqual([
+      'booked',
+      'event_not_found',
+      'already_booked',
+      'already_booked',
+      'booked',
+      'sold_out',
+      'booked',
+    ]);
+    const first = results[0]!;
+    expect('booking' in first && first.booking).toMatchObject({ event_id: small, user_id: 'a' });
+    expect(await db.count('bookings', 'event_id = $1', [small])).toBe(2);
+    expect(await db.count('bookings', 'event_id = $1', [large])).toBe(2);
+  });
+
+  it('stores awkward user ids verbatim through the array parameters', async () => {
+    const eventId = await db.createEvent(10);
+    const userIds = ['with,comma', 'with"quote', 'back\\slash', '{braces}', 'NULL', ' spaced ', 'ユーザー'];
+    const results = await repository.reserveMany(userIds.map((user_id) => ({ event_id: eventId, user_id })));
+    expect(results.map((r) => 'booking' in r && r.booking.user_id)).toEqual(userIds);
+    const { rows } = await db.query<{ user_id: string }>(
+      'SELECT user_id FROM bookings WHERE event_id = $1 ORDER BY id',
+      [eventId],
+    );
+    expect(rows.map((r) => r.user_id)).toEqual(userIds);
+  });
+
+  it('falls back to one-by-one reservations when a constraint fires inside a batch', async () => {
+    const eventId = await db.createEvent(5);
+    // A trigger that makes one user's insert fail with a unique violation, as a race the locks did not foresee would.
+    await db.query(`
+      CREATE FUNCTION reject_mallory() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.user_id = 'mallory' THEN RAISE unique_violation USING MESSAGE = 'simulated race'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER reject_mallory BEFORE INSERT ON bookings FOR EACH ROW EXECUTE FUNCTION reject_mallory();`);
+    try {
+      const results = await repository.reserveMany([
+        { event_id: eventId, user_id: 'alice' },
+        { event_id: eventId, user_id: 'mallory' },
+        { event_id: eventId, user_id: 'bob' },
+      ]);
+      expect(results.map((r) => ('booking' in r ? r.booking.user_id : r.rejection))).toEqual([
+        'alice',
+        'already_booked',
+        'bob',
+      ]);
+      expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(2);
+    } finally {
+      await db.query('DROP TRIGGER reject_mallory ON bookings; DROP FUNCTION reject_mallory()');
+    }
+  });
+
+  it('lets other errors through', async () => {
+    const eventId = await db.createEvent(5);
+    await expect(
+      repository.reserveMany([
+        { event_id: eventId, user_id: 'ok' },
+        { event_id: eventId, user_id: 'x'.repeat(300) }, // longer than the column: not a booking rule
+      ]),
+    ).rejects.toThrow();
+    expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(0);
+  });
+});

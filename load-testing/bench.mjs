@@ -1,0 +1,236 @@
+#!/usr/bin/env node
+// `pnpm bench`: the load harness. Starts the system (or targets --url), runs the
+// scenarios, checks the database after each, measures pgbench and a bare Node
+// server in the same run, and writes a table, JSON and an SVG chart to results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { bareNodeServer, pgbenchReserve } from './lib/baselines.mjs';
+import { checkInvariants } from './lib/checks.mjs';
+import { runLoad } from './lib/load.mjs';
+import { latencyChartSvg, printTable } from './lib/report.mjs';
+import { recreateDatabase, SystemUnderTest } from './lib/system.mjs';
+import { freePort } from './lib/ports.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    url: { type: 'string', multiple: true },
+    'database-url': { type: 'string' },
+    seconds: { type: 'string', default: '10' },
+    repeat: { type: 'string', default: '1' },
+    'booking-replicas': { type: 'string', default: '1' },
+    'gateway-replicas': { type: 'string', default: '1' },
+    scenarios: { type: 'string', default: 'baseline,flash,read,pgbench,bare' },
+  },
+});
+const seconds = Number(args.seconds);
+const repeat = Number(args.repeat);
+const scenarios = new Set(args.scenarios.split(','));
+const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const progress = (message) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
+
+let system;
+let targets = args.url;
+let databaseUrl = args['database-url'];
+if (!targets) {
+  databaseUrl = await recreateDatabase(adminUrl, 'booking_bench');
+  system = await startSystem(databaseUrl, Number(args['booking-replicas']), Number(args['gateway-replicas']));
+  targets = system.targets;
+} else if (!databaseUrl) {
+  throw new Error('--url needs --database-url so that the checks can read the database');
+}
+
+const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+const results = [];
+const median = (runs, pick) => runs.map(pick).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+
+async function scenario(name, connections, setup, load) {
+  const runs = [];
+  for (let i = 0; i < repeat; i++) {
+    const context = await setup();
+    progress(`${name} @ ${connections} connections, ${seconds}s${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''}…`);
+    const result = await load(context);
+    result.check = await checkInvariants(pool);
+    if (!result.check.ok) progress(`INVARIANT VIOLATED after ${name}: ${JSON.stringify(result.check)}`);
+    runs.push(result);
+  }
+  // Report the run with the median throughput, so its latencies belong to one real run.
+  const medianRps = median(runs, (r) => r.requestsPerSecond ?? r.transactionsPerSecond);
+  const chosen = runs.find((r) => (r.requestsPerSecond ?? r.transactionsPerSecond) === medianRps);
+  const row = { scenario: name, ...chosen, runs: runs.map((r) => r.requestsPerSecond ?? r.transactionsPerSecond) };
+  results.push(row);
+  progress(`  → ${row.requestsPerSecond ?? row.transactionsPerSecond}/s`);
+  return row;
+}
+
+async function createEvent(totalSeats, name) {
+  const { rows } = await pool.query('INSERT INTO events (name, total_seats) VALUES ($1, $2) RETURNING id', [
+    name,
+    totalSeats,
+  ]);
+  return rows[0].id;
+}
+
+try {
+  const reserve = (eventIds) => (n) => ({ event_id: eventIds[n % eventIds.length], user_id: `bench-user-${n}` });
+
+  if (scenarios.has('baseline')) {
+    for (const connections of [50, 100, 200]) {
+      await scenario(
+        'seed baseline',
+        connections,
+        async () => {
+          const ids = [];
+          for (let i = 0; i < 100; i++) ids.push(await createEvent(1_000_000, `baseline ${i}`));
+          return ids;
+        },
+        (ids) =>
+          runLoad({ targets, path: '/api/bookings/reserve', method: 'POST', connections, seconds, body: reserve(ids) }),
+      );
+    }
+  }
+  let flashEventId;
+  if (scenarios.has('flash')) {
+    await scenario(
+      'flash sale',
+      200,
+      async () => (flashEventId = await createEvent(1000, 'flash sale')),
+      (id) =>
+        runLoad({
+          targets,
+          path: '/api/bookings/reserve',
+          method: 'POST',
+          connections: 200,
+          seconds,
+          body: reserve([id]),
+        }),
+    );
+  }
+  if (scenarios.has('read')) {
+    await scenario(
+      'read path',
+      200,
+      async () => flashEventId ?? (await createEvent(1000, 'read')),
+      (id) => runLoad({ targets, path: `/api/events/${id}`, connections: 200, seconds }),
+    );
+  }
+  if (scenarios.has('pgbench')) {
+    await scenario(
+      'pgbench reserve (PostgreSQL alone)',
+      32,
+      // Seats never run out here: every transaction is a full booking on the one hot event row.
+      () => createEvent(100_000_000, 'pgbench hot row'),
+      (eventId) => pgbenchReserve({ databaseUrl, eventId, clients: 32, seconds }),
+    );
+  }
+  if (scenarios.has('bare')) {
+    await scenario(
+      'bare Node HTTP server',
+      200,
+      async () => null,
+      () => bareNodeServer({ connections: 200, seconds }),
+    );
+  }
+} finally {
+  const memory = system?.peakMemory() ?? [];
+  await system?.stop();
+  await pool.end();
+  report(memory);
+}
+
+function report(memory) {
+  const by = (name) => results.find((r) => r.scenario === name);
+  const ratios = {};
+  const flash = by('flash sale');
+  const pgbench = by('pgbench reserve (PostgreSQL alone)');
+  const read = by('read path');
+  const bare = by('bare Node HTTP server');
+  if (flash && pgbench) ratios.flashVsPgbench = +(flash.requestsPerSecond / pgbench.transactionsPerSecond).toFixed(2);
+  if (read && bare) ratios.readVsBareNode = +(read.requestsPerSecond / bare.requestsPerSecond).toFixed(2);
+
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+  };
+  const setup = {
+    seconds,
+    repeat,
+    bookingReplicas: Number(args['booking-replicas']),
+    gatewayReplicas: Number(args['gateway-replicas']),
+    targets,
+  };
+  console.log(
+    `\nMachine: ${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, Node ${machine.node}; everything on this machine.`,
+  );
+  console.log(`Setup: ${JSON.stringify(setup)}\n`);
+  console.log(printTable(results));
+  console.log(`\nRatios: ${JSON.stringify(ratios)}`);
+  console.log(
+    `Peak RSS per process (MB): ${memory.map((m) => `${m.name} ${m.peakRssMb}`).join(', ') || 'n/a (external system)'}`,
+  );
+
+  const dir = join(root, 'load-testing/results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(dir, `bench-${stamp}.json`), JSON.stringify({ machine, setup, results, ratios, memory }, null, 2));
+  const curve = results.filter((r) => r.scenario === 'seed baseline');
+  if (curve.length) {
+    writeFileSync(
+      join(dir, 'latency.svg'),
+      latencyChartSvg('POST /api/bookings/reserve, seed baseline: latency by concurrency', curve),
+    );
+  }
+  console.log(
+    `\nWrote load-testing/results/bench-${stamp}.json${curve.length ? ' and load-testing/results/latency.svg' : ''}`,
+  );
+  if (results.some((r) => r.check && !r.check.ok)) process.exitCode = 1;
+}
+
+async function startSystem(url, bookingReplicas, gatewayReplicas) {
+  const sut = new SystemUnderTest(root);
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, ['libs/database/dist/cli.js', 'migrate'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: 'inherit',
+  });
+  const env = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: url,
+    NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    ...benchLimits(),
+  };
+  for (let i = 0; i < bookingReplicas; i++) {
+    const port = await freePort();
+    sut.start(`booking-service-${i + 1}`, 'apps/booking-service/dist/main.js', {
+      ...env,
+      BOOKING_SERVICE_PORT: String(port),
+    });
+    await sut.waitReady(`http://127.0.0.1:${port}/health/ready`);
+  }
+  const gatewayTargets = [];
+  for (let i = 0; i < gatewayReplicas; i++) {
+    const port = await freePort();
+    sut.start(`api-gateway-${i + 1}`, 'apps/api-gateway/dist/main.js', {
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    });
+    await sut.waitReady(`http://127.0.0.1:${port}/health/ready`);
+    gatewayTargets.push(`http://127.0.0.1:${port}`);
+  }
+  sut.targets = gatewayTargets;
+  return sut;
+}
+
+/** Limits raised by configuration, never by removing features. */
+function benchLimits() {
+  return {};
+}

@@ -1,0 +1,62 @@
+// Load generation with autocannon. Each request body gets a user id that no
+// other request in the run uses, as in a flash sale of distinct buyers.
+// Latencies are collected per response so that percentiles (p95 included,
+// which autocannon's summary lacks) are exact and merge across targets.
+import autocannon from 'autocannon';
+
+let userCounter = 0;
+
+function runOne(options, latencies) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+    instance.on('response', (_client, _status, _bytes, responseTimeMs) => latencies.push(responseTimeMs));
+  });
+}
+
+/** Runs `connections` connections for `seconds`, split over one or more gateway base URLs. */
+export async function runLoad({ targets, path, method = 'GET', connections, seconds, body }) {
+  const perTarget = Math.max(1, Math.floor(connections / targets.length));
+  const latencies = [];
+  const results = await Promise.all(
+    targets.map((target) =>
+      runOne(
+        {
+          url: target + path,
+          method,
+          connections: perTarget,
+          duration: seconds,
+          headers: body ? { 'content-type': 'application/json' } : undefined,
+          requests: body
+            ? [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(body(userCounter++)) }) }]
+            : undefined,
+        },
+        latencies,
+      ),
+    ),
+  );
+  const statuses = {};
+  for (const result of results) {
+    for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) {
+      statuses[code] = (statuses[code] ?? 0) + count;
+    }
+  }
+  const answered = Object.values(statuses).reduce((a, b) => a + b, 0);
+  const seconds_ = results[0].duration;
+  return {
+    connections,
+    seconds: seconds_,
+    requestsPerSecond: Math.round(answered / seconds_),
+    answered,
+    socketErrors: results.reduce((n, r) => n + r.errors + r.timeouts, 0),
+    statuses,
+    latencyMs: percentiles(latencies),
+  };
+}
+
+export function percentiles(samples) {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q) => (sorted.length ? round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]) : 0);
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted.length ? round(sorted[sorted.length - 1]) : 0 };
+}
+
+const round = (ms) => Math.round(ms * 100) / 100;

@@ -1,0 +1,78 @@
+// Starts the system under test as separate processes (as in production), on
+// its own database, and reads each process's peak resident memory.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+
+export async function recreateDatabase(adminUrl, name) {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Peak resident set size of a process in MB (VmHWM), or undefined once it has gone. */
+export function peakRssMb(pid) {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Math.round(Number(match[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class SystemUnderTest {
+  constructor(root) {
+    this.root = root;
+    this.processes = [];
+  }
+
+  start(name, main, env) {
+    const child = spawn(process.execPath, [join(this.root, main)], {
+      cwd: this.root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.processes.push({ name, child });
+    return child;
+  }
+
+  async waitReady(url, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const ok = await fetch(url).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (ok) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`${url} not ready after ${timeoutMs} ms`);
+  }
+
+  peakMemory() {
+    return this.processes.map(({ name, child }) => ({ name, pid: child.pid, peakRssMb: peakRssMb(child.pid) }));
+  }
+
+  async stop() {
+    await Promise.all(
+      this.processes.map(
+        ({ child }) =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null) return resolve();
+            child.once('exit', resolve);
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+  }
+}
