@@ -1,4 +1,5 @@
+import { runService } from '@booking/shared';
 import { startGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
 
-await startGateway(loadGatewayConfig());
+await runService(() => startGateway(loadGatewayConfig()));

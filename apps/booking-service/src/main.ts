@@ -1,4 +1,5 @@
+import { runService } from '@booking/shared';
 import { startBookingService } from './app.js';
 import { loadBookingServiceConfig } from './config.js';
 
-await startBookingService(loadBookingServiceConfig());
+await runService(() => startBookingService(loadBookingServiceConfig()));

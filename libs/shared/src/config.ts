@@ -29,3 +29,17 @@ export function loadConfig<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEn
   const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }
+
+/**
+ * Runs a service's start function; a configuration error ends the process
+ * with its one-line message instead of a stack trace.
+ */
+export async function runService(start: () => Promise<unknown>): Promise<void> {
+  try {
+    await start();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exitCode = 1;
+  }
+}

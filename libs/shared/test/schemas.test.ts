@@ -8,6 +8,7 @@ import {
   listBookingsQueryStringSchema,
   loadConfig,
   reserveBookingSchema,
+  runService,
   validate,
 } from '../src/index.js';
 
@@ -80,5 +81,25 @@ describe('configuration', () => {
     );
     expect(() => loadConfig(schema, { NATS_REQUEST_TIMEOUT_MS: 'soon' })).toThrow(/NATS_REQUEST_TIMEOUT_MS/);
     expect(() => loadConfig(schema, { NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
+  });
+});
+
+describe('runService', () => {
+  it('prints a configuration error as one line and sets a failing exit code', async () => {
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (message: unknown) => errors.push(message);
+    try {
+      await runService(async () => loadConfig(commonEnvSchema, { NODE_ENV: 'staging' }));
+      expect(errors).toEqual([expect.stringMatching(/^Invalid configuration: NODE_ENV: /)]);
+      expect(process.exitCode).toBe(1);
+    } finally {
+      console.error = original;
+      process.exitCode = 0;
+    }
+  });
+
+  it('lets other start-up errors through', async () => {
+    await expect(runService(async () => Promise.reject(new Error('port in use')))).rejects.toThrow('port in use');
   });
 });
