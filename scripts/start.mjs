@@ -14,6 +14,7 @@ const env = {
   NATS_URL: 'nats://localhost:4222',
   PORT: '3000',
   BOOKING_SERVICE_PORT: '3001',
+  NOTIFICATION_SERVICE_PORT: '3002',
   ...process.env,
 };
 
@@ -22,6 +23,11 @@ const services = [
     name: 'booking-service',
     main: 'apps/booking-service/dist/main.js',
     ready: `http://127.0.0.1:${env.BOOKING_SERVICE_PORT}/health/ready`,
+  },
+  {
+    name: 'notification-service',
+    main: 'apps/notification-service/dist/main.js',
+    ready: `http://127.0.0.1:${env.NOTIFICATION_SERVICE_PORT}/health/ready`,
   },
   { name: 'api-gateway', main: 'apps/api-gateway/dist/main.js', ready: `http://127.0.0.1:${env.PORT}/health/ready` },
 ];
@@ -150,11 +156,15 @@ if (!stopping) {
     API            ${base}/api   (events: ${base}/api/events)
     Health         ${base}/health/ready
     Booking svc    http://localhost:${env.BOOKING_SERVICE_PORT}/health/ready
+    Notifications  http://localhost:${env.NOTIFICATION_SERVICE_PORT}/health/ready   (log channel; webhook if NOTIFY_WEBHOOK_URL is set)
 
   Try it:
     curl -s -X POST ${base}/api/bookings/reserve -H 'content-type: application/json' \\
          -d '{"event_id": ${eventId}, "user_id": "user123"}'
     (run it twice: 201, then 409 "User user123 already booked for event ${eventId}")
+    curl -s -X DELETE ${base}/api/bookings/<id>            (cancel; frees the seat)
+    curl -s ${base}/api/bookings/<id>/history              (the booking's events)
+    pnpm events:replay                                     (rebuild counts from the stream, compare)
 
   Press Ctrl-C to stop.
 `);

@@ -6,6 +6,7 @@ import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from './config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { OutboxModule } from './outbox/outbox.module.js';
 
 @Module({})
 export class AppModule {
@@ -13,7 +14,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [DatabaseModule, BookingModule, EventsModule, HealthModule],
+      imports: [DatabaseModule, BookingModule, EventsModule, HealthModule, OutboxModule],
       providers: [
         { provide: BOOKING_SERVICE_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: RpcErrorFilter },

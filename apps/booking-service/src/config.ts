@@ -8,6 +8,12 @@ export const bookingServiceEnvSchema = commonEnvSchema.extend(databaseEnvSchema.
   RESERVE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   /** Reservation transactions running at once per replica; keep below DATABASE_POOL_SIZE. */
   RESERVE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(4),
+  /** Safety net only: the relay wakes on NOTIFY after each commit; this poll catches anything missed. */
+  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** Rows one relay claims and publishes per transaction. */
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+  /** How long a publish waits for JetStream's acknowledgement before the batch is retried later. */
+  OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
 });
 export type BookingServiceConfig = z.infer<typeof bookingServiceEnvSchema>;
 

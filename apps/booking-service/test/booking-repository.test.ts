@@ -2,6 +2,9 @@ import { TestDatabase } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingRepository } from '../src/booking/booking.repository.js';
 
+/** One correlation id per command, `tag-0`, `tag-1`, ... */
+const correlations = (count: number, tag: string) => Array.from({ length: count }, (_, i) => `${tag}-${i}`);
+
 describe('BookingRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
   let repository: BookingRepository;
@@ -18,15 +21,18 @@ describe('BookingRepository (real PostgreSQL)', () => {
     const small = await db.createEvent(2);
     const large = await db.createEvent(10);
     await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [large, 'earlier']);
-    const results = await repository.reserveMany([
-      { event_id: small, user_id: 'a' },
-      { event_id: 999_999, user_id: 'a' },
-      { event_id: small, user_id: 'a' }, // same user twice in one batch
-      { event_id: large, user_id: 'earlier' }, // booked before the batch
-      { event_id: small, user_id: 'b' },
-      { event_id: small, user_id: 'c' }, // third buyer of two seats
-      { event_id: large, user_id: 'a' },
-    ]);
+    const results = await repository.reserveMany(
+      [
+        { event_id: small, user_id: 'a' },
+        { event_id: 999_999, user_id: 'a' },
+        { event_id: small, user_id: 'a' }, // same user twice in one batch
+        { event_id: large, user_id: 'earlier' }, // booked before the batch
+        { event_id: small, user_id: 'b' },
+        { event_id: small, user_id: 'c' }, // third buyer of two seats
+        { event_id: large, user_id: 'a' },
+      ],
+      correlations(7, 'mixed'),
+    );
     expect(results.map((r) => ('booking' in r ? 'booked' : r.rejection))).toEqual([
       'booked',
       'event_not_found',
@@ -40,12 +46,31 @@ describe('BookingRepository (real PostgreSQL)', () => {
     expect('booking' in first && first.booking).toMatchObject({ event_id: small, user_id: 'a' });
     expect(await db.count('bookings', 'event_id = $1', [small])).toBe(2);
     expect(await db.count('bookings', 'event_id = $1', [large])).toBe(2);
+
+    // The same statement wrote one outbox row per request: created for winners, failed (with the reason) otherwise.
+    const { rows } = await db.query<{
+      type: string;
+      correlation_id: string;
+      data: { reason?: string; user_id: string };
+    }>("SELECT type, correlation_id, data FROM outbox WHERE correlation_id LIKE 'mixed-%' ORDER BY correlation_id");
+    expect(rows.map((r) => [r.correlation_id, r.type, r.data.reason ?? r.data.user_id])).toEqual([
+      ['mixed-0', 'booking.created', 'a'],
+      ['mixed-1', 'booking.failed', 'event_not_found'],
+      ['mixed-2', 'booking.failed', 'already_booked'],
+      ['mixed-3', 'booking.failed', 'already_booked'],
+      ['mixed-4', 'booking.created', 'b'],
+      ['mixed-5', 'booking.failed', 'sold_out'],
+      ['mixed-6', 'booking.created', 'a'],
+    ]);
   });
 
   it('stores awkward user ids verbatim through the array parameters', async () => {
     const eventId = await db.createEvent(10);
     const userIds = ['with,comma', 'with"quote', 'back\\slash', '{braces}', 'NULL', ' spaced ', 'ユーザー'];
-    const results = await repository.reserveMany(userIds.map((user_id) => ({ event_id: eventId, user_id })));
+    const results = await repository.reserveMany(
+      userIds.map((user_id) => ({ event_id: eventId, user_id })),
+      correlations(userIds.length, 'awkward'),
+    );
     expect(results.map((r) => 'booking' in r && r.booking.user_id)).toEqual(userIds);
     const { rows } = await db.query<{ user_id: string }>(
       'SELECT user_id FROM bookings WHERE event_id = $1 ORDER BY id',
@@ -65,17 +90,29 @@ describe('BookingRepository (real PostgreSQL)', () => {
       END $$;
       CREATE TRIGGER reject_mallory BEFORE INSERT ON bookings FOR EACH ROW EXECUTE FUNCTION reject_mallory();`);
     try {
-      const results = await repository.reserveMany([
-        { event_id: eventId, user_id: 'alice' },
-        { event_id: eventId, user_id: 'mallory' },
-        { event_id: eventId, user_id: 'bob' },
-      ]);
+      const results = await repository.reserveMany(
+        [
+          { event_id: eventId, user_id: 'alice' },
+          { event_id: eventId, user_id: 'mallory' },
+          { event_id: eventId, user_id: 'bob' },
+        ],
+        correlations(3, 'fallback'),
+      );
       expect(results.map((r) => ('booking' in r ? r.booking.user_id : r.rejection))).toEqual([
         'alice',
         'already_booked',
         'bob',
       ]);
       expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(2);
+      // The rolled-back batch left no outbox rows; the one-by-one retries wrote one each.
+      const { rows } = await db.query<{ type: string; correlation_id: string }>(
+        "SELECT type, correlation_id FROM outbox WHERE correlation_id LIKE 'fallback-%' ORDER BY correlation_id",
+      );
+      expect(rows.map((r) => [r.correlation_id, r.type])).toEqual([
+        ['fallback-0', 'booking.created'],
+        ['fallback-1', 'booking.failed'],
+        ['fallback-2', 'booking.created'],
+      ]);
     } finally {
       await db.query('DROP TRIGGER reject_mallory ON bookings; DROP FUNCTION reject_mallory()');
     }
@@ -84,11 +121,15 @@ describe('BookingRepository (real PostgreSQL)', () => {
   it('lets other errors through', async () => {
     const eventId = await db.createEvent(5);
     await expect(
-      repository.reserveMany([
-        { event_id: eventId, user_id: 'ok' },
-        { event_id: eventId, user_id: 'x'.repeat(300) }, // longer than the column: not a booking rule
-      ]),
+      repository.reserveMany(
+        [
+          { event_id: eventId, user_id: 'ok' },
+          { event_id: eventId, user_id: 'x'.repeat(300) }, // longer than the column: not a booking rule
+        ],
+        correlations(2, 'error'),
+      ),
     ).rejects.toThrow();
     expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(0);
+    expect((await db.query("SELECT 1 FROM outbox WHERE correlation_id LIKE 'error-%'")).rowCount).toBe(0);
   });
 });

@@ -2,3 +2,4 @@ export * from './client.js';
 export * from './migrations.js';
 export * from './schema.js';
 export * from './seed.js';
+export * from './channels.js';

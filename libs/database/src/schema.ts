@@ -1,5 +1,20 @@
 import { sql } from 'drizzle-orm';
-import { check, index, integer, pgTable, serial, timestamp, unique, varchar } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  pgTable,
+  primaryKey,
+  serial,
+  text,
+  timestamp,
+  unique,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
 
 export const events = pgTable(
   'events',
@@ -38,5 +53,71 @@ export const bookings = pgTable(
   ],
 );
 
+/**
+ * Transactional outbox: one row per booking event, written by the same
+ * statement as the booking change, so a committed change always has its event.
+ * The relay publishes unpublished rows (oldest first) and stamps `published_at`;
+ * rows are kept as the audit trail behind the booking history view.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    /** The event's id, also its JetStream message id (de-duplication of re-sends). */
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Commit-order position: the relay publishes in this order. */
+    position: bigserial('position', { mode: 'number' }).notNull().unique(),
+    type: varchar('type', { length: 64 }).notNull(),
+    /** No foreign key: the history must outlive a cancelled (deleted) booking. */
+    bookingId: integer('booking_id'),
+    eventId: integer('event_id').notNull(),
+    correlationId: varchar('correlation_id', { length: 255 }).notNull(),
+    data: jsonb('data').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
+    publishedAt: timestamp('published_at', { withTimezone: true }),
+  },
+  (table) => [
+    index('outbox_unpublished_idx')
+      .on(table.position)
+      .where(sql`${table.publishedAt} IS NULL`),
+    index('outbox_booking_id_idx').on(table.bookingId),
+    index('outbox_occurred_at_idx').on(table.occurredAt),
+  ],
+);
+
+/** Tables of the notification service, in a schema of their own; the booking service never touches them. */
+export const notificationsSchema = pgSchema('notifications');
+
+/** Each booking event the notification service has taken in, once per event id. */
+export const receivedEvents = notificationsSchema.table('received_events', {
+  eventId: uuid('event_id').primaryKey(),
+  type: varchar('type', { length: 64 }).notNull(),
+  correlationId: varchar('correlation_id', { length: 255 }).notNull(),
+  envelope: jsonb('envelope').notNull(),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * One row per (event, channel): `delivered`, `pending` (being retried) or
+ * `dead_letter` (gave up after the maximum number of attempts).
+ */
+export const deliveries = notificationsSchema.table(
+  'deliveries',
+  {
+    eventId: uuid('event_id')
+      .notNull()
+      .references(() => receivedEvents.eventId, { onDelete: 'cascade' }),
+    channel: varchar('channel', { length: 32 }).notNull(),
+    status: varchar('status', { length: 16 }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    primaryKey({ columns: [table.eventId, table.channel] }),
+    check('deliveries_status_known', sql`${table.status} IN ('pending', 'delivered', 'dead_letter')`),
+  ],
+);
+
+export type OutboxRow = typeof outbox.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type BookingRow = typeof bookings.$inferSelect;

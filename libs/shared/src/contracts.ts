@@ -1,3 +1,4 @@
+import type { BookingEvent } from './booking-events.js';
 import type { ServiceError } from './errors.js';
 
 /** A booking as the API returns it. */
@@ -28,3 +29,15 @@ export type ServiceReply<T> = { ok: true; data: T } | { ok: false; error: Servic
 
 export const ok = <T>(data: T): ServiceReply<T> => ({ ok: true, data });
 export const fail = (error: ServiceError): ServiceReply<never> => ({ ok: false, error });
+
+/** A cancelled booking as `DELETE /api/bookings/:id` returns it. */
+export interface CancelledBookingView extends BookingView {
+  cancelled_at: string;
+}
+
+/** One booking's audit trail: its events, oldest first, from the booking service's outbox. */
+export interface BookingHistoryView {
+  booking_id: number;
+  status: 'active' | 'cancelled';
+  events: BookingEvent[];
+}

@@ -1,6 +1,8 @@
 /** NATS request/reply subjects served by the booking service. */
 export const BookingSubjects = {
   reserve: 'booking.reserve',
+  cancel: 'booking.cancel',
+  bookingHistory: 'booking.history',
   getBooking: 'booking.get',
   listBookings: 'booking.list',
   createEvent: 'event.create',

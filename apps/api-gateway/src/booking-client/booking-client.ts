@@ -26,6 +26,8 @@ export const BOOKING_NATS_CLIENT = Symbol('BOOKING_NATS_CLIENT');
 export class BookingClient implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BookingClient.name);
   private connected = false;
+  /** Counts NATS disconnects: a request that saw one lost its reply to the outage (503), it was not slow (504). */
+  private disconnects = 0;
 
   constructor(
     @Inject(BOOKING_NATS_CLIENT) private readonly nats: ClientNats,
@@ -33,7 +35,10 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    this.nats.status.subscribe((status) => (this.connected = status === 'connected'));
+    this.nats.status.subscribe((status) => {
+      this.connected = status === 'connected';
+      if (status === 'disconnected') this.disconnects += 1;
+    });
     await this.nats.connect();
   }
 
@@ -47,12 +52,18 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   async request<T>(subject: string, payload: object): Promise<T> {
+    if (!this.connected) throw new ServiceUnavailableException('The booking service is unreachable; try again shortly');
+    const disconnectsBefore = this.disconnects;
     let reply: ServiceReply<T>;
     try {
       reply = await firstValueFrom(
         this.nats.send<ServiceReply<T>>(subject, payload).pipe(timeout(this.config.NATS_REQUEST_TIMEOUT_MS)),
       );
     } catch (error) {
+      // The connection dropped while waiting: the reply is lost with it, so this is an outage (503), not a slow service.
+      if (this.disconnects !== disconnectsBefore) {
+        throw new ServiceUnavailableException('The connection to the booking service was lost; try again shortly');
+      }
       throw this.transportFailure(subject, error);
     }
     if (!reply.ok) throw serviceErrorToHttp(reply.error);

@@ -3,11 +3,13 @@ import {
   idParamsSchema,
   listBookingsQueryStringSchema,
   reserveBookingSchema,
+  type BookingHistoryView,
   type BookingView,
+  type CancelledBookingView,
   type ListBookingsQuery,
   type ReserveBookingCommand,
 } from '@booking/shared';
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 
@@ -24,6 +26,18 @@ export class BookingsController {
   @Get(':id')
   get(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<BookingView> {
     return this.bookingService.request(BookingSubjects.getBooking, params);
+  }
+
+  /** Cancels the booking and frees its seat. */
+  @Delete(':id')
+  cancel(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<CancelledBookingView> {
+    return this.bookingService.request(BookingSubjects.cancel, params);
+  }
+
+  /** The booking's audit trail, from its stored events. */
+  @Get(':id/history')
+  history(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<BookingHistoryView> {
+    return this.bookingService.request(BookingSubjects.bookingHistory, params);
   }
 
   @Get()

@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort, PrivateNatsServer, TestDatabase } from '@booking/testing';
+import { connect as connectNats } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
 import { startBookingService } from '../../../booking-service/src/app.js';
 import { loadBookingServiceConfig } from '../../../booking-service/src/config.js';
+import { readBookingEvents, type StoredBookingEvent } from '../../../booking-service/src/replay/read-booking-events.js';
 import { startGateway } from '../../src/app.js';
 import { loadGatewayConfig } from '../../src/config.js';
 
@@ -17,6 +19,8 @@ export interface StackOptions {
   /** Booking-service replicas as separate `node` processes, from the built service. */
   processReplicas?: number;
   gatewayEnv?: Record<string, string>;
+  /** Extra booking-service variables (e.g. outbox relay settings). */
+  serviceEnv?: Record<string, string>;
 }
 
 /**
@@ -32,11 +36,12 @@ export class Stack {
   private constructor(
     readonly db: TestDatabase,
     readonly nats: PrivateNatsServer,
+    private readonly extraServiceEnv: Record<string, string> = {},
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
     const [db, nats] = await Promise.all([TestDatabase.create(), PrivateNatsServer.start()]);
-    const stack = new Stack(db, nats);
+    const stack = new Stack(db, nats, options.serviceEnv);
     for (let i = 0; i < (options.inProcessReplicas ?? 1); i++) await stack.startInProcessReplica();
     await Promise.all(Array.from({ length: options.processReplicas ?? 0 }, () => stack.startProcessReplica()));
     await stack.startGateway(options.gatewayEnv);
@@ -44,7 +49,13 @@ export class Stack {
   }
 
   get serviceEnv(): Record<string, string> {
-    return { NATS_URL: this.nats.url, DATABASE_URL: this.db.url, DATABASE_POOL_SIZE: '5', NODE_ENV: 'test' };
+    return {
+      NATS_URL: this.nats.url,
+      DATABASE_URL: this.db.url,
+      DATABASE_POOL_SIZE: '5',
+      NODE_ENV: 'test',
+      ...this.extraServiceEnv,
+    };
   }
 
   async startInProcessReplica(): Promise<INestApplication> {
@@ -107,6 +118,38 @@ export class Stack {
 
   reserve(body: unknown): Promise<ApiResponse> {
     return this.request('POST', '/api/bookings/reserve', body);
+  }
+
+  cancel(id: number | string): Promise<ApiResponse> {
+    return this.request('DELETE', `/api/bookings/${id}`);
+  }
+
+  /** Waits until the outbox relay has published every committed outbox row. */
+  async outboxDrained(timeoutMs = 20_000): Promise<void> {
+    await waitUntil(
+      async () => (await this.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount === 0,
+      timeoutMs,
+      'outbox rows still unpublished',
+    );
+  }
+
+  /** Every message in the booking events stream, in stream order. */
+  async streamEvents(): Promise<StoredBookingEvent[]> {
+    const nats = await connectNats({ servers: this.nats.url });
+    try {
+      return (await readBookingEvents(nats)).events;
+    } finally {
+      await nats.close();
+    }
+  }
+}
+
+/** Polls `condition` until it holds; fails with `what` after the timeout. */
+export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -8,11 +8,14 @@ import {
   ok,
   reserveBookingSchema,
   validate,
+  type BookingHistoryView,
   type BookingView,
+  type CancelledBookingView,
   type ServiceReply,
 } from '@booking/shared';
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import { correlationIdOf } from '../common/correlation-id.js';
 import { BookingRepository } from './booking.repository.js';
 import { ReservationBatcher } from './reservation-batcher.js';
 import { rejectionError } from './reservation.js';
@@ -20,14 +23,27 @@ import { rejectionError } from './reservation.js';
 /** Commands that change bookings. */
 @Controller()
 export class BookingCommandsController {
-  constructor(private readonly reservations: ReservationBatcher) {}
+  constructor(
+    private readonly reservations: ReservationBatcher,
+    private readonly bookings: BookingRepository,
+  ) {}
 
   @MessagePattern(BookingSubjects.reserve)
-  async reserve(@Payload() payload: unknown): Promise<ServiceReply<BookingView>> {
+  async reserve(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<BookingView>> {
     const input = validate(reserveBookingSchema, payload);
     if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const result = await this.reservations.reserve(input.data);
+    const result = await this.reservations.reserve(input.data, correlationIdOf(context));
     return 'booking' in result ? ok(result.booking) : fail(rejectionError(result.rejection, input.data));
+  }
+
+  @MessagePattern(BookingSubjects.cancel)
+  async cancel(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<CancelledBookingView>> {
+    const input = validate(getByIdSchema, payload);
+    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
+    const cancelled = await this.bookings.cancel(input.data.id, correlationIdOf(context));
+    return cancelled
+      ? ok(cancelled)
+      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(input.data.id) });
   }
 }
 
@@ -43,6 +59,16 @@ export class BookingQueriesController {
     const booking = await this.bookings.findById(input.data.id);
     return booking
       ? ok(booking)
+      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(input.data.id) });
+  }
+
+  @MessagePattern(BookingSubjects.bookingHistory)
+  async history(@Payload() payload: unknown): Promise<ServiceReply<BookingHistoryView>> {
+    const input = validate(getByIdSchema, payload);
+    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
+    const history = await this.bookings.history(input.data.id);
+    return history
+      ? ok(history)
       : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(input.data.id) });
   }
 

@@ -1,10 +1,19 @@
 import { bookings, type DatabaseConnection } from '@booking/database';
-import type { BookingView, ListBookingsQuery, ReserveBookingCommand } from '@booking/shared';
-import { Inject, Injectable } from '@nestjs/common';
+import {
+  BookingEventType,
+  type BookingEvent,
+  type BookingFailedData,
+  type BookingHistoryView,
+  type BookingView,
+  type CancelledBookingView,
+  type ListBookingsQuery,
+  type ReserveBookingCommand,
+} from '@booking/shared';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { PgErrorCode, postgresErrorCode } from '../common/postgres-errors.js';
 import { DATABASE } from '../database/database.module.js';
-import { allocateSeats, bookingKey, rejectionFor, type Rejection } from './reservation.js';
+import { allocateSeats, bookingKey, rejectionError, rejectionFor, type Rejection } from './reservation.js';
 
 export type ReserveResult = { booking: BookingView } | { rejection: Rejection };
 
@@ -20,8 +29,13 @@ interface ReserveRow extends Record<string, unknown> {
 
 const MAX_LIST_SIZE = 1000;
 
+/** A timestamp as the API writes it (UTC, milliseconds, trailing Z), in SQL, for event payloads. */
+const isoUtc = (column: SQL) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 @Injectable()
 export class BookingRepository {
+  private readonly logger = new Logger(BookingRepository.name);
+
   constructor(@Inject(DATABASE) private readonly database: DatabaseConnection) {}
 
   /**
@@ -30,9 +44,16 @@ export class BookingRepository {
    * trigger then re-checks capacity under the event's row lock (the CHECK fails
    * past capacity), and ON CONFLICT skips a second booking of the same user. When
    * nothing was inserted, the same statement reports what it saw, from which
-   * `rejectionFor` decides why.
+   * `rejectionFor` decides why. The `booking.created` outbox row is one more CTE
+   * of the same statement, so the booking and its event commit together or not at all.
    */
-  async reserve(command: ReserveBookingCommand): Promise<ReserveResult> {
+  async reserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
+    const result = await this.tryReserve(command, correlationId);
+    if ('rejection' in result) await this.recordFailure(command, result.rejection, correlationId);
+    return result;
+  }
+
+  private async tryReserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
     try {
       const result = await this.database.db.execute<ReserveRow>(sql`
         WITH inserted AS (
@@ -41,6 +62,12 @@ export class BookingRepository {
           WHERE e.id = ${command.event_id} AND e.booked_seats < e.total_seats
           ON CONFLICT (event_id, user_id) DO NOTHING
           RETURNING id, event_id, user_id, created_at
+        ), outboxed AS (
+          INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
+          SELECT ${BookingEventType.created}, i.id, i.event_id, ${correlationId},
+                 jsonb_build_object('booking_id', i.id, 'event_id', i.event_id, 'user_id', i.user_id,
+                                    'created_at', ${isoUtc(sql`i.created_at`)})
+          FROM inserted i
         )
         SELECT i.id, i.event_id, i.user_id, i.created_at,
                EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id}) AS event_exists,
@@ -70,8 +97,14 @@ export class BookingRepository {
    * decide with `allocateSeats`, insert the winners in one statement, commit
    * once. The constraints still guard the insert: if any fires, the batch is
    * rolled back and its requests are retried one by one with `reserve`.
+   * That one statement also writes the outbox rows: `booking.created` per
+   * winner and `booking.failed` per rejection, committed with the batch.
+   * `correlationIds[i]` belongs to `commands[i]`.
    */
-  async reserveMany(commands: readonly ReserveBookingCommand[]): Promise<ReserveResult[]> {
+  async reserveMany(
+    commands: readonly ReserveBookingCommand[],
+    correlationIds: readonly string[],
+  ): Promise<ReserveResult[]> {
     try {
       return await this.database.db.transaction(async (tx) => {
         const eventIds = [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);
@@ -87,13 +120,39 @@ export class BookingRepository {
           new Map(locked.rows.map((row) => [row.id, row.seats_left])),
           new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
         );
-        const winners = commands.filter((_, i) => allocations[i]!.kind === 'book');
-        const inserted = winners.length
-          ? await tx.execute<BookingViewRow>(sql`
-              INSERT INTO bookings (event_id, user_id)
-              SELECT * FROM unnest(${toIntArray(winners.map((c) => c.event_id))}, ${toTextArray(winners.map((c) => c.user_id))})
-              RETURNING id, event_id, user_id, created_at`)
-          : { rows: [] };
+        const winners = commands.flatMap((command, i) =>
+          allocations[i]!.kind === 'book' ? [{ command, correlationId: correlationIds[i]! }] : [],
+        );
+        const failures = commands.flatMap((command, i) => {
+          const allocation = allocations[i]!;
+          return allocation.kind === 'reject'
+            ? [{ command, correlationId: correlationIds[i]!, data: failedData(command, allocation.rejection) }]
+            : [];
+        });
+        const inserted = await tx.execute<BookingViewRow>(sql`
+          WITH requested AS (
+            SELECT * FROM unnest(${toIntArray(winners.map((w) => w.command.event_id))},
+                                 ${toTextArray(winners.map((w) => w.command.user_id))},
+                                 ${toTextArray(winners.map((w) => w.correlationId))})
+              AS r(event_id, user_id, correlation_id)
+          ), inserted AS (
+            INSERT INTO bookings (event_id, user_id) SELECT event_id, user_id FROM requested
+            RETURNING id, event_id, user_id, created_at
+          ), created_events AS (
+            INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
+            SELECT ${BookingEventType.created}, i.id, i.event_id, r.correlation_id,
+                   jsonb_build_object('booking_id', i.id, 'event_id', i.event_id, 'user_id', i.user_id,
+                                      'created_at', ${isoUtc(sql`i.created_at`)})
+            FROM inserted i JOIN requested r ON r.event_id = i.event_id AND r.user_id = i.user_id
+          ), failed_events AS (
+            INSERT INTO outbox (type, event_id, correlation_id, data)
+            SELECT ${BookingEventType.failed}, f.event_id, f.correlation_id, f.data
+            FROM unnest(${toIntArray(failures.map((f) => f.command.event_id))},
+                        ${toTextArray(failures.map((f) => f.correlationId))},
+                        ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
+              AS f(event_id, correlation_id, data)
+          )
+          SELECT id, event_id, user_id, created_at FROM inserted`);
         const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
         return commands.map((command, i): ReserveResult => {
           const allocation = allocations[i]!;
@@ -109,9 +168,78 @@ export class BookingRepository {
         throw error;
       }
       const results: ReserveResult[] = [];
-      for (const command of commands) results.push(await this.reserve(command));
+      for (const [i, command] of commands.entries()) results.push(await this.reserve(command, correlationIds[i]!));
       return results;
     }
+  }
+
+  /**
+   * `booking.failed`: a rejection changes no booking, so there is nothing to be
+   * atomic with; the outbox row is written on its own, after the rejection is
+   * known, and goes through the same relay (durable once written). If even that
+   * write fails, the caller still gets its rejection and the event is lost (logged).
+   */
+  private async recordFailure(command: ReserveBookingCommand, rejection: Rejection, correlationId: string) {
+    const data = failedData(command, rejection);
+    try {
+      await this.database.db.execute(sql`
+        INSERT INTO outbox (type, event_id, correlation_id, data)
+        VALUES (${BookingEventType.failed}, ${command.event_id}, ${correlationId}, ${JSON.stringify(data)}::jsonb)`);
+    } catch (error) {
+      this.logger.warn(`booking.failed event not recorded: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /**
+   * One statement: deleting the row gives the seat back (the seat-counter
+   * trigger), and the `booking.cancelled` outbox row is a CTE of the same
+   * statement. Two concurrent cancels serialise on the row lock; the second
+   * deletes nothing and gets undefined (not found).
+   */
+  async cancel(id: number, correlationId: string): Promise<CancelledBookingView | undefined> {
+    const result = await this.database.db.execute<
+      BookingViewRow & { cancelled_at: Date; [column: string]: unknown }
+    >(sql`
+      WITH deleted AS (
+        DELETE FROM bookings WHERE id = ${id} RETURNING id, event_id, user_id, created_at
+      ), outboxed AS (
+        INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
+        SELECT ${BookingEventType.cancelled}, d.id, d.event_id, ${correlationId},
+               jsonb_build_object('booking_id', d.id, 'event_id', d.event_id, 'user_id', d.user_id,
+                                  'cancelled_at', ${isoUtc(sql`now()`)})
+        FROM deleted d
+        RETURNING occurred_at
+      )
+      SELECT d.id, d.event_id, d.user_id, d.created_at, o.occurred_at AS cancelled_at
+      FROM deleted d CROSS JOIN outboxed o`);
+    const row = result.rows[0];
+    return row && { ...toBookingView(row), cancelled_at: new Date(row.cancelled_at).toISOString() };
+  }
+
+  /** The booking's events from the outbox (kept after publishing as the audit trail), oldest first. */
+  async history(bookingId: number): Promise<BookingHistoryView | undefined> {
+    const result = await this.database.db.execute<{
+      id: string;
+      type: BookingEvent['type'];
+      occurred_at: Date;
+      correlation_id: string;
+      data: BookingEvent['data'];
+    }>(sql`
+      SELECT id, type, occurred_at, correlation_id, data FROM outbox
+      WHERE booking_id = ${bookingId} ORDER BY position`);
+    if (result.rows.length === 0) return undefined;
+    const events = result.rows.map(
+      (row) =>
+        ({
+          id: row.id,
+          type: row.type,
+          occurred_at: new Date(row.occurred_at).toISOString(),
+          correlation_id: row.correlation_id,
+          data: row.data,
+        }) as BookingEvent,
+    );
+    const cancelled = events.some((event) => event.type === BookingEventType.cancelled);
+    return { booking_id: bookingId, status: cancelled ? 'cancelled' : 'active', events };
   }
 
   async findById(id: number): Promise<BookingView | undefined> {
@@ -148,6 +276,13 @@ function rejectionForConstraint(code: string | undefined): Rejection | undefined
       return undefined;
   }
 }
+
+const failedData = (command: ReserveBookingCommand, rejection: Rejection): BookingFailedData => ({
+  event_id: command.event_id,
+  user_id: command.user_id,
+  reason: rejection,
+  message: rejectionError(rejection, command).message,
+});
 
 interface BookingViewRow extends Record<string, unknown> {
   id: number;

@@ -5,6 +5,7 @@ import { BookingRepository, type ReserveResult } from './booking.repository.js';
 
 interface Pending {
   command: ReserveBookingCommand;
+  correlationId: string;
   resolve: (result: ReserveResult) => void;
   reject: (error: unknown) => void;
 }
@@ -26,9 +27,9 @@ export class ReservationBatcher {
     @Inject(BOOKING_SERVICE_CONFIG) private readonly config: BookingServiceConfig,
   ) {}
 
-  reserve(command: ReserveBookingCommand): Promise<ReserveResult> {
+  reserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, resolve, reject });
+      this.queue.push({ command, correlationId, resolve, reject });
       this.drain();
     });
   }
@@ -48,8 +49,11 @@ export class ReservationBatcher {
     try {
       const results =
         batch.length === 1
-          ? [await this.bookings.reserve(batch[0]!.command)]
-          : await this.bookings.reserveMany(batch.map((pending) => pending.command));
+          ? [await this.bookings.reserve(batch[0]!.command, batch[0]!.correlationId)]
+          : await this.bookings.reserveMany(
+              batch.map((pending) => pending.command),
+              batch.map((pending) => pending.correlationId),
+            );
       batch.forEach((pending, i) => pending.resolve(results[i]!));
     } catch (error) {
       for (const pending of batch) pending.reject(error);

@@ -1,4 +1,10 @@
-import { ErrorCode, ErrorMessages, type ReserveBookingCommand, type ServiceError } from '@booking/shared';
+import {
+  ErrorCode,
+  ErrorMessages,
+  type BookingFailureReason,
+  type ReserveBookingCommand,
+  type ServiceError,
+} from '@booking/shared';
 
 /**
  * The reservation rule, free of HTTP and NATS: an event has a fixed number of
@@ -7,7 +13,7 @@ import { ErrorCode, ErrorMessages, type ReserveBookingCommand, type ServiceError
  * decides which rule a refused reservation broke, in the contract's order of
  * precedence: unknown event, then duplicate, then capacity.
  */
-export type Rejection = 'event_not_found' | 'already_booked' | 'sold_out';
+export type Rejection = BookingFailureReason;
 
 /** What the reserving statement saw when it inserted nothing. */
 export interface RejectionFacts {

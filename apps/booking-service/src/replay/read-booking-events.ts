@@ -1,0 +1,53 @@
+import { BOOKING_EVENTS_STREAM, parseBookingEvent, type BookingEvent } from '@booking/shared';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+
+export interface StoredBookingEvent {
+  seq: number;
+  subject: string;
+  event: BookingEvent;
+}
+
+export interface StreamRead {
+  events: StoredBookingEvent[];
+  /** Messages that are not valid booking events (counted, not replayed). */
+  malformed: number;
+}
+
+const BATCH = 500;
+
+/**
+ * Reads the booking events stream from `since` (by the stream's storage time;
+ * from the beginning without it) up to the last message present when the read
+ * began, through an ordered consumer (ephemeral, nothing left behind).
+ */
+export async function readBookingEvents(nats: NatsConnection, since?: Date): Promise<StreamRead> {
+  const manager = await jetstreamManager(nats);
+  const { state } = await manager.streams.info(BOOKING_EVENTS_STREAM);
+  const result: StreamRead = { events: [], malformed: 0 };
+  if (state.messages === 0) return result;
+  const consumer = await jetstream(nats).consumers.get(
+    BOOKING_EVENTS_STREAM,
+    since
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() }
+      : { deliver_policy: DeliverPolicy.All },
+  );
+  for (let done = false; !done;) {
+    let received = 0;
+    const batch = await consumer.fetch({ max_messages: BATCH, expires: 1_000 });
+    for await (const message of batch) {
+      received += 1;
+      try {
+        result.events.push({ seq: message.seq, subject: message.subject, event: parseBookingEvent(message.data) });
+      } catch {
+        result.malformed += 1;
+      }
+      if (message.seq >= state.last_seq) {
+        done = true;
+        break;
+      }
+    }
+    if (received === 0) done = true;
+  }
+  return result;
+}

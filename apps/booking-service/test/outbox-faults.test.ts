@@ -1,0 +1,129 @@
+import { loadBookingServiceConfig } from '../src/config.js';
+import { OutboxRelay } from '../src/outbox/outbox-relay.js';
+import { readBookingEvents } from '../src/replay/read-booking-events.js';
+import { BookingEventType, ensureBookingEventsStream } from '@booking/shared';
+import { PrivateNatsServer, TestDatabase } from '@booking/testing';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countStatuses, Stack, type ApiResponse } from '../../api-gateway/test/support/stack.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('outbox relays racing', () => {
+  let db: TestDatabase;
+  let nats: PrivateNatsServer;
+  const connections: NatsConnection[] = [];
+
+  beforeAll(async () => {
+    [db, nats] = await Promise.all([TestDatabase.create(), PrivateNatsServer.start()]);
+    for (let i = 0; i < 3; i++) connections.push(await connect({ servers: nats.url }));
+    await ensureBookingEventsStream(connections[0]!);
+  });
+  afterAll(async () => {
+    await Promise.all(connections.map((c) => c.close()));
+    await Promise.all([nats?.dispose(), db?.drop()]);
+  });
+
+  const config = () =>
+    loadBookingServiceConfig({
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      OUTBOX_BATCH_SIZE: '20',
+      OUTBOX_POLL_INTERVAL_MS: '60000',
+    });
+
+  async function insertOutboxRows(count: number, tag: string): Promise<void> {
+    await db.query(
+      `INSERT INTO outbox (type, event_id, correlation_id, data)
+       SELECT 'booking.failed', 1, $2::text, jsonb_build_object('event_id', 1, 'user_id', $2::text || g, 'reason', 'sold_out',
+              'message', 'No available seats for event 1')
+       FROM generate_series(1, $1) g`,
+      [count, tag],
+    );
+  }
+
+  it('three relays draining the same outbox publish every row exactly once', async () => {
+    await insertOutboxRows(1000, 'race-');
+    const relays = connections.map((connection) => new OutboxRelay(config(), db.connection, connection));
+    relays.forEach((relay) => relay.wake());
+    await Promise.all(relays.map((relay) => relay.idle()));
+
+    const published = relays.map((relay) => relay.publishedCount);
+    // Publish attempts, not stream contents: JetStream de-duplication would hide a double publish.
+    expect(published.reduce((a, b) => a + b, 0)).toBe(1000);
+    expect(published.filter((n) => n > 0).length).toBeGreaterThan(1);
+    expect((await db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).rowCount).toBe(0);
+    const { events } = await readBookingEvents(connections[0]!);
+    expect(events).toHaveLength(1000);
+    expect(new Set(events.map((e) => e.event.id)).size).toBe(1000);
+  });
+
+  it('a re-send of rows a crashed relay had published is dropped by the message id', async () => {
+    const before = (await readBookingEvents(connections[0]!)).events.length;
+    await insertOutboxRows(50, 'crashed-');
+    // A relay published these, then died before stamping them: they are still pending in the outbox.
+    const { rows } = await db.query<{ id: string; type: string }>(
+      'SELECT id, type FROM outbox WHERE published_at IS NULL ORDER BY position',
+    );
+    const js = jetstream(connections[1]!);
+    for (const row of rows) await js.publish(row.type, JSON.stringify({ id: row.id }), { msgID: row.id });
+    const relay = new OutboxRelay(config(), db.connection, connections[2]!);
+    relay.wake();
+    await relay.idle();
+    expect(relay.publishedCount).toBe(50);
+    expect((await readBookingEvents(connections[0]!)).events.length + (await malformedCount())).toBe(before + 50);
+  });
+
+  async function malformedCount(): Promise<number> {
+    return (await readBookingEvents(connections[0]!)).malformed;
+  }
+});
+
+describe('NATS outage in the middle of a burst of reservations', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await Stack.start({ inProcessReplicas: 1, processReplicas: 1 });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('every committed booking ends with exactly one booking.created; requests get 201/409 or a clear 503, never a 500', async () => {
+    const eventId = await stack.db.createEvent(100_000);
+    const responses: ApiResponse[] = [];
+    let stop = false;
+    let next = 0;
+    const load = (async () => {
+      while (!stop) {
+        const wave = Array.from({ length: 20 }, () => stack.reserve({ event_id: eventId, user_id: `u-${next++}` }));
+        responses.push(...(await Promise.all(wave)));
+        await sleep(10);
+      }
+    })();
+    await sleep(700);
+    await stack.nats.stop();
+    await sleep(2_500);
+    await stack.nats.resume();
+    await sleep(2_000);
+    stop = true;
+    await load;
+
+    const statuses = countStatuses(responses);
+    console.info(`NATS outage burst: ${JSON.stringify(statuses)}`);
+    expect(Object.keys(statuses).every((status) => ['201', '503'].includes(status))).toBe(true);
+    expect(statuses[503]).toBeGreaterThan(0);
+    expect(statuses[201]).toBeGreaterThan(0);
+
+    await stack.outboxDrained(30_000);
+    const { rows } = await stack.db.query<{ id: number }>('SELECT id FROM bookings WHERE event_id = $1', [eventId]);
+    // More rows than 201s is allowed (a reply lost in the outage), fewer is not.
+    expect(rows.length).toBeGreaterThanOrEqual(statuses[201]!);
+    const created = (await stack.streamEvents())
+      .map((stored) => stored.event)
+      .filter((event) => event.type === BookingEventType.created && event.data.event_id === eventId);
+    const bookingIds = created.map((event) => (event.type === BookingEventType.created ? event.data.booking_id : 0));
+    expect(bookingIds.length).toBe(new Set(bookingIds).size);
+    expect(bookingIds.sort((a, b) => a - b)).toEqual(rows.map((row) => row.id).sort((a, b) => a - b));
+  });
+});

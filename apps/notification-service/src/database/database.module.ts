@@ -1,0 +1,33 @@
+import { connectDatabase, type DatabaseConnection } from '@booking/database';
+import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
+
+export const DATABASE = Symbol('DATABASE');
+
+@Injectable()
+class DatabaseShutdown implements OnApplicationShutdown {
+  constructor(@Inject(DATABASE) private readonly connection: DatabaseConnection) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection.close();
+  }
+}
+
+/** Only the `notifications` schema is this service's; it never reads or writes the booking tables. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: DATABASE,
+      inject: [NOTIFICATION_SERVICE_CONFIG],
+      useFactory: (config: NotificationServiceConfig): DatabaseConnection =>
+        connectDatabase(config.DATABASE_URL, {
+          poolSize: config.DATABASE_POOL_SIZE,
+          applicationName: 'notification-service',
+        }),
+    },
+    DatabaseShutdown,
+  ],
+  exports: [DATABASE],
+})
+export class DatabaseModule {}

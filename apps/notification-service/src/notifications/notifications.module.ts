@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
+import { BookingEventsConsumer } from './booking-events.consumer.js';
+import { LogChannel } from './channels/log.channel.js';
+import type { NotificationChannel } from './channels/notification-channel.js';
+import { WebhookChannel } from './channels/webhook.channel.js';
+import { DeliveryStore } from './delivery-store.js';
+import { NOTIFICATION_CHANNELS, NotificationDispatcher } from './notification-dispatcher.js';
+
+@Module({
+  providers: [
+    LogChannel,
+    {
+      provide: NOTIFICATION_CHANNELS,
+      inject: [NOTIFICATION_SERVICE_CONFIG, LogChannel],
+      useFactory: (config: NotificationServiceConfig, log: LogChannel): NotificationChannel[] =>
+        config.NOTIFY_WEBHOOK_URL
+          ? [
+              log,
+              new WebhookChannel({
+                url: config.NOTIFY_WEBHOOK_URL,
+                timeoutMs: config.NOTIFY_WEBHOOK_TIMEOUT_MS,
+                maxAttempts: config.NOTIFY_WEBHOOK_MAX_ATTEMPTS,
+                backoffInitialMs: config.NOTIFY_WEBHOOK_BACKOFF_INITIAL_MS,
+                backoffMaxMs: config.NOTIFY_WEBHOOK_BACKOFF_MAX_MS,
+              }),
+            ]
+          : [log],
+    },
+    DeliveryStore,
+    NotificationDispatcher,
+    BookingEventsConsumer,
+  ],
+  exports: [BookingEventsConsumer],
+})
+export class NotificationsModule {}
