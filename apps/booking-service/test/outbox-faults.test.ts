@@ -6,7 +6,7 @@ import { PrivateNatsServer, TestDatabase } from '@booking/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countStatuses, Stack, type ApiResponse } from '../../api-gateway/test/support/stack.js';
+import { countStatuses, Stack, waitUntil, type ApiResponse } from '../../api-gateway/test/support/stack.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -101,11 +101,14 @@ describe('NATS outage in the middle of a burst of reservations', () => {
         await sleep(10);
       }
     })();
-    await sleep(700);
+    // Driven by what the clients see, not by timing: the machine may be slow.
+    const seen = (status: number) => responses.filter((r) => r.status === status).length;
+    await waitUntil(async () => seen(201) >= 20, 30_000, 'bookings before the outage');
     await stack.nats.stop();
-    await sleep(2_500);
+    await waitUntil(async () => seen(503) >= 20, 30_000, '503s during the outage');
+    const before = seen(201);
     await stack.nats.resume();
-    await sleep(2_000);
+    await waitUntil(async () => seen(201) >= before + 40, 30_000, 'bookings after the outage');
     stop = true;
     await load;
 

@@ -1,4 +1,5 @@
+import { runService } from '@booking/shared';
 import { startNotificationService } from './app.js';
 import { loadNotificationServiceConfig } from './config.js';
 
-await startNotificationService(loadNotificationServiceConfig());
+await runService(() => startNotificationService(loadNotificationServiceConfig()));

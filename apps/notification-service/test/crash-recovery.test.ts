@@ -16,7 +16,7 @@ describe('notification service killed mid-stream and restarted', () => {
   beforeAll(async () => {
     stack = await Stack.start({ inProcessReplicas: 1 });
     // Slow enough that the kill lands while events are being delivered.
-    receiver = new WebhookReceiver(() => sleep(5).then(() => 200));
+    receiver = new WebhookReceiver(() => sleep(20).then(() => 200));
   });
   afterAll(async () => {
     child?.kill('SIGKILL');
