@@ -10,7 +10,7 @@ describe('gateway when the booking side fails', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await Stack.start({ inProcessReplicas: 0, gatewayEnv: { NATS_REQUEST_TIMEOUT_MS: '400' } });
+    stack = await Stack.start({ inProcessReplicas: 0, gatewayEnv: { NATS_REQUEST_TIMEOUT_MS: '1500' } });
   });
   afterEach(async () => {
     await stack.stopReplicas();
@@ -28,7 +28,8 @@ describe('gateway when the booking side fails', () => {
       error: 'Service Unavailable',
       statusCode: 503,
     });
-    expect(Date.now() - started).toBeLessThan(300);
+    // Well under the 1,500 ms deadline: NATS itself said "no responders".
+    expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('answers 504 when the booking service does not reply in time', async () => {
@@ -39,8 +40,8 @@ describe('gateway when the booking side fails', () => {
       const started = Date.now();
       const response = await stack.reserve({ event_id: 1, user_id: 'u' });
       expect(response.status).toBe(504);
-      expect(response.body.message).toBe('The booking service did not answer within 400 ms');
-      expect(Date.now() - started).toBeGreaterThanOrEqual(380);
+      expect(response.body.message).toBe('The booking service did not answer within 1500 ms');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1450);
     } finally {
       await silent.close();
     }
