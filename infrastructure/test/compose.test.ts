@@ -1,0 +1,237 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DCLinter } from 'dclint';
+import { describe, expect, it } from 'vitest';
+import { COMPOSE_FILES, INFRASTRUCTURE, readCompose, type Yaml } from './support/repository.js';
+
+/** dclint: YAML validity, the Compose Specification's JSON schema, then its best-practice rules. */
+async function lint(paths: string[]) {
+  const linter = new DCLinter({
+    rules: {
+      // Ordering rules are style only; the files are ordered by start-up instead.
+      'service-keys-order': 0,
+      'service-dependencies-alphabetical-order': 0,
+      'services-alphabetical-order': 0,
+      'top-level-properties-order': 0,
+    },
+    quiet: true,
+    debug: false,
+    exclude: [],
+  });
+  return linter.lintFiles(paths, false);
+}
+
+const FULL_STACKS = { production: COMPOSE_FILES.production, development: COMPOSE_FILES.development };
+const REQUIRED_SERVICES = [
+  'postgres',
+  'nats',
+  'redis',
+  'migrate',
+  'booking-service',
+  'notification-service',
+  'api-gateway',
+  'nginx',
+  'prometheus',
+  'grafana',
+  'loki',
+  'promtail',
+];
+
+/** Services that run once and exit: others wait for them with service_completed_successfully. */
+function oneShotServices(compose: Yaml): Set<string> {
+  return new Set(Object.keys(compose.services).filter((name) => compose.services[name].restart === 'no'));
+}
+
+function dependencies(service: Yaml): Record<string, { condition: string; restart?: boolean }> {
+  return service.depends_on ?? {};
+}
+
+/** Every service `name` waits for, directly or through others. */
+function transitiveDependencies(compose: Yaml, name: string, seen = new Set<string>()): Set<string> {
+  for (const dependency of Object.keys(dependencies(compose.services[name]))) {
+    if (seen.has(dependency)) continue;
+    seen.add(dependency);
+    transitiveDependencies(compose, dependency, seen);
+  }
+  return seen;
+}
+
+describe('Compose files', () => {
+  it('are valid against the Compose Specification schema and pass dclint', async () => {
+    const results = await lint(Object.values(COMPOSE_FILES).map((file) => join(INFRASTRUCTURE, file)));
+    expect(results).toHaveLength(4);
+    for (const result of results) {
+      const errors = result.messages.filter((message) => message.type === 'error');
+      expect(
+        errors.map((e) => `${e.rule}: ${e.message}`),
+        result.filePath,
+      ).toEqual([]);
+    }
+  });
+
+  it('the validator does reject a file that breaks the schema', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'compose-'));
+    try {
+      const path = join(dir, 'docker-compose.yml');
+      writeFileSync(path, 'services:\n  api:\n    image: api:1\n    healthcheck:\n      intervall: 5s\n');
+      const [result] = await lint([path]);
+      expect(result!.messages.map((m) => m.rule)).toContain('invalid-schema');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe.each(Object.entries(FULL_STACKS))('%s stack', (_, file) => {
+    const compose = readCompose(file);
+    const services: Record<string, Yaml> = compose.services;
+    const oneShots = oneShotServices(compose);
+
+    it('has every service of the system', () => {
+      expect(Object.keys(services).sort()).toEqual([...REQUIRED_SERVICES].sort());
+    });
+
+    it('gives every long-running service a health check, and one-shots none', () => {
+      for (const [name, service] of Object.entries(services)) {
+        if (oneShots.has(name)) {
+          expect(service.healthcheck, name).toEqual({ disable: true });
+          continue;
+        }
+        const test = service.healthcheck?.test;
+        expect(Array.isArray(test) && ['CMD', 'CMD-SHELL'].includes(test[0]) && test.length > 1, name).toBe(true);
+        expect(service.healthcheck.interval, name).toMatch(/^\d+s$/);
+        expect(service.healthcheck.retries, name).toBeGreaterThan(0);
+      }
+    });
+
+    it('gives every service CPU and memory limits', () => {
+      for (const [name, service] of Object.entries(services)) {
+        const limits = service.deploy?.resources?.limits;
+        expect(Number(limits?.cpus), name).toBeGreaterThan(0);
+        expect(limits?.memory, name).toMatch(/^\d+[mg]$/);
+      }
+    });
+
+    it('starts in order: data stores healthy → migrations done → services healthy → gateway → nginx', () => {
+      for (const [name, service] of Object.entries(services)) {
+        for (const [dependency, { condition }] of Object.entries(dependencies(service))) {
+          expect(services[dependency], `${name} depends on unknown ${dependency}`).toBeDefined();
+          const expected = oneShots.has(dependency) ? 'service_completed_successfully' : 'service_healthy';
+          expect(condition, `${name} → ${dependency}`).toBe(expected);
+        }
+      }
+      for (const service of ['booking-service', 'notification-service']) {
+        expect([...transitiveDependencies(compose, service)]).toEqual(
+          expect.arrayContaining(['migrate', 'postgres', 'nats']),
+        );
+      }
+      expect([...transitiveDependencies(compose, 'api-gateway')]).toEqual(
+        expect.arrayContaining(['booking-service', 'redis', 'nats', 'migrate']),
+      );
+      expect([...transitiveDependencies(compose, 'nginx')]).toContain('api-gateway');
+      expect(dependencies(services.migrate).postgres?.condition).toBe('service_healthy');
+    });
+
+    it('runs several booking-service replicas', () => {
+      expect(services['booking-service'].deploy.replicas).toBeGreaterThanOrEqual(2);
+    });
+
+    it('keeps data in declared named volumes', () => {
+      const declared = new Set(Object.keys(compose.volumes ?? {}));
+      for (const [name, service] of Object.entries(services)) {
+        for (const volume of service.volumes ?? []) {
+          const source = String(volume).split(':')[0]!;
+          if (source.startsWith('.') || source.startsWith('/') || source.startsWith('$')) continue;
+          expect(declared.has(source), `${name} uses undeclared volume ${source}`).toBe(true);
+        }
+      }
+      for (const store of ['postgres', 'nats', 'prometheus', 'loki', 'grafana']) {
+        const named = (services[store].volumes ?? []).filter((v: string) => /^[a-z]/.test(v));
+        expect(named.length, `${store} keeps its data in a named volume`).toBeGreaterThan(0);
+      }
+    });
+
+    it('mounts only files that exist in the repository', () => {
+      for (const [name, service] of Object.entries(services)) {
+        for (const volume of service.volumes ?? []) {
+          const source = String(volume).split(':')[0]!;
+          if (!source.startsWith('.')) continue;
+          expect(existsSync(resolve(INFRASTRUCTURE, source)), `${name}: ${source}`).toBe(true);
+        }
+      }
+    });
+
+    it('publishes nothing but the edge to other hosts', () => {
+      for (const [name, service] of Object.entries(services)) {
+        for (const port of service.ports ?? []) {
+          if (name === 'nginx') continue;
+          expect(String(port), `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:/);
+        }
+      }
+    });
+  });
+
+  describe('production', () => {
+    const compose = readCompose(COMPOSE_FILES.production);
+
+    it('takes every secret from the env file, never a committed value', () => {
+      const secretKey = /PASSWORD|SECRET|TOKEN/;
+      for (const [name, service] of Object.entries<Yaml>(compose.services)) {
+        for (const [key, value] of Object.entries(service.environment ?? {})) {
+          if (!secretKey.test(key)) continue;
+          expect(String(value), `${name}.${key}`).toMatch(/^\$\{[A-Z_]+:\?[^}]+\}$/);
+        }
+        if (service.env_file) expect(service.env_file, name).toBe('../.env');
+      }
+      expect(compose.services.postgres.environment.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
+    });
+
+    it('runs images tagged with the deployed commit, built by CI', () => {
+      for (const name of ['migrate', 'booking-service', 'notification-service', 'api-gateway']) {
+        const service = compose.services[name];
+        expect(service.build, name).toBeUndefined();
+        expect(service.image, name).toMatch(
+          new RegExp(`^\\$\\{IMAGE_REGISTRY:\\?[^}]+\\}/${name}:\\$\\{IMAGE_TAG:\\?[^}]+\\}$`),
+        );
+      }
+    });
+
+    it('serves TLS at the edge with mounted certificates', () => {
+      const nginx = compose.services.nginx;
+      expect(nginx.ports).toEqual(['0.0.0.0:80:80', '0.0.0.0:443:443']);
+      expect(nginx.volumes).toContain(
+        './nginx/templates/https.conf.template:/etc/nginx/templates/default.conf.template:ro',
+      );
+      expect(nginx.volumes.some((v: string) => v.endsWith(':/etc/nginx/certs:ro'))).toBe(true);
+    });
+  });
+
+  describe.each(['low', 'high'] as const)('"%s" resource profile', (profile) => {
+    const base = readCompose(COMPOSE_FILES.production);
+    const override = readCompose(COMPOSE_FILES[profile]);
+
+    it('sets limits for exactly the services of the production stack', () => {
+      expect(Object.keys(override.services).sort()).toEqual(Object.keys(base.services).sort());
+      for (const [name, service] of Object.entries<Yaml>(override.services)) {
+        const limits = service.deploy?.resources?.limits;
+        expect(Number(limits?.cpus), name).toBeGreaterThan(0);
+        expect(limits?.memory, name).toMatch(/^\d+[mg]$/);
+      }
+    });
+
+    it('keeps several booking-service replicas', () => {
+      expect(override.services['booking-service'].deploy.replicas).toBeGreaterThanOrEqual(2);
+    });
+  });
+
+  it('the profiles differ: "high" gives more than "low" to every service', () => {
+    const memory = (value: string) => Number.parseInt(value, 10) * (value.endsWith('g') ? 1024 : 1);
+    const low = readCompose(COMPOSE_FILES.low).services;
+    const high = readCompose(COMPOSE_FILES.high).services;
+    for (const name of Object.keys(low)) {
+      const [l, h] = [low[name].deploy.resources.limits, high[name].deploy.resources.limits];
+      expect(Number(h.cpus), name).toBeGreaterThanOrEqual(Number(l.cpus));
+      expect(memory(h.memory), name).toBeGreaterThan(memory(l.memory));
+    }
+  });
+});
