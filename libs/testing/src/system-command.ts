@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
+// Test files run in parallel and may install at the same time: wait for dpkg's lock instead of failing.
+const WAIT_FOR_LOCK = ['-o', 'DPkg::Lock::Timeout=180'];
 const BIN_DIRS = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin'];
 
 function findCommand(command: string): string | undefined {
@@ -17,7 +19,7 @@ export function ensureCommand(command: string, debianPackage = command): { path?
   if (found) return { path: found };
   if (process.getuid?.() !== 0) return { reason: `${command} is not installed, and installing it needs root` };
   const install = () =>
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', debianPackage], {
+    execFileSync('apt-get', [...WAIT_FOR_LOCK, 'install', '-y', '--no-install-recommends', debianPackage], {
       stdio: 'ignore',
       timeout: 240_000,
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
@@ -27,7 +29,7 @@ export function ensureCommand(command: string, debianPackage = command): { path?
       install();
     } catch {
       // The package lists may be missing or stale on a fresh machine.
-      execFileSync('apt-get', ['update'], { stdio: 'ignore', timeout: 240_000 });
+      execFileSync('apt-get', [...WAIT_FOR_LOCK, 'update'], { stdio: 'ignore', timeout: 240_000 });
       install();
     }
   } catch (error) {
