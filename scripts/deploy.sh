@@ -8,6 +8,7 @@
 # infrastructure/ and scripts/. Optional settings (environment or .env):
 #   DEPLOY_PROFILE         low | high: adds infrastructure/docker-compose.<profile>.yml
 #   DEPLOY_HEALTH_TIMEOUT  seconds to wait for every service to be healthy (default 180)
+#   DEPLOY_POLL_INTERVAL   seconds between two looks at the services' health (default 3)
 # State: .deploy/current-tag, .deploy/previous-tag and .deploy/history (one line per deployment).
 #
 # Migrations only move forward: a rollback restarts the previous images against the migrated
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 
 STATE_DIR=.deploy
 HEALTH_TIMEOUT=${DEPLOY_HEALTH_TIMEOUT:-180}
+POLL_INTERVAL=${DEPLOY_POLL_INTERVAL:-3}
 
 log() { printf '[deploy] %s\n' "$*"; }
 die() { printf '[deploy] %s\n' "$*" >&2; exit 1; }
@@ -54,10 +56,40 @@ record() {
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$tag" >> "$STATE_DIR/history"
 }
 
-# Starts everything at $1 and waits until every service with a health check is healthy.
+# Prints every container that is not where it should be (running and healthy, or for the
+# one-shot migrate: exited 0); prints nothing when all are.
+not_ready() {
+  local tag=$1 states
+  states=$(compose "$tag" ps --all --format '{{.Service}} {{.State}} {{.Health}} {{.ExitCode}}') || {
+    echo "docker compose ps failed"
+    return
+  }
+  [ -n "$states" ] || { echo "no containers"; return; }
+  # Without a health check the Health column is empty, leaving three fields.
+  awk '$1 == "migrate" && $2 == "exited" && $NF == 0 { next }
+       $2 == "running" && ($3 == "healthy" || NF == 3) { next }
+       { print }' <<<"$states"
+}
+
+# Starts everything at $1 and waits until every service is healthy. Polls `ps` rather than
+# using `up --wait`, whose handling of one-shot containers differs between Compose versions.
 start_and_wait() {
-  local tag=$1
-  compose "$tag" up -d --remove-orphans --wait --wait-timeout "$HEALTH_TIMEOUT"
+  local tag=$1 pending deadline=$((SECONDS + HEALTH_TIMEOUT))
+  compose "$tag" up -d --remove-orphans || return 1
+  while :; do
+    pending=$(not_ready "$tag")
+    [ -z "$pending" ] && return 0
+    # A container that stopped will not become healthy by waiting (restarts show as "restarting").
+    if awk '$2 == "exited" || $2 == "dead" { found = 1 } END { exit !found }' <<<"$pending"; then
+      log "stopped containers:"$'\n'"$pending"
+      return 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "not healthy after ${HEALTH_TIMEOUT}s:"$'\n'"$pending"
+      return 1
+    fi
+    sleep "$POLL_INTERVAL"
+  done
 }
 
 deploy() {
