@@ -71,8 +71,8 @@ describe('production bundles (the images’ contents)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bundle-'));
-    // The three bundles are made side by side; each test awaits its own.
-    for (const pkg of ['database', 'booking-service', 'api-gateway']) {
+    // The bundles are made side by side; each test awaits its own.
+    for (const pkg of ['database', 'booking-service', 'notification-service', 'api-gateway']) {
       bundles[pkg] = bundle(pkg, join(dir, pkg));
       bundles[pkg].catch(() => undefined);
     }
@@ -137,6 +137,24 @@ describe('production bundles (the images’ contents)', () => {
     expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
     expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
     expect(runHealthcheck('booking-service', env)).toBe(1);
+  });
+
+  it('notification-service: runs from its bundle, passes the image health check, stops on SIGTERM', async () => {
+    const out = await bundles['notification-service']!;
+    expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
+    expect(existsSync(join(out, 'src'))).toBe(false);
+    const port = String(await freePort());
+    const child = start('dist/main.js', out, {
+      NOTIFICATION_SERVICE_PORT: port,
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+    });
+    const env = { NOTIFICATION_SERVICE_PORT: port };
+    await until(() => child.exitCode !== null || runHealthcheck('notification-service', env) === 0);
+    expect(child.exitCode).toBeNull();
+    const stopped = await stop(child);
+    expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
+    expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
   });
 
   it('api-gateway: runs from its bundle, passes the image health check, stops on SIGTERM', async () => {
