@@ -12,6 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const env = {
   DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/booking_db',
   NATS_URL: 'nats://localhost:4222',
+  REDIS_URL: 'redis://127.0.0.1:6379',
   PORT: '3000',
   BOOKING_SERVICE_PORT: '3001',
   NOTIFICATION_SERVICE_PORT: '3002',
@@ -45,6 +46,12 @@ const dependencies = [
     url: env.NATS_URL,
     defaultPort: 4222,
     howToStart: 'nats-server -a 127.0.0.1 -p 4222 -js   (or: docker run -p 4222:4222 nats:2 -js)',
+  },
+  {
+    name: 'Redis',
+    url: env.REDIS_URL,
+    defaultPort: 6379,
+    howToStart: 'redis-server --port 6379   (or: docker run -p 6379:6379 redis:7)',
   },
 ];
 
@@ -165,6 +172,9 @@ if (!stopping) {
     curl -s -X DELETE ${base}/api/bookings/<id>            (cancel; frees the seat)
     curl -s ${base}/api/bookings/<id>/history              (the booking's events)
     pnpm events:replay                                     (rebuild counts from the stream, compare)
+
+    API docs       ${base}/api/docs
+    Admin token    pnpm -s run token --sub admin --role admin   (for POST /api/events)
 
   Press Ctrl-C to stop.
 `);

@@ -165,7 +165,6 @@ describe('production bundles (the images’ contents)', () => {
       PORT: port,
       HOST: '127.0.0.1',
       NATS_URL: nats.url,
-      ADMIN_TOKEN: 'bundle-test-admin-token',
       JWT_SECRET: 'bundle-test-jwt-secret-0123456789abcdef',
     });
     const env = { PORT: port };

@@ -1,10 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AuthGuard } from './auth/auth.guard.js';
+import { TokenVerifier } from './auth/token-verifier.js';
 import { BookingsModule } from './bookings/bookings.module.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+import { ZodValidationPipe } from './common/zod-validation.pipe.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { IdempotencyModule } from './idempotency/idempotency.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { UserRateLimitGuard } from './rate-limit/user-rate-limit.guard.js';
 
 @Module({})
 export class AppModule {
@@ -12,10 +18,15 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [BookingsModule, EventsModule, HealthModule],
+      imports: [RateLimitModule, IdempotencyModule, BookingsModule, EventsModule, HealthModule],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_PIPE, useValue: new ZodValidationPipe() },
+        TokenVerifier,
+        // Global guards run in this order: who is calling, then how often they may.
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: UserRateLimitGuard },
       ],
       exports: [GATEWAY_CONFIG],
     };

@@ -1,19 +1,78 @@
 import 'reflect-metadata';
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
+import { fastifyRequestContext } from '@fastify/request-context';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
+import { registerGracefulShutdown } from './common/graceful-shutdown.js';
+import { registerRequestId, requestIdFor } from './common/request-id.js';
+import { frameworkErrors, registerJsonBodyParser } from './common/request-parsing.js';
 import type { GatewayConfig } from './config.js';
+import { setupOpenApi } from './docs/openapi.js';
+import { registerIpRateLimit } from './rate-limit/rate-limit.hook.js';
+import { RateLimitService } from './rate-limit/rate-limit.service.js';
 
 /** Builds and starts the HTTP gateway; returns it listening. */
 export async function startGateway(
   config: GatewayConfig,
   options: { logger?: false } = {},
 ): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: config.BODY_LIMIT_BYTES });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    genReqId: requestIdFor,
+    trustProxy: splitList(config.TRUST_PROXY),
+    frameworkErrors,
+    routerOptions: { maxParamLength: 200 },
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
     logger: options.logger,
+    // Our own JSON parser (registerJsonBodyParser) replaces Nest's.
+    bodyParser: false,
   });
+  const fastify = app.getHttpAdapter().getInstance();
+  registerRequestId(fastify);
+  registerJsonBodyParser(fastify);
+  registerGracefulShutdown(fastify);
+  registerIpRateLimit(fastify, app.get(RateLimitService));
+  await app.register(fastifyRequestContext, { defaultStoreValues: (request) => ({ requestId: request.id }) });
+  await app.register(fastifyHelmet, {
+    // Swagger UI's own script and inline styles are served from this origin.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+      },
+    },
+  });
+  const origins = splitList(config.CORS_ORIGINS);
+  if (origins.length > 0) {
+    await app.register(fastifyCors, {
+      origin: origins.includes('*') ? true : origins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      exposedHeaders: [
+        'x-request-id',
+        'retry-after',
+        'ratelimit-limit',
+        'ratelimit-remaining',
+        'ratelimit-reset',
+        'ratelimit-policy',
+        'idempotent-replayed',
+      ],
+      maxAge: 600,
+    });
+  }
+  setupOpenApi(app);
   app.enableShutdownHooks();
   await app.listen(config.PORT, config.HOST);
   return app;
 }
+
+const splitList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);

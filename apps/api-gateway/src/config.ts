@@ -1,15 +1,83 @@
 import { commonEnvSchema, loadConfig } from '@booking/shared';
 import { z } from 'zod';
 
-export const DEV_ADMIN_TOKEN = 'dev-admin-token-change-me';
+/** Local-development signing secret; start-up refuses it when NODE_ENV=production. */
+export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me';
 
-export const gatewayEnvSchema = commonEnvSchema.extend({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  /** Interim admin credential for POST /api/events; the default is for local runs only. */
-  ADMIN_TOKEN: z.string().min(16, { error: 'must be at least 16 characters' }).default(DEV_ADMIN_TOKEN),
-  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(16_384),
-});
+const positiveInt = z.coerce.number().int().positive();
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+export const gatewayEnvSchema = commonEnvSchema
+  .extend({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(16_384),
+    /**
+     * Comma-separated addresses or CIDRs of reverse proxies (e.g. nginx) whose X-Forwarded-For is trusted
+     * when deriving the client IP for rate limits; empty trusts none.
+     */
+    TRUST_PROXY: z.string().default(''),
+    /** Comma-separated allowed origins, `*` for any; empty disables CORS. */
+    CORS_ORIGINS: z.string().default(''),
+
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
+      .default('redis://127.0.0.1:6379'),
+    /** Prefix of every key the gateway writes, so several deployments (or tests) can share one Redis. */
+    REDIS_KEY_PREFIX: z.string().min(1).max(100).default('booking:gateway:'),
+    /** A Redis command slower than this counts as Redis being unavailable. */
+    REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(500),
+
+    /** `optional`: anonymous booking requests are allowed (tokens that are sent are still checked). */
+    AUTH_MODE: z.enum(['required', 'optional']).default('optional'),
+    JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).default('HS256'),
+    JWT_SECRET: z.string().min(32, { error: 'must be at least 32 characters' }).default(DEV_JWT_SECRET),
+    // Empty (as in .env.example) means unset.
+    JWT_JWKS_URL: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+    ),
+    JWT_ISSUER: z.string().min(1).default('event-booking'),
+    JWT_AUDIENCE: z.string().min(1).default('event-booking-api'),
+    JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(5),
+
+    /** Per client IP, over RATE_LIMIT_WINDOW_S seconds. */
+    RATE_LIMIT_IP_MAX: positiveInt.default(300),
+    /** Per authenticated user, over RATE_LIMIT_WINDOW_S seconds. */
+    RATE_LIMIT_USER_MAX: positiveInt.default(60),
+    RATE_LIMIT_WINDOW_S: positiveInt.default(60),
+    RATE_LIMIT_ENABLED: flag.default(true),
+
+    /** How long a stored idempotent response is replayed. */
+    IDEMPOTENCY_TTL_S: positiveInt.default(86_400),
+
+    /** Consecutive booking-service failures that open the circuit. */
+    BREAKER_FAILURE_THRESHOLD: positiveInt.default(5),
+    /** How long the circuit stays open before one trial request is let through. */
+    BREAKER_HALF_OPEN_AFTER_MS: positiveInt.default(5_000),
+    /** Booking-service requests in flight at once; more are answered 503 at once. */
+    BOOKING_MAX_IN_FLIGHT: positiveInt.default(512),
+    /** Extra attempts for safe reads after a transport failure. */
+    READ_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  })
+  .superRefine((config, context) => {
+    const placeholder = config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.startsWith('change-me');
+    if (config.NODE_ENV === 'production' && placeholder && config.JWT_ALGORITHM === 'HS256') {
+      context.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'must be set to a real secret when NODE_ENV=production',
+      });
+    }
+    if (config.JWT_ALGORITHM !== 'HS256' && !config.JWT_JWKS_URL) {
+      context.addIssue({
+        code: 'custom',
+        path: ['JWT_JWKS_URL'],
+        message: `is required when JWT_ALGORITHM=${config.JWT_ALGORITHM}`,
+      });
+    }
+  });
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');

@@ -69,7 +69,10 @@ export function validate<T>(
 /** An id that arrives as text (path segment or query string), e.g. "42". */
 export const idFromTextSchema = (field: string) =>
   z
-    .string()
+    .string({
+      error: (issue) =>
+        Array.isArray(issue.input) ? `${field} must be given once` : `${field} must be a positive integer`,
+    })
     .regex(/^\d{1,10}$/, { error: `${field} must be a positive integer` })
     .transform(Number)
     .pipe(idSchema(field));

@@ -1,4 +1,12 @@
-import { HTTP_STATUS_BY_ERROR_CODE, type ServiceError, type ServiceReply } from '@booking/shared';
+import {
+  ErrorCode,
+  HTTP_STATUS_BY_ERROR_CODE,
+  REQUEST_ID_HEADER,
+  type ServiceError,
+  type ServiceReply,
+} from '@booking/shared';
+import { requestContext } from '@fastify/request-context';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import {
   GatewayTimeoutException,
   HttpException,
@@ -6,21 +14,65 @@ import {
   Inject,
   Injectable,
   Logger,
-  ServiceUnavailableException,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { ClientNats } from '@nestjs/microservices';
+import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
 import { EmptyResponseException } from '@nestjs/microservices/errors/empty-response.exception.js';
-import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  circuitBreaker,
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  TaskCancelledError,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+  type IPolicy,
+} from 'cockatiel';
+import { RetryLaterException } from '../common/retry-later.exception.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 
 export const BOOKING_NATS_CLIENT = Symbol('BOOKING_NATS_CLIENT');
 
+export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+const BREAKER_STATES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: 'closed',
+  [CircuitState.Open]: 'open',
+  [CircuitState.HalfOpen]: 'half-open',
+  [CircuitState.Isolated]: 'isolated',
+};
+
+/** The booking service is away or hung: no responders, no reply in time, or a dead connection. */
+const isTransportFailure = (error: unknown): boolean =>
+  !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError);
+/** Its database is away: the reply says so. */
+const isUnavailableReply = (reply: unknown): boolean =>
+  (reply as { error?: Partial<ServiceError> } | undefined)?.error?.code === ErrorCode.Unavailable;
+const isServiceReply = (reply: unknown): reply is ServiceReply<unknown> =>
+  typeof reply === 'object' && reply !== null && typeof (reply as { ok?: unknown }).ok === 'boolean';
+
 /**
- * Request/reply to the booking service over NATS. Every request has a deadline;
- * the service's error replies become the contract's HTTP errors, and transport
- * failures become 503 (nobody answering) or 504 (no answer in time) — never a hang.
+ * Request/reply to the booking service over NATS, through one set of cockatiel
+ * policies (outermost first):
+ *
+ * - bulkhead: at most BOOKING_MAX_IN_FLIGHT requests in flight; beyond that an
+ *   immediate 503, so overload never turns into unbounded latency;
+ * - retry (reads only): quick failures (no responders, database unavailable)
+ *   are retried with jittered exponential backoff; commands never are, since
+ *   their outcome after a failure is unknown;
+ * - circuit breaker: after BREAKER_FAILURE_THRESHOLD consecutive failures every
+ *   request is answered 503 with Retry-After at once, until a trial request
+ *   after BREAKER_HALF_OPEN_AFTER_MS succeeds;
+ * - timeout: NATS_REQUEST_TIMEOUT_MS per attempt, then 504.
+ *
+ * The service's error replies become the contract's HTTP errors.
  */
 @Injectable()
 export class BookingClient implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -28,11 +80,40 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   private connected = false;
   /** Counts NATS disconnects: a request that saw one lost its reply to the outage (503), it was not slow (504). */
   private disconnects = 0;
+  private readonly breaker;
+  private readonly commandPolicy: IPolicy;
+  private readonly queryPolicy: IPolicy;
+  private breakerOpenedAt = 0;
+  /** Counters for monitoring (exposed by the metrics module). */
+  readonly counters = { breakerOpened: 0, shedByBulkhead: 0, shortCircuited: 0, retries: 0 };
 
   constructor(
     @Inject(BOOKING_NATS_CLIENT) private readonly nats: ClientNats,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+  ) {
+    const failures = handleWhen(isTransportFailure).orWhenResult(isUnavailableReply);
+    this.breaker = circuitBreaker(failures, {
+      halfOpenAfter: config.BREAKER_HALF_OPEN_AFTER_MS,
+      breaker: new ConsecutiveBreaker(config.BREAKER_FAILURE_THRESHOLD),
+    });
+    this.breaker.onBreak(() => {
+      this.breakerOpenedAt = Date.now();
+      this.counters.breakerOpened++;
+      this.logger.warn(`Circuit opened: booking requests are refused for ${config.BREAKER_HALF_OPEN_AFTER_MS} ms`);
+    });
+    this.breaker.onReset(() => this.logger.log('Circuit closed: the booking service answers again'));
+    const inFlight = bulkhead(config.BOOKING_MAX_IN_FLIGHT, 0);
+    const deadline = timeout(config.NATS_REQUEST_TIMEOUT_MS, TimeoutStrategy.Aggressive);
+    const readRetry = retry(
+      handleWhen((error) => isTransportFailure(error) && !(error instanceof TaskCancelledError)).orWhenResult(
+        isUnavailableReply,
+      ),
+      { maxAttempts: config.READ_RETRIES, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }) },
+    );
+    readRetry.onRetry(() => this.counters.retries++);
+    this.commandPolicy = wrap(inFlight, this.breaker, deadline);
+    this.queryPolicy = wrap(inFlight, readRetry, this.breaker, deadline);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.nats.status.subscribe((status) => {
@@ -51,36 +132,89 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     return this.connected;
   }
 
-  async request<T>(subject: string, payload: object): Promise<T> {
-    if (!this.connected) throw new ServiceUnavailableException('The booking service is unreachable; try again shortly');
+  get breakerState(): BreakerState {
+    return BREAKER_STATES[this.breaker.state];
+  }
+
+  /** A command (reserve, cancel, create): sent once, never retried. */
+  request<T>(subject: string, payload: object): Promise<T> {
+    return this.execute(this.commandPolicy, subject, payload);
+  }
+
+  /** A read without side effects: retried on quick transport failures. */
+  query<T>(subject: string, payload: object): Promise<T> {
+    return this.execute(this.queryPolicy, subject, payload);
+  }
+
+  private async execute<T>(policy: IPolicy, subject: string, payload: object): Promise<T> {
+    if (!this.connected) {
+      throw new RetryLaterException('The booking service is unreachable; try again shortly', 503, 1);
+    }
     const disconnectsBefore = this.disconnects;
+    const requestId = requestContext.get('requestId');
     let reply: ServiceReply<T>;
     try {
-      reply = await firstValueFrom(
-        this.nats.send<ServiceReply<T>>(subject, payload).pipe(timeout(this.config.NATS_REQUEST_TIMEOUT_MS)),
-      );
+      reply = await policy.execute(({ signal }) => this.send<T>(subject, payload, requestId, signal));
     } catch (error) {
       // The connection dropped while waiting: the reply is lost with it, so this is an outage (503), not a slow service.
       if (this.disconnects !== disconnectsBefore) {
-        throw new ServiceUnavailableException('The connection to the booking service was lost; try again shortly');
+        throw new RetryLaterException('The connection to the booking service was lost; try again shortly', 503, 1);
       }
       throw this.transportFailure(subject, error);
     }
+    // Not our contract: a bug or a stranger on the subject. Logged, answered 500 without details.
+    if (!isServiceReply(reply)) throw new Error(`${subject}: malformed reply from the booking service`);
     if (!reply.ok) throw serviceErrorToHttp(reply.error);
     return reply.data;
   }
 
+  private send<T>(
+    subject: string,
+    payload: object,
+    requestId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<ServiceReply<T>> {
+    const headers = natsHeaders();
+    if (requestId) headers.set(REQUEST_ID_HEADER, requestId);
+    const record = new NatsRecordBuilder(payload).setHeaders(headers).build();
+    return new Promise((resolve, reject) => {
+      const subscription = this.nats.send<ServiceReply<T>>(subject, record).subscribe({
+        next: resolve,
+        error: reject,
+        complete: () => reject(new Error('the booking service closed the request without a reply')),
+      });
+      // The timeout policy has already answered the caller; only the pending reply is dropped here.
+      signal.addEventListener('abort', () => subscription.unsubscribe(), { once: true });
+    });
+  }
+
   private transportFailure(subject: string, error: unknown): HttpException {
-    if (error instanceof TimeoutError) {
+    if (error instanceof TaskCancelledError) {
       this.logger.warn(`${subject}: no reply within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`);
       return new GatewayTimeoutException(
         `The booking service did not answer within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`,
       );
     }
+    if (error instanceof BrokenCircuitError) {
+      this.counters.shortCircuited++;
+      const retryAfter = Math.max(
+        1,
+        Math.ceil((this.breakerOpenedAt + this.config.BREAKER_HALF_OPEN_AFTER_MS - Date.now()) / 1000),
+      );
+      return new RetryLaterException(
+        `The booking service is failing; requests are paused, retry in ${retryAfter} s`,
+        503,
+        retryAfter,
+      );
+    }
+    if (error instanceof BulkheadRejectedError) {
+      this.counters.shedByBulkhead++;
+      return new RetryLaterException('The gateway is at capacity; retry shortly', 503, 1);
+    }
     // EmptyResponseException is what a NATS "no responders" status becomes: no replica is subscribed.
     const reason = error instanceof EmptyResponseException ? 'no booking service is running' : describe(error);
     this.logger.warn(`${subject}: ${reason}`);
-    return new ServiceUnavailableException('The booking service is unavailable; try again shortly');
+    return new RetryLaterException('The booking service is unavailable; try again shortly', 503, 1);
   }
 }
 

@@ -10,38 +10,93 @@ import {
   type ReserveBookingCommand,
 } from '@booking/shared';
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { assertMayActAs, assertMayRead, CurrentPrincipal, isAdmin, type Principal } from '../auth/principal.js';
 import { BookingClient } from '../booking-client/booking-client.js';
-import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import {
+  ApiErrors,
+  ApiIdempotencyKey,
+  bookingHistoryViewSchema,
+  bookingViewSchema,
+  cancelledBookingViewSchema,
+} from '../docs/api-schemas.js';
 
+@ApiTags('bookings')
+@ApiBearerAuth()
 @Controller('api/bookings')
 export class BookingsController {
   constructor(private readonly bookingService: BookingClient) {}
 
   @Post('reserve')
   @HttpCode(HttpStatus.CREATED)
-  reserve(@Body(new ZodValidationPipe(reserveBookingSchema)) command: ReserveBookingCommand): Promise<BookingView> {
+  @ApiOperation({ summary: 'Book one seat of an event for a user (a user token may only book as its own sub)' })
+  @ApiIdempotencyKey()
+  @ApiResponse({ status: 201, description: 'Booked', standardSchema: bookingViewSchema })
+  @ApiErrors(400, 401, 403, 404, 409, 413, 415, 422, 504)
+  reserve(
+    @Body({ schema: reserveBookingSchema }) command: ReserveBookingCommand,
+    @CurrentPrincipal() principal: Principal | undefined,
+  ): Promise<BookingView> {
+    assertMayActAs(principal, command.user_id);
     return this.bookingService.request(BookingSubjects.reserve, command);
   }
 
   @Get(':id')
-  get(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<BookingView> {
-    return this.bookingService.request(BookingSubjects.getBooking, params);
+  @ApiOperation({ summary: 'One booking (a user token may read only its own bookings; admin any)' })
+  @ApiResponse({ status: 200, standardSchema: bookingViewSchema })
+  @ApiErrors(400, 401, 403, 404, 504)
+  async get(
+    @Param({ schema: idParamsSchema }) params: { id: number },
+    @CurrentPrincipal() principal: Principal | undefined,
+  ): Promise<BookingView> {
+    const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params);
+    assertMayRead(principal, booking.user_id);
+    return booking;
   }
 
-  /** Cancels the booking and frees its seat. */
   @Delete(':id')
-  cancel(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<CancelledBookingView> {
+  @ApiOperation({ summary: 'Cancel a booking and free its seat (a user token may cancel only its own bookings)' })
+  @ApiIdempotencyKey()
+  @ApiResponse({ status: 200, description: 'Cancelled', standardSchema: cancelledBookingViewSchema })
+  @ApiErrors(400, 401, 403, 404, 422, 504)
+  async cancel(
+    @Param({ schema: idParamsSchema }) params: { id: number },
+    @CurrentPrincipal() principal: Principal | undefined,
+  ): Promise<CancelledBookingView> {
+    if (principal) {
+      // Whose booking it is decides; the row's owner never changes, so checking first is safe.
+      const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params);
+      assertMayActAs(principal, booking.user_id);
+    }
     return this.bookingService.request(BookingSubjects.cancel, params);
   }
 
-  /** The booking's audit trail, from its stored events. */
   @Get(':id/history')
-  history(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<BookingHistoryView> {
-    return this.bookingService.request(BookingSubjects.bookingHistory, params);
+  @ApiOperation({ summary: "A booking's audit trail from its stored events (own bookings only; admin any)" })
+  @ApiResponse({ status: 200, standardSchema: bookingHistoryViewSchema })
+  @ApiErrors(400, 401, 403, 404, 504)
+  async history(
+    @Param({ schema: idParamsSchema }) params: { id: number },
+    @CurrentPrincipal() principal: Principal | undefined,
+  ): Promise<BookingHistoryView> {
+    const history = await this.bookingService.query<BookingHistoryView>(BookingSubjects.bookingHistory, params);
+    const owner = history.events[0]?.data.user_id;
+    if (owner !== undefined) assertMayRead(principal, owner);
+    return history;
   }
 
   @Get()
-  list(@Query(new ZodValidationPipe(listBookingsQueryStringSchema)) query: ListBookingsQuery): Promise<BookingView[]> {
-    return this.bookingService.request(BookingSubjects.listBookings, query);
+  @ApiOperation({ summary: 'Bookings by user and/or event (a user token lists its own bookings)' })
+  @ApiResponse({ status: 200, standardSchema: bookingViewSchema.array() })
+  @ApiErrors(400, 401, 403, 504)
+  list(
+    @Query({ schema: listBookingsQueryStringSchema }) query: ListBookingsQuery,
+    @CurrentPrincipal() principal: Principal | undefined,
+  ): Promise<BookingView[]> {
+    if (principal && !isAdmin(principal)) {
+      query = { ...query, user_id: query.user_id ?? principal.sub };
+      assertMayRead(principal, query.user_id!);
+    }
+    return this.bookingService.query(BookingSubjects.listBookings, query);
   }
 }

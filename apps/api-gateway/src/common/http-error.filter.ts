@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { describeFastifyError } from './request-parsing.js';
+import { RetryLaterException } from './retry-later.exception.js';
 
 export interface ErrorBody {
   message: string;
@@ -11,7 +13,8 @@ export interface ErrorBody {
 /**
  * Every error leaves the gateway as `{ message, error, statusCode }`, including
  * the ones Fastify raises before a route runs (malformed JSON, 413, 415). An
- * unexpected error is logged and answered 500 without internals.
+ * unexpected error, or any 500 (also one reported by the booking service), is
+ * logged and answered "Internal server error": internals never reach a client.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -19,20 +22,30 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = this.toBody(exception);
+    if (!(exception instanceof HttpException) || exception.getStatus() === HttpStatus.INTERNAL_SERVER_ERROR) {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    }
+    const body = toErrorBody(exception);
+    // Fastify's own client errors (415, 413, ...) arrive wrapped by Nest; say plainly what was wrong.
+    const cause = exception instanceof HttpException ? exception.cause : undefined;
+    if (cause instanceof Error && 'code' in cause) {
+      const request = host.switchToHttp().getRequest<FastifyRequest>();
+      body.message = describeFastifyError(cause as { code: string; message: string }, request.headers['content-type']);
+    }
+    if (exception instanceof RetryLaterException) void reply.header('retry-after', String(exception.retryAfterSeconds));
     void reply.status(body.statusCode).send(body);
   }
+}
 
-  private toBody(exception: unknown): ErrorBody {
-    if (exception instanceof HttpException) {
-      const statusCode = exception.getStatus();
-      const response = exception.getResponse();
-      const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
-      const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
-      return { message, error: STATUS_CODES[statusCode] ?? 'Error', statusCode };
-    }
-    this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
-    const statusCode = HttpStatus.INTERNAL_SERVER_ERROR;
-    return { message: 'Internal server error', error: STATUS_CODES[statusCode]!, statusCode };
+/** The error body for any thrown value: an HttpException's own status and message, a bare 500 otherwise. */
+export function toErrorBody(exception: unknown): ErrorBody {
+  if (exception instanceof HttpException && exception.getStatus() !== HttpStatus.INTERNAL_SERVER_ERROR) {
+    const statusCode = exception.getStatus();
+    const response = exception.getResponse();
+    const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+    const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : exception.message;
+    return { message, error: STATUS_CODES[statusCode] ?? 'Error', statusCode };
   }
+  const statusCode = HttpStatus.INTERNAL_SERVER_ERROR;
+  return { message: 'Internal server error', error: STATUS_CODES[statusCode]!, statusCode };
 }

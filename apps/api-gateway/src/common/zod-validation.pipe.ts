@@ -1,13 +1,19 @@
 import { validate } from '@booking/shared';
-import { BadRequestException, type PipeTransform } from '@nestjs/common';
+import { BadRequestException, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
 
-/** Validates a body, query or parameter object with a shared zod schema; failures are 400s naming the field. */
+/**
+ * Validates a body, query or parameter object with the zod schema given in the
+ * parameter decorator (`@Body({ schema })`, which also documents it in OpenAPI),
+ * or in the constructor. Failures are 400s naming each bad field.
+ */
 export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {
-  constructor(private readonly schema: z.ZodType<T>) {}
+  constructor(private readonly schema?: z.ZodType<T>) {}
 
-  transform(value: unknown): T {
-    const result = validate(this.schema, value);
+  transform(value: unknown, metadata?: ArgumentMetadata): T {
+    const schema = this.schema ?? (metadata?.schema as z.ZodType<T> | undefined);
+    if (!schema) return value as T;
+    const result = validate(schema, value);
     if (!result.success) throw new BadRequestException(result.message);
     return result.data;
   }

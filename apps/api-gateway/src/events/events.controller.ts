@@ -5,29 +5,44 @@ import {
   type CreateEventCommand,
   type EventView,
 } from '@booking/shared';
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AdminOnly, PublicRoute } from '../auth/auth.decorators.js';
 import { BookingClient } from '../booking-client/booking-client.js';
-import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { AdminTokenGuard } from './admin-token.guard.js';
+import { ApiErrors, ApiIdempotencyKey, eventViewSchema } from '../docs/api-schemas.js';
 
+@ApiTags('events')
 @Controller('api/events')
 export class EventsController {
   constructor(private readonly bookingService: BookingClient) {}
 
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  @UseGuards(AdminTokenGuard)
-  create(@Body(new ZodValidationPipe(createEventSchema)) command: CreateEventCommand): Promise<EventView> {
+  @AdminOnly()
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'Create an event (admin token required)' })
+  @ApiIdempotencyKey()
+  @ApiResponse({ status: 201, description: 'Created', standardSchema: eventViewSchema })
+  @ApiErrors(400, 401, 403, 413, 415, 422, 504)
+  create(@Body({ schema: createEventSchema }) command: CreateEventCommand): Promise<EventView> {
     return this.bookingService.request(BookingSubjects.createEvent, command);
   }
 
   @Get()
+  @PublicRoute()
+  @ApiOperation({ summary: 'All events with seats left' })
+  @ApiResponse({ status: 200, standardSchema: eventViewSchema.array() })
+  @ApiErrors(504)
   list(): Promise<EventView[]> {
-    return this.bookingService.request(BookingSubjects.listEvents, {});
+    return this.bookingService.query(BookingSubjects.listEvents, {});
   }
 
   @Get(':id')
-  get(@Param(new ZodValidationPipe(idParamsSchema)) params: { id: number }): Promise<EventView> {
-    return this.bookingService.request(BookingSubjects.getEvent, params);
+  @PublicRoute()
+  @ApiOperation({ summary: 'One event with seats left' })
+  @ApiResponse({ status: 200, standardSchema: eventViewSchema })
+  @ApiErrors(400, 404, 504)
+  get(@Param({ schema: idParamsSchema }) params: { id: number }): Promise<EventView> {
+    return this.bookingService.query(BookingSubjects.getEvent, params);
   }
 }

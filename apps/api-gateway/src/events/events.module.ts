@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { BookingClientModule } from '../booking-client/booking-client.module.js';
-import { AdminTokenGuard } from './admin-token.guard.js';
 import { EventsController } from './events.controller.js';
 
-@Module({ imports: [BookingClientModule], controllers: [EventsController], providers: [AdminTokenGuard] })
+@Module({ imports: [BookingClientModule], controllers: [EventsController] })
 export class EventsModule {}

@@ -1,15 +1,28 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, PrivateNatsServer, TestDatabase } from '@booking/testing';
+import { freePort, PrivateNatsServer, PrivateRedisServer, TestDatabase } from '@booking/testing';
 import { connect as connectNats } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
 import { startBookingService } from '../../../booking-service/src/app.js';
 import { loadBookingServiceConfig } from '../../../booking-service/src/config.js';
 import { readBookingEvents, type StoredBookingEvent } from '../../../booking-service/src/replay/read-booking-events.js';
 import { startGateway } from '../../src/app.js';
+import { mintToken, type TokenRequest } from '../../src/auth/tokens.js';
 import { loadGatewayConfig } from '../../src/config.js';
 
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** The gateways under test verify HS256 tokens with these settings. */
+export const TEST_JWT = {
+  JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123',
+  JWT_ISSUER: 'event-booking',
+  JWT_AUDIENCE: 'event-booking-api',
+};
+
+export const tokenFor = (request: TokenRequest): Promise<string> => mintToken(TEST_JWT, request);
+
+export const ADMIN_TOKEN = await tokenFor({ sub: 'admin', roles: ['admin'] });
+
+/** Limits high enough that the contract and concurrency suites never see a 429. */
+const UNLIMITED = { RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000' };
 
 const BOOKING_SERVICE_MAIN = fileURLToPath(new URL('../../../booking-service/dist/main.js', import.meta.url));
 
@@ -28,20 +41,27 @@ export interface StackOptions {
  * booking-service replicas in one queue group, and the HTTP gateway.
  */
 export class Stack {
-  private readonly children: ChildProcess[] = [];
+  /** Booking-service replicas running as child processes (tests may SIGSTOP or kill them). */
+  readonly children: ChildProcess[] = [];
   readonly replicas: INestApplication[] = [];
+  readonly gateways: INestApplication[] = [];
   gateway!: INestApplication;
   baseUrl = '';
 
   private constructor(
     readonly db: TestDatabase,
     readonly nats: PrivateNatsServer,
+    readonly redis: PrivateRedisServer,
     private readonly extraServiceEnv: Record<string, string> = {},
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
-    const [db, nats] = await Promise.all([TestDatabase.create(), PrivateNatsServer.start()]);
-    const stack = new Stack(db, nats, options.serviceEnv);
+    const [db, nats, redis] = await Promise.all([
+      TestDatabase.create(),
+      PrivateNatsServer.start(),
+      PrivateRedisServer.start(),
+    ]);
+    const stack = new Stack(db, nats, redis, options.serviceEnv);
     for (let i = 0; i < (options.inProcessReplicas ?? 1); i++) await stack.startInProcessReplica();
     await Promise.all(Array.from({ length: options.processReplicas ?? 0 }, () => stack.startProcessReplica()));
     await stack.startGateway(options.gatewayEnv);
@@ -75,17 +95,31 @@ export class Stack {
     await waitForHttpOk(`http://127.0.0.1:${port}/health/ready`, child);
   }
 
-  async startGateway(env: Record<string, string> = {}): Promise<void> {
-    const config = loadGatewayConfig({
+  /** The environment a gateway of this stack starts with (before per-test overrides). */
+  get gatewayEnv(): Record<string, string> {
+    return {
       NATS_URL: this.nats.url,
+      REDIS_URL: this.redis.url,
       PORT: '0',
       HOST: '127.0.0.1',
-      ADMIN_TOKEN,
       NODE_ENV: 'test',
-      ...env,
-    });
-    this.gateway = await startGateway(config, { logger: false });
-    this.baseUrl = (await this.gateway.getUrl()).replace('[::1]', '127.0.0.1');
+      ...TEST_JWT,
+      ...UNLIMITED,
+    };
+  }
+
+  /** Starts the stack's main gateway. */
+  async startGateway(env: Record<string, string> = {}): Promise<void> {
+    this.baseUrl = await this.startExtraGateway(env);
+    this.gateway = this.gateways.at(-1)!;
+  }
+
+  /** Starts another gateway on the same NATS and Redis; returns its base URL. */
+  async startExtraGateway(env: Record<string, string> = {}): Promise<string> {
+    const config = loadGatewayConfig({ ...this.gatewayEnv, ...env });
+    const app = await startGateway(config, { logger: false });
+    this.gateways.push(app);
+    return (await app.getUrl()).replace('[::1]', '127.0.0.1');
   }
 
   async stopReplicas(): Promise<void> {
@@ -94,34 +128,23 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    await this.gateway?.close();
+    for (const child of this.children) if (child.exitCode === null) child.kill('SIGCONT');
+    await Promise.all(this.gateways.splice(0).map((app) => app.close()));
     await this.stopReplicas();
-    await Promise.all([this.nats.dispose(), this.db.drop()]);
+    await Promise.all([this.nats.dispose(), this.db.drop(), this.redis.stop()]);
   }
 
   /** Sends one JSON request to the gateway. */
-  async request(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<ApiResponse> {
-    const init: RequestInit = { method, headers: { ...headers } };
-    if (body !== undefined) {
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
-    }
-    const response = await fetch(this.baseUrl + path, init);
-    const text = await response.text();
-    return { status: response.status, body: parseJson(text), headers: response.headers };
+  request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    return httpRequest(this.baseUrl + path, method, body, headers);
   }
 
-  reserve(body: unknown): Promise<ApiResponse> {
-    return this.request('POST', '/api/bookings/reserve', body);
+  reserve(body: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    return this.request('POST', '/api/bookings/reserve', body, headers);
   }
 
-  cancel(id: number | string): Promise<ApiResponse> {
-    return this.request('DELETE', `/api/bookings/${id}`);
+  cancel(id: number | string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    return this.request('DELETE', `/api/bookings/${id}`, undefined, headers);
   }
 
   /** Waits until the outbox relay has published every committed outbox row. */
@@ -151,6 +174,23 @@ export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: nu
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Sends one request; a non-string body is sent as JSON. */
+export async function httpRequest(
+  url: string,
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, body: parseJson(text), headers: response.headers };
 }
 
 export interface ApiResponse {

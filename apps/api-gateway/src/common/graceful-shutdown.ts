@@ -1,0 +1,17 @@
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * On shutdown Fastify stops accepting connections and waits for requests in
+ * flight; their responses then say `Connection: close`, so keep-alive clients
+ * let go and the server can finish closing instead of waiting on idle sockets.
+ * In-flight requests are bounded by NATS_REQUEST_TIMEOUT_MS, so shutdown is too.
+ */
+export function registerGracefulShutdown(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', async () => {
+    closing = true;
+  });
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+}

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { REQUEST_ID_HEADER } from '@booking/shared';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+const VALID_REQUEST_ID = /^[A-Za-z0-9._~:+/=-]{1,128}$/;
+
+declare module '@fastify/request-context' {
+  interface RequestContextData {
+    requestId: string;
+  }
+}
+
+/** Fastify's `genReqId`: the caller's X-Request-Id when it is well-formed, a new UUID otherwise. */
+export function requestIdFor(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && VALID_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Echoes the request id on every response. A malformed X-Request-Id is refused
+ * (400) rather than logged and forwarded: it ends up in logs and in the
+ * booking service's correlation ids.
+ */
+export function registerRequestId(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', async (request: FastifyRequest, reply) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    const given = request.headers[REQUEST_ID_HEADER];
+    if (given !== undefined && given !== request.id) {
+      await reply.code(400).send({
+        message: `${REQUEST_ID_HEADER} must be 1-128 characters of letters, digits and . _ ~ : + / = -`,
+        error: STATUS_CODES[400],
+        statusCode: 400,
+      });
+      return reply;
+    }
+  });
+}

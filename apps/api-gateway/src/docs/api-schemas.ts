@@ -1,0 +1,87 @@
+import {
+  bookingEventSchema,
+  type BookingHistoryView,
+  type BookingView,
+  type CancelledBookingView,
+  type EventView,
+} from '@booking/shared';
+import { applyDecorators } from '@nestjs/common';
+import { ApiHeader, ApiResponse } from '@nestjs/swagger';
+import { z } from 'zod';
+
+// Response shapes for the OpenAPI document, checked against the shared view types
+// so a contract change that is not documented here fails to compile.
+
+export const errorBodySchema = z
+  .object({
+    message: z.string().meta({ example: 'event_id must be a positive integer' }),
+    error: z.string().meta({ example: 'Bad Request' }),
+    statusCode: z.number().int().meta({ example: 400 }),
+  })
+  .meta({ id: 'Error' });
+
+export const bookingViewSchema = z
+  .object({
+    id: z.number().int(),
+    event_id: z.number().int(),
+    user_id: z.string(),
+    created_at: z.iso.datetime(),
+  })
+  .meta({ id: 'Booking' }) satisfies z.ZodType<BookingView>;
+
+export const cancelledBookingViewSchema = bookingViewSchema
+  .extend({ cancelled_at: z.iso.datetime() })
+  .meta({ id: 'CancelledBooking' }) satisfies z.ZodType<CancelledBookingView>;
+
+export const bookingHistoryViewSchema = z
+  .object({
+    booking_id: z.number().int(),
+    status: z.enum(['active', 'cancelled']),
+    events: z.array(bookingEventSchema),
+  })
+  .meta({ id: 'BookingHistory' }) satisfies z.ZodType<BookingHistoryView>;
+
+export const eventViewSchema = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    total_seats: z.number().int(),
+    booked_seats: z.number().int(),
+    available_seats: z.number().int(),
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .meta({ id: 'Event' }) satisfies z.ZodType<EventView>;
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid input; the message names each bad field',
+  401: 'Missing, malformed, expired or otherwise invalid bearer token',
+  403: 'The token does not allow this (wrong user, or not an admin)',
+  404: 'No such resource',
+  409: 'Conflict (already booked, sold out, or the same Idempotency-Key still running)',
+  413: 'Body larger than BODY_LIMIT_BYTES',
+  415: 'Body is not application/json',
+  422: 'Idempotency-Key already used for a different request',
+  429: 'Rate limit exceeded; see Retry-After and RateLimit-* headers',
+  503: 'Booking service unavailable, circuit open or gateway at capacity; see Retry-After',
+  504: 'The booking service did not answer in time',
+};
+
+/** Documents the error responses a route can give, all in the `{ message, error, statusCode }` shape. */
+export const ApiErrors = (...statuses: number[]) =>
+  applyDecorators(
+    ...[...new Set([...statuses, 429, 503])].map((status) =>
+      ApiResponse({ status, description: ERROR_DESCRIPTIONS[status], standardSchema: errorBodySchema }),
+    ),
+  );
+
+/** Documents the Idempotency-Key header of a POST or DELETE route. */
+export const ApiIdempotencyKey = () =>
+  ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Up to 255 visible ASCII characters. A repeat with the same key returns the stored response (header Idempotent-Replayed: true) without running again.',
+  });

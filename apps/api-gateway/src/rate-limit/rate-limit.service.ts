@@ -1,0 +1,123 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { REDIS } from '../redis/redis.module.js';
+
+export type RateLimitScope = 'ip' | 'user';
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets (and, when refused, until a retry can succeed). */
+  resetSeconds: number;
+  windowSeconds: number;
+}
+
+interface ScopeLimiter {
+  shared: RateLimiterRedis;
+  /** Used only while Redis is unreachable: the same limits, counted by this replica alone. */
+  local: RateLimiterMemory;
+}
+
+/**
+ * Fixed-window counters in Redis, shared by every gateway replica: one limit
+ * per client IP, one per authenticated user.
+ *
+ * Policy when Redis is unreachable: fail open to a per-replica in-memory limit
+ * with the same numbers (so the whole fleet allows at most N replicas × limit),
+ * log a warning and count the fallback. Refusing every request during a Redis
+ * outage would turn a cache failure into a full outage, and the booking
+ * guarantees (no oversell, no double booking) live in PostgreSQL, not here.
+ */
+@Injectable()
+export class RateLimitService {
+  private readonly logger = new Logger(RateLimitService.name);
+  private readonly limiters: Record<RateLimitScope, ScopeLimiter>;
+  private redisAvailable = true;
+  /** Counters for monitoring (exposed by the metrics module). */
+  readonly counters = { rejected: { ip: 0, user: 0 }, redisFallbacks: 0 };
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(REDIS) redis: Redis,
+  ) {
+    const build = (scope: RateLimitScope, points: number): ScopeLimiter => {
+      const options = {
+        points,
+        duration: config.RATE_LIMIT_WINDOW_S,
+        keyPrefix: `${config.REDIS_KEY_PREFIX}rl:${scope}`,
+      };
+      return {
+        shared: new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true }),
+        local: new RateLimiterMemory(options),
+      };
+    };
+    this.limiters = { ip: build('ip', config.RATE_LIMIT_IP_MAX), user: build('user', config.RATE_LIMIT_USER_MAX) };
+  }
+
+  get enabled(): boolean {
+    return this.config.RATE_LIMIT_ENABLED;
+  }
+
+  /** False while the last Redis call failed and limits are counted per replica. */
+  get usingSharedStore(): boolean {
+    return this.redisAvailable;
+  }
+
+  async consume(scope: RateLimitScope, key: string): Promise<RateLimitDecision> {
+    const limiter = this.limiters[scope];
+    let result: RateLimiterRes;
+    let allowed = true;
+    try {
+      result = await limiter.shared.consume(key);
+      this.markRedis(true);
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) {
+        result = outcome;
+        allowed = false;
+        this.markRedis(true);
+      } else {
+        this.markRedis(false, outcome);
+        this.counters.redisFallbacks++;
+        try {
+          result = await limiter.local.consume(key);
+        } catch (local) {
+          result = local as RateLimiterRes;
+          allowed = false;
+        }
+      }
+    }
+    if (!allowed) this.counters.rejected[scope]++;
+    return {
+      allowed,
+      limit: limiter.shared.points,
+      remaining: result.remainingPoints,
+      resetSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
+      windowSeconds: this.config.RATE_LIMIT_WINDOW_S,
+    };
+  }
+
+  private markRedis(available: boolean, error?: unknown): void {
+    if (available === this.redisAvailable) return;
+    this.redisAvailable = available;
+    if (available) this.logger.log('Redis is back: rate limits are shared by all replicas again');
+    else {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.warn(`Redis unavailable (${reason}): rate limits fall back to per-replica counting`);
+    }
+  }
+}
+
+/** IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), plus Retry-After when refused. */
+export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  const headers: Record<string, string> = {
+    'ratelimit-limit': String(decision.limit),
+    'ratelimit-remaining': String(decision.remaining),
+    'ratelimit-reset': String(decision.resetSeconds),
+    'ratelimit-policy': `${decision.limit};w=${decision.windowSeconds}`,
+  };
+  if (!decision.allowed) headers['retry-after'] = String(decision.resetSeconds);
+  return headers;
+}

@@ -1,0 +1,162 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from '@nats-io/transport-node';
+import type { INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BookingClient } from '../src/booking-client/booking-client.js';
+import { countStatuses, httpRequest, Stack, type ApiResponse } from './support/stack.js';
+
+const TIMEOUT_MS = 1_500;
+const RESILIENCE = {
+  NATS_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+  BREAKER_FAILURE_THRESHOLD: '3',
+  BREAKER_HALF_OPEN_AFTER_MS: '1000',
+};
+
+async function timed(request: Promise<ApiResponse>): Promise<ApiResponse & { ms: number }> {
+  const started = performance.now();
+  const response = await request;
+  return { ...response, ms: performance.now() - started };
+}
+
+describe('resilience between gateway and booking service', () => {
+  let stack: Stack;
+  let eventId: number;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ inProcessReplicas: 0, processReplicas: 1, gatewayEnv: RESILIENCE });
+    eventId = await stack.db.createEvent(1000);
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const replica = () => stack.children.at(-1)!;
+  const clientOf = (app: INestApplication) => app.get(BookingClient);
+  const reserveAt = (url: string, userId: string) =>
+    timed(httpRequest(`${url}/api/bookings/reserve`, 'POST', { event_id: eventId, user_id: userId }));
+
+  it('opens the circuit while the booking service hangs: fast 503s with Retry-After, then recovers by itself', async () => {
+    const url = await stack.startExtraGateway(RESILIENCE);
+    const client = clientOf(stack.gateways.at(-1)!);
+    replica().kill('SIGSTOP');
+    try {
+      // The first failures wait for the deadline ...
+      for (let i = 0; i < 3; i++) {
+        const response = await reserveAt(url, `hung-${i}`);
+        expect(response.status).toBe(504);
+        expect(response.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      }
+      expect(client.breakerState).toBe('open');
+      // ... then the open circuit answers at once.
+      const fast = await Promise.all(Array.from({ length: 10 }, (_, i) => reserveAt(url, `fast-${i}`)));
+      for (const response of fast) {
+        expect(response.status).toBe(503);
+        expect(response.ms).toBeLessThan(TIMEOUT_MS / 5);
+        expect(Number(response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect(response.body.message).toMatch(/^The booking service is failing; requests are paused, retry in \d+ s$/);
+      }
+    } finally {
+      replica().kill('SIGCONT');
+    }
+    await expect
+      .poll(async () => (await reserveAt(url, `recovered-${Date.now()}`)).status, { timeout: 10_000, interval: 250 })
+      .toBe(201);
+    expect(client.breakerState).toBe('closed');
+    expect(client.counters.breakerOpened).toBe(1);
+  });
+
+  it('answers fast 503s while the booking service is stopped, and works again once it is back, without a gateway restart', async () => {
+    const url = await stack.startExtraGateway(RESILIENCE);
+    await stack.stopReplicas();
+    const responses = [];
+    for (let i = 0; i < 8; i++) responses.push(await reserveAt(url, `down-${i}`));
+    for (const response of responses) {
+      expect(response.status).toBe(503);
+      expect(response.ms).toBeLessThan(TIMEOUT_MS / 5);
+      expect(response.headers.get('retry-after')).not.toBeNull();
+    }
+    expect(responses.at(-1)!.body.message).toMatch(/requests are paused/);
+    expect(clientOf(stack.gateways.at(-1)!).breakerState).toBe('open');
+
+    await stack.startProcessReplica();
+    await expect
+      .poll(async () => (await reserveAt(url, `back-${Date.now()}`)).status, { timeout: 10_000, interval: 250 })
+      .toBe(201);
+  });
+
+  it('retries reads, never commands', async () => {
+    const url = await stack.startExtraGateway({ ...RESILIENCE, BREAKER_FAILURE_THRESHOLD: '100', READ_RETRIES: '2' });
+    const client = clientOf(stack.gateways.at(-1)!);
+    await stack.stopReplicas();
+    try {
+      expect((await httpRequest(`${url}/api/events/${eventId}`, 'GET')).status).toBe(503);
+      expect(client.counters.retries).toBe(2);
+      expect((await reserveAt(url, 'no-retry')).status).toBe(503);
+      expect(client.counters.retries).toBe(2);
+    } finally {
+      await stack.startProcessReplica();
+    }
+  });
+
+  it('bounds requests in flight: beyond BOOKING_MAX_IN_FLIGHT the gateway answers 503 at once', async () => {
+    const url = await stack.startExtraGateway({
+      ...RESILIENCE,
+      BOOKING_MAX_IN_FLIGHT: '2',
+      BREAKER_FAILURE_THRESHOLD: '100',
+    });
+    replica().kill('SIGSTOP');
+    let responses: Awaited<ReturnType<typeof reserveAt>>[];
+    try {
+      responses = await Promise.all(Array.from({ length: 8 }, (_, i) => reserveAt(url, `crowd-${i}`)));
+    } finally {
+      replica().kill('SIGCONT');
+    }
+    expect(countStatuses(responses)).toEqual({ 503: 6, 504: 2 });
+    for (const shed of responses.filter((r) => r.status === 503)) {
+      expect(shed.ms).toBeLessThan(TIMEOUT_MS / 5);
+      expect(shed.body.message).toBe('The gateway is at capacity; retry shortly');
+      expect(shed.headers.get('retry-after')).toBe('1');
+    }
+    expect(clientOf(stack.gateways.at(-1)!).counters.shedByBulkhead).toBe(6);
+  });
+
+  it('finishes in-flight requests on shutdown', { timeout: 20_000 }, async () => {
+    const url = await stack.startExtraGateway({ NATS_REQUEST_TIMEOUT_MS: '10000' });
+    const app = stack.gateways.pop()!;
+    replica().kill('SIGSTOP');
+    const inFlight = reserveAt(url, 'during-shutdown');
+    await sleep(300);
+    const closing = app.close();
+    await sleep(300);
+    // New connections are no longer accepted while the old request is still running.
+    await expect(fetch(`${url}/health/live`)).rejects.toThrow();
+    replica().kill('SIGCONT');
+    const response = await inFlight;
+    await closing;
+    expect(response.status).toBe(201);
+    expect(response.body.user_id).toBe('during-shutdown');
+  });
+
+  it('forwards X-Request-Id to the booking service as a NATS header, and echoes it', async () => {
+    const spy = await connect({ servers: stack.nats.url });
+    const seen: (string | undefined)[] = [];
+    const subscription = spy.subscribe('event.get', {
+      callback: (_error, message) => seen.push(message.headers?.get('x-request-id')),
+    });
+    await spy.flush();
+    try {
+      const response = await stack.request('GET', `/api/events/${eventId}`, undefined, {
+        'x-request-id': 'trace-abc-123',
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-request-id')).toBe('trace-abc-123');
+      const generated = await stack.request('GET', `/api/events/${eventId}`);
+      const id = generated.headers.get('x-request-id');
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      await expect.poll(() => seen).toEqual(['trace-abc-123', id]);
+    } finally {
+      subscription.unsubscribe();
+      await spy.close();
+    }
+  });
+});

@@ -1,0 +1,627 @@
+import { request as rawRequest } from 'node:http';
+import { BookingSubjects, reserveBookingSchema, validate } from '@booking/shared';
+import { connect } from '@nats-io/transport-node';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Stack, type ApiResponse } from './support/stack.js';
+
+const unsignedToken = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
+  JSON.stringify({ sub: 'x', exp: 9_999_999_999 }),
+).toString('base64url')}.`;
+
+/** Sends bytes exactly as given (fetch would refuse or normalise some of these). */
+function rawHttp(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<ApiResponse> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const request = rawRequest(
+      { host: url.hostname, port: url.port, method, path, headers, agent: false },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode!, body: text ? JSON.parse(text) : undefined, headers: new Headers() }),
+        );
+      },
+    );
+    request.on('error', reject);
+    if (body !== undefined) request.write(body);
+    request.end();
+  });
+}
+
+interface HostileCase {
+  name: string;
+  method?: string;
+  path?: string;
+  /** A string is sent as is; anything else as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  raw?: boolean;
+  status: number;
+  message: string | RegExp;
+}
+
+const reserve = (body: unknown, extra: Partial<HostileCase> = {}) => ({
+  method: 'POST',
+  path: '/api/bookings/reserve',
+  body,
+  ...extra,
+});
+const NO_EVENT = 987_654;
+
+const HOSTILE: HostileCase[] = [
+  // Bodies
+  { name: 'truncated JSON', ...reserve('{"event_id": 1,'), status: 400, message: /^Request body is not valid JSON: / },
+  {
+    name: 'JSON followed by garbage',
+    ...reserve('{"event_id":1,"user_id":"u"} xyz'),
+    status: 400,
+    message: /^Request body is not valid JSON: /,
+  },
+  {
+    name: 'single-quoted JSON',
+    ...reserve("{'event_id': 1}"),
+    status: 400,
+    message: /^Request body is not valid JSON: /,
+  },
+  {
+    name: 'form data sent as JSON',
+    ...reserve('event_id=1&user_id=u'),
+    status: 400,
+    message: /^Request body is not valid JSON: /,
+  },
+  {
+    name: '__proto__ pollution',
+    ...reserve('{"__proto__":{"roles":["admin"]},"event_id":1,"user_id":"u"}'),
+    status: 400,
+    message: 'Request body must not contain "__proto__" or "constructor.prototype" keys',
+  },
+  {
+    name: 'constructor.prototype pollution',
+    ...reserve('{"constructor":{"prototype":{"x":1}},"event_id":1,"user_id":"u"}'),
+    status: 400,
+    message: 'Request body must not contain "__proto__" or "constructor.prototype" keys',
+  },
+  {
+    name: 'empty body with JSON content type',
+    ...reserve(''),
+    status: 400,
+    message: 'Request body is empty; send a JSON object',
+  },
+  {
+    name: 'whitespace-only body',
+    ...reserve('   \n '),
+    status: 400,
+    message: 'Request body is empty; send a JSON object',
+  },
+  {
+    name: 'array body',
+    ...reserve([{ event_id: 1, user_id: 'u' }]),
+    status: 400,
+    message: 'Request body must be a JSON object',
+  },
+  { name: 'string body', ...reserve('"book me"'), status: 400, message: 'Request body must be a JSON object' },
+  { name: 'null body', ...reserve('null'), status: 400, message: 'Request body must be a JSON object' },
+  {
+    name: 'deeply nested array body',
+    ...reserve('['.repeat(4000) + ']'.repeat(4000)),
+    status: 400,
+    message: 'Request body must be a JSON object',
+  },
+  {
+    name: 'event_id as a string',
+    ...reserve({ event_id: '1', user_id: 'u' }),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'SQL in event_id',
+    ...reserve({ event_id: '1; DROP TABLE bookings', user_id: 'u' }),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'operator object in event_id',
+    ...reserve({ event_id: { $gt: 0 }, user_id: 'u' }),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'event_id as an array',
+    ...reserve({ event_id: [1], user_id: 'u' }),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'event_id null',
+    ...reserve({ event_id: null, user_id: 'u' }),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'event_id true',
+    ...reserve({ event_id: true, user_id: 'u' }),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'event_id overflowing to Infinity',
+    ...reserve('{"event_id":1e309,"user_id":"u"}'),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'event_id beyond 2^53',
+    ...reserve('{"event_id":9007199254740993,"user_id":"u"}'),
+    status: 400,
+    message: /^event_id must be/,
+  },
+  {
+    name: 'event_id negative zero',
+    ...reserve('{"event_id":-0,"user_id":"u"}'),
+    status: 400,
+    message: 'event_id must be a positive integer',
+  },
+  {
+    name: 'event_id as a fraction',
+    ...reserve({ event_id: 1.000001, user_id: 'u' }),
+    status: 400,
+    message: 'event_id must be an integer',
+  },
+  {
+    name: 'duplicate key, last one a string',
+    ...reserve('{"event_id":1,"event_id":"x","user_id":"u"}'),
+    status: 400,
+    message: 'event_id must be a number',
+  },
+  {
+    name: 'user_id with NUL',
+    ...reserve({ event_id: 1, user_id: 'a\u0000b' }),
+    status: 400,
+    message: 'user_id must not contain NUL characters',
+  },
+  {
+    name: 'user_id of 256 characters',
+    ...reserve({ event_id: 1, user_id: 'u'.repeat(256) }),
+    status: 400,
+    message: 'user_id must be at most 255 characters',
+  },
+  {
+    name: 'user_id of blanks',
+    ...reserve({ event_id: 1, user_id: ' \t\u3000 ' }),
+    status: 400,
+    message: 'user_id must not be empty',
+  },
+  {
+    name: 'user_id as an object',
+    ...reserve({ event_id: 1, user_id: { $ne: null } }),
+    status: 400,
+    message: 'user_id must be a string',
+  },
+  {
+    name: 'user_id as an array',
+    ...reserve({ event_id: 1, user_id: ['a', 'b'] }),
+    status: 400,
+    message: 'user_id must be a string',
+  },
+  {
+    name: 'SQL in user_id (stored as text, never run)',
+    ...reserve({ event_id: NO_EVENT, user_id: "x'); DROP TABLE bookings; --" }),
+    status: 404,
+    message: `Event ${NO_EVENT} not found`,
+  },
+  {
+    name: 'HTML in user_id',
+    ...reserve({ event_id: NO_EVENT, user_id: '<script>alert(1)</script>' }),
+    status: 404,
+    message: `Event ${NO_EVENT} not found`,
+  },
+  {
+    name: 'body over the size limit',
+    ...reserve({ event_id: 1, user_id: 'x'.repeat(50_000) }),
+    status: 413,
+    message: 'Request body is too large',
+  },
+  {
+    name: 'XML body',
+    ...reserve('<booking/>', { headers: { 'content-type': 'application/xml' } }),
+    status: 415,
+    message: 'Content-Type "application/xml" is not supported; send application/json',
+  },
+  {
+    name: 'text/plain body',
+    ...reserve('{"event_id":1,"user_id":"u"}', { headers: { 'content-type': 'text/plain' } }),
+    status: 415,
+    message: 'Content-Type "text/plain" is not supported; send application/json',
+  },
+  {
+    name: 'body without a content type',
+    ...reserve('{"event_id":1,"user_id":"u"}', { headers: { 'content-type': '' } }),
+    status: 415,
+    message: 'Content-Type (none) is not supported; send application/json',
+  },
+  // Paths
+  { name: 'non-numeric id', path: '/api/bookings/abc', status: 400, message: 'id must be a positive integer' },
+  { name: 'negative id', path: '/api/bookings/-1', status: 400, message: 'id must be a positive integer' },
+  { name: 'exponent id', path: '/api/bookings/1e3', status: 400, message: 'id must be a positive integer' },
+  { name: 'hex id', path: '/api/bookings/0x10', status: 400, message: 'id must be a positive integer' },
+  { name: 'NUL in path', path: '/api/bookings/%00', status: 400, message: 'id must be a positive integer' },
+  { name: 'SQL in path', path: '/api/bookings/1%20OR%201%3D1', status: 400, message: 'id must be a positive integer' },
+  {
+    name: 'encoded traversal in path',
+    path: '/api/bookings/..%2F..%2Fetc%2Fpasswd',
+    status: 400,
+    message: 'id must be a positive integer',
+  },
+  {
+    name: 'id beyond int32',
+    path: '/api/bookings/99999999999999999999',
+    status: 400,
+    message: 'id must be a positive integer',
+  },
+  {
+    name: 'broken percent-encoding',
+    path: '/api/bookings/%E0%A4%A',
+    status: 400,
+    message: 'The URL is not validly percent-encoded',
+    raw: true,
+  },
+  {
+    name: 'path segment of 300 characters',
+    path: `/api/bookings/${'1'.repeat(300)}`,
+    status: 414,
+    message: 'A path segment is too long',
+  },
+  { name: 'unknown route', path: '/api/admin', status: 404, message: 'Cannot GET /api/admin' },
+  {
+    name: 'extra path segment',
+    path: '/api/bookings/1/extra',
+    status: 404,
+    message: 'Cannot GET /api/bookings/1/extra',
+  },
+  {
+    name: 'unsupported method',
+    method: 'PUT',
+    path: '/api/bookings/1',
+    body: {},
+    status: 404,
+    message: 'Cannot PUT /api/bookings/1',
+  },
+  {
+    name: 'event id in path not a number',
+    path: '/api/events/1;DROP',
+    status: 400,
+    message: 'id must be a positive integer',
+  },
+  // Query strings
+  {
+    name: 'non-numeric event_id filter',
+    path: '/api/bookings?event_id=abc',
+    status: 400,
+    message: 'event_id must be a positive integer',
+  },
+  {
+    name: 'repeated event_id filter',
+    path: '/api/bookings?event_id=1&event_id=2',
+    status: 400,
+    message: 'event_id must be given once',
+  },
+  {
+    name: 'repeated user_id filter',
+    path: '/api/bookings?user_id=a&user_id=b',
+    status: 400,
+    message: 'user_id must be a string',
+  },
+  { name: 'empty user_id filter', path: '/api/bookings?user_id=', status: 400, message: 'user_id must not be empty' },
+  {
+    name: 'NUL in user_id filter',
+    path: '/api/bookings?user_id=a%00b',
+    status: 400,
+    message: 'user_id must not contain NUL characters',
+  },
+  {
+    name: 'long user_id filter',
+    path: `/api/bookings?user_id=${'u'.repeat(300)}`,
+    status: 400,
+    message: 'user_id must be at most 255 characters',
+  },
+  {
+    name: 'exponent event_id filter',
+    path: '/api/bookings?event_id=1e3',
+    status: 400,
+    message: 'event_id must be a positive integer',
+  },
+  // Headers
+  {
+    name: 'Basic credentials',
+    path: '/api/bookings',
+    headers: { authorization: 'Basic YWRtaW46YWRtaW4=' },
+    status: 401,
+    message: 'Authorization header must be "Bearer <token>"',
+  },
+  {
+    name: 'bearer garbage',
+    path: '/api/bookings',
+    headers: { authorization: 'Bearer garbage' },
+    status: 401,
+    message: 'Token is malformed',
+  },
+  {
+    name: 'unsigned token (alg none)',
+    path: '/api/bookings',
+    headers: { authorization: `Bearer ${unsignedToken}` },
+    status: 401,
+    message: /^Token (algorithm is not accepted|is malformed)/,
+  },
+  {
+    name: 'token of 9000 characters',
+    path: '/api/bookings',
+    headers: { authorization: `Bearer ${'a'.repeat(9000)}` },
+    status: 401,
+    message: 'Token is longer than 8192 characters',
+  },
+  {
+    name: 'X-Request-Id with spaces',
+    path: '/api/events',
+    headers: { 'x-request-id': 'a b c' },
+    status: 400,
+    message: /^x-request-id must be 1-128 characters/,
+  },
+  {
+    name: 'X-Request-Id of 200 characters',
+    path: '/api/events',
+    headers: { 'x-request-id': 'r'.repeat(200) },
+    status: 400,
+    message: /^x-request-id must be 1-128 characters/,
+  },
+  {
+    name: 'Idempotency-Key of 256 characters',
+    ...reserve({ event_id: 1, user_id: 'u' }, { headers: { 'idempotency-key': 'k'.repeat(256) } }),
+    status: 400,
+    message: 'Idempotency-Key must be 1-255 visible ASCII characters',
+  },
+  {
+    name: 'non-ASCII Idempotency-Key',
+    ...reserve({ event_id: 1, user_id: 'u' }, { headers: { 'idempotency-key': 'cl\u00e9' } }),
+    status: 400,
+    message: 'Idempotency-Key must be 1-255 visible ASCII characters',
+  },
+  {
+    name: 'headers over 16 KiB',
+    path: '/api/events',
+    headers: { cookie: 'c'.repeat(20_000) },
+    raw: true,
+    status: 431,
+    message: 'Exceeded maximum allowed HTTP header size',
+  },
+];
+
+describe('hostile input', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start();
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('has at least 50 named cases', () => {
+    expect(HOSTILE.length).toBeGreaterThanOrEqual(50);
+    expect(new Set(HOSTILE.map((c) => c.name)).size).toBe(HOSTILE.length);
+  });
+
+  it.each(HOSTILE.map((c) => [c.name, c] as const))(
+    'answers %s with a 4xx saying what is wrong',
+    async (_name, hostile) => {
+      const method = hostile.method ?? 'GET';
+      const path = hostile.path!;
+      const before = await stack.db.count('bookings');
+      const response = hostile.raw
+        ? await rawHttp(stack.baseUrl, method, path, hostile.headers ?? {}, hostile.body as string | undefined)
+        : await stack.request(method, path, hostile.body, hostile.headers);
+      expect(response.status).toBe(hostile.status);
+      expect(Object.keys(response.body).sort()).toEqual(['error', 'message', 'statusCode']);
+      expect(response.body.statusCode).toBe(hostile.status);
+      if (typeof hostile.message === 'string') expect(response.body.message).toBe(hostile.message);
+      else expect(response.body.message).toMatch(hostile.message);
+      expect(await stack.db.count('bookings')).toBe(before);
+    },
+  );
+
+  it('the bookings table survived every injection attempt', async () => {
+    const { rows } = await stack.db.query("SELECT to_regclass('public.bookings') AS t");
+    expect(rows[0]!.t).toBe('bookings');
+  });
+
+  it('property: any JSON body gets 201, 400, 404 or 409 — never 5xx — and only valid bodies book', async () => {
+    const events = [await stack.db.createEvent(3), await stack.db.createEvent(1), await stack.db.createEvent(50)];
+    const eventIdArb = fc.oneof(
+      fc.constantFrom(...events, NO_EVENT),
+      fc.integer(),
+      fc.double(),
+      fc.jsonValue({ maxDepth: 1 }),
+    );
+    const userIdArb = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({ minLength: 250, maxLength: 260 }),
+      fc.jsonValue({ maxDepth: 1 }),
+    );
+    const bodyArb = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record({ event_id: eventIdArb, user_id: userIdArb }, { requiredKeys: [] }),
+      fc.record({ event_id: fc.constantFrom(...events), user_id: fc.string({ minLength: 1, maxLength: 12 }) }),
+    );
+    let created = 0;
+    await fc.assert(
+      fc.asyncProperty(bodyArb, async (body) => {
+        const response = await stack.reserve(JSON.stringify(body));
+        expect([201, 400, 404, 409]).toContain(response.status);
+        const valid = validate(reserveBookingSchema, body).success;
+        if (!valid) expect(response.status).toBe(400);
+        if (response.status === 201) created++;
+      }),
+      { numRuns: 400 },
+    );
+    const { rows } = await stack.db.query<{ n: string }>(
+      'SELECT count(*) AS n FROM bookings WHERE event_id = ANY($1)',
+      [events],
+    );
+    expect(Number(rows[0]!.n)).toBe(created);
+    expect(created).toBeGreaterThan(0);
+  });
+});
+
+describe('HTTP hygiene', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ gatewayEnv: { CORS_ORIGINS: 'https://app.example' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('sends security headers and a request id on every response, errors included', async () => {
+    for (const path of ['/api/events', '/api/nowhere', '/api/bookings/abc']) {
+      const response = await stack.request('GET', path);
+      expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(response.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
+      expect(response.headers.get('strict-transport-security'), path).toMatch(/max-age=\d+/);
+      expect(response.headers.get('content-security-policy'), path).toContain("default-src 'self'");
+      expect(response.headers.get('x-request-id'), path).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get('x-powered-by'), path).toBeNull();
+    }
+  });
+
+  it('allows only the configured CORS origins', async () => {
+    const preflight = (origin: string) =>
+      stack.request('OPTIONS', '/api/bookings/reserve', undefined, {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,idempotency-key',
+      });
+    const allowed = await preflight('https://app.example');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+    const foreign = await preflight('https://evil.example');
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('serves an OpenAPI document covering every route, body, response, error and the bearer scheme', async () => {
+    const ui = await stack.request('GET', '/api/docs');
+    expect(ui.status).toBe(200);
+    expect(String(ui.body)).toContain('swagger-ui');
+    const { status, body: doc } = await stack.request('GET', '/api/docs/openapi.json');
+    expect(status).toBe(200);
+    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      [
+        '/api/bookings',
+        '/api/bookings/reserve',
+        '/api/bookings/{id}',
+        '/api/bookings/{id}/history',
+        '/api/events',
+        '/api/events/{id}',
+        '/health/live',
+        '/health/ready',
+      ].sort(),
+    );
+    const reserveOp = doc.paths['/api/bookings/reserve'].post;
+    const reserveSchema = reserveOp.requestBody.content['application/json'].schema;
+    expect(reserveSchema.required.sort()).toEqual(['event_id', 'user_id']);
+    expect(reserveSchema.properties.event_id).toMatchObject({ type: 'integer', maximum: 2147483647 });
+    expect(reserveSchema.properties.user_id).toMatchObject({ type: 'string', maxLength: 255 });
+    expect(Object.keys(reserveOp.responses).sort()).toEqual([
+      '201',
+      '400',
+      '401',
+      '403',
+      '404',
+      '409',
+      '413',
+      '415',
+      '422',
+      '429',
+      '503',
+      '504',
+    ]);
+    expect(JSON.stringify(reserveOp.responses['201'])).toContain('Booking');
+    expect(JSON.stringify(reserveOp.responses['409'])).toContain('Error');
+    expect(reserveOp.parameters.map((p: { name: string }) => p.name)).toContain('Idempotency-Key');
+    expect(doc.paths['/api/bookings/{id}'].get.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' })]),
+    );
+    expect(doc.paths['/api/bookings'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+      'event_id',
+      'user_id',
+    ]);
+    expect(doc.paths['/api/events'].post.requestBody.content['application/json'].schema.required.sort()).toEqual([
+      'name',
+      'total_seats',
+    ]);
+    expect(doc.components.schemas.Error.required.sort()).toEqual(['error', 'message', 'statusCode']);
+    expect(doc.components.schemas.Event.properties).toHaveProperty('available_seats');
+    const cancelOp = doc.paths['/api/bookings/{id}'].delete;
+    expect(Object.keys(cancelOp.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404', '422']));
+    expect(cancelOp.parameters.map((p: { name: string }) => p.name)).toContain('Idempotency-Key');
+    expect(doc.components.schemas).toHaveProperty('BookingHistory');
+    // Bookings and event creation take the bearer token; health and the catalogue are public.
+    expect(reserveOp.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/api/events'].post.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/api/events'].get.security).toBeUndefined();
+    expect(doc.paths['/health/live'].get.security).toBeUndefined();
+  });
+});
+
+describe('internal errors', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await Stack.start({ inProcessReplicas: 0 });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('never shows a client internal messages or stack traces', async () => {
+    // A misbehaving responder: one error reply leaking internals, one reply of the wrong shape.
+    const rogue = await connect({ servers: stack.nats.url });
+    const answer = (subject: string, response: unknown) =>
+      rogue.subscribe(subject, {
+        queue: 'booking-service',
+        callback: (_error, message) => {
+          const { id } = message.json<{ id: string }>();
+          message.respond(JSON.stringify({ id, response, isDisposed: true }));
+        },
+      });
+    answer(BookingSubjects.listEvents, {
+      ok: false,
+      error: { code: 'INTERNAL', message: 'relation "x" at /srv/app.js:12' },
+    });
+    answer(BookingSubjects.getEvent, 'not a reply envelope');
+    await rogue.flush();
+    try {
+      for (const path of ['/api/events', '/api/events/1']) {
+        const response = await stack.request('GET', path);
+        expect(response.status, path).toBe(500);
+        expect(response.body, path).toEqual({
+          message: 'Internal server error',
+          error: 'Internal Server Error',
+          statusCode: 500,
+        });
+      }
+    } finally {
+      await rogue.close();
+    }
+  });
+});
