@@ -14,6 +14,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['apps/web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     // Nest needs runtime class references for injection, so these imports must stay values.
     files: ['apps/**/*.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },

@@ -111,6 +111,14 @@ for (const dependency of dependencies) {
 log('building…');
 try {
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json']);
+  // The web front end the gateway serves at `/`.
+  run(process.execPath, [
+    join(root, 'apps/web/node_modules/vite/bin/vite.js'),
+    'build',
+    'apps/web',
+    '--logLevel',
+    'warn',
+  ]);
 } catch {
   fail('the build failed (see above). Did you run `pnpm install`?');
 }
@@ -160,7 +168,9 @@ if (!stopping) {
   const base = `http://localhost:${env.PORT}`;
   process.stdout.write(`
   Event booking system is running.
+    Web app        ${base}/   (admin page: ${base}/admin)
     API            ${base}/api   (events: ${base}/api/events)
+    Live seats     ${base}/api/events/live   (server-sent events)
     Health         ${base}/health/ready
     Booking svc    http://localhost:${env.BOOKING_SERVICE_PORT}/health/ready
     Notifications  http://localhost:${env.NOTIFICATION_SERVICE_PORT}/health/ready   (log channel; webhook if NOTIFY_WEBHOOK_URL is set)

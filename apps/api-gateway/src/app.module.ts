@@ -8,6 +8,7 @@ import { ZodValidationPipe } from './common/zod-validation.pipe.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LiveModule } from './live/live.module.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { UserRateLimitGuard } from './rate-limit/user-rate-limit.guard.js';
@@ -18,7 +19,7 @@ export class AppModule {
     return {
       module: AppModule,
       global: true,
-      imports: [RateLimitModule, IdempotencyModule, BookingsModule, EventsModule, HealthModule],
+      imports: [RateLimitModule, IdempotencyModule, BookingsModule, EventsModule, HealthModule, LiveModule],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

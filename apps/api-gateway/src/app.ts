@@ -12,6 +12,7 @@ import type { GatewayConfig } from './config.js';
 import { setupOpenApi } from './docs/openapi.js';
 import { registerIpRateLimit } from './rate-limit/rate-limit.hook.js';
 import { RateLimitService } from './rate-limit/rate-limit.service.js';
+import { serveWebApp } from './web/web-app.js';
 
 /** Builds and starts the HTTP gateway; returns it listening. */
 export async function startGateway(
@@ -66,6 +67,7 @@ export async function startGateway(
     });
   }
   setupOpenApi(app);
+  await serveWebApp(app, config);
   app.enableShutdownHooks();
   await app.listen(config.PORT, config.HOST);
   return app;

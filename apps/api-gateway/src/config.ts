@@ -60,6 +60,14 @@ export const gatewayEnvSchema = commonEnvSchema
     BOOKING_MAX_IN_FLIGHT: positiveInt.default(512),
     /** Extra attempts for safe reads after a transport failure. */
     READ_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    /** Live seats feed: at most one seat lookup per event in this window, however many bookings arrive. */
+    LIVE_COALESCE_MS: z.coerce.number().int().min(0).max(5_000).default(100),
+    /** Live seats feed: a comment line this often keeps idle streams open through proxies (keep it under their read timeout). */
+    LIVE_HEARTBEAT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
+    /** Live seats feed: open streams at most (each holds a connection); more are answered 503. */
+    LIVE_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+    /** The built web front end served at `/`; by default apps/web/dist beside this app. */
+    WEB_ROOT: z.string().min(1).optional(),
   })
   .superRefine((config, context) => {
     const placeholder = config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.startsWith('change-me');

@@ -1,0 +1,110 @@
+/** The gateway's JSON API, as the pages use it. Every failure becomes an ApiError with a sentence for people. */
+
+export interface EventView {
+  id: number;
+  name: string;
+  total_seats: number;
+  booked_seats: number;
+  available_seats: number;
+  created_at: string;
+}
+
+export interface BookingView {
+  id: number;
+  event_id: number;
+  user_id: string;
+  created_at: string;
+  /** Present once cancellation exists; cancelled bookings are not shown. */
+  status?: string;
+  cancelled_at?: string | null;
+}
+
+/** Seats left of one event, as the live feed pushes it. */
+export interface SeatUpdate {
+  event_id: number;
+  available_seats: number;
+  total_seats: number;
+}
+
+export class ApiError extends Error {
+  constructor(
+    /** What to show: plain words, no codes. */
+    readonly userMessage: string,
+    readonly status: number,
+    /** The server's own message, for decisions such as "cancel is not available". */
+    readonly serverMessage: string,
+  ) {
+    super(userMessage);
+  }
+}
+
+/** Turns an HTTP error into words a person understands. */
+export function describeFailure(status: number, serverMessage: string): string {
+  if (status === 409 && /already booked/i.test(serverMessage)) return 'You have already booked a seat for this event.';
+  if (status === 409 && /no available seats/i.test(serverMessage)) return 'Sorry, this event is sold out.';
+  if (status === 429) return 'Too many requests right now. Please wait a few seconds and try again.';
+  if (status === 503 || status === 502 || status === 504) {
+    return 'The booking system is busy or briefly unavailable. Please try again in a moment.';
+  }
+  if (status === 401) return 'Sign-in needed: your token is missing, expired or not accepted.';
+  if (status === 403) return 'Your sign-in does not allow this.';
+  if (status === 404 && /^Cannot (DELETE|GET|POST)/.test(serverMessage)) {
+    return 'This server does not offer that yet.';
+  }
+  if (status === 404 && /^Event /.test(serverMessage)) return 'This event does not exist (any more).';
+  if (status === 404 && /^Booking /.test(serverMessage)) return 'This booking does not exist (any more).';
+  if (status === 400) return `Please check what you entered: ${serverMessage}.`;
+  return 'Something went wrong on our side. Please try again.';
+}
+
+async function call<T>(method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+  } catch {
+    throw new ApiError('Cannot reach the server. Check your connection and try again.', 0, 'network error');
+  }
+  const text = await response.text();
+  const body: unknown = text ? safeJson(text) : undefined;
+  if (!response.ok) {
+    const serverMessage = messageOf(body) ?? response.statusText;
+    throw new ApiError(describeFailure(response.status, serverMessage), response.status, serverMessage);
+  }
+  return body as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function messageOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || !('message' in body)) return undefined;
+  const { message } = body as { message: unknown };
+  return Array.isArray(message) ? message.join('; ') : String(message);
+}
+
+export const api = {
+  listEvents: () => call<EventView[]>('GET', '/api/events'),
+  getEvent: (id: number) => call<EventView>('GET', `/api/events/${id}`),
+  createEvent: (input: { name: string; total_seats: number }, adminToken: string) =>
+    call<EventView>('POST', '/api/events', { body: input, token: adminToken }),
+  reserve: (eventId: number, userId: string, token?: string) =>
+    call<BookingView>('POST', '/api/bookings/reserve', { body: { event_id: eventId, user_id: userId }, token }),
+  myBookings: (userId: string, token?: string) =>
+    call<BookingView[]>('GET', `/api/bookings?user_id=${encodeURIComponent(userId)}`, { token }),
+  cancel: (bookingId: number, token?: string) => call<unknown>('DELETE', `/api/bookings/${bookingId}`, { token }),
+};
+
+/** The path of the live seats feed (server-sent events). */
+export const LIVE_FEED_PATH = '/api/events/live';
