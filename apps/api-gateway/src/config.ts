@@ -66,8 +66,8 @@ export const gatewayEnvSchema = commonEnvSchema
     LIVE_HEARTBEAT_MS: z.coerce.number().int().min(1_000).max(300_000).default(10_000),
     /** Live seats feed: open streams at most (each holds a connection); more are answered 503. */
     LIVE_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
-    /** The built web front end served at `/`; by default apps/web/dist beside this app. */
-    WEB_ROOT: z.string().min(1).optional(),
+    /** The built web front end served at `/`; empty: apps/web/dist beside this app. */
+    WEB_ROOT: z.string().default(''),
   })
   .superRefine((config, context) => {
     const placeholder = config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.startsWith('change-me');

@@ -531,6 +531,7 @@ describe('HTTP hygiene', () => {
         '/api/bookings/{id}',
         '/api/bookings/{id}/history',
         '/api/events',
+        '/api/events/live',
         '/api/events/{id}',
         '/health/live',
         '/health/ready',

@@ -6,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import { freePort } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNginx, NginxProxy } from './support/nginx.js';
+import { SseClient } from './support/sse.js';
 import { Stack } from './support/stack.js';
 
 const nginx = ensureNginx();
@@ -284,13 +285,35 @@ describe.skipIf(!nginx.binary)('nginx in front of the gateway (shipped configura
       expect(recorder.requests.slice(before).filter((r) => r.url.includes('metrics'))).toEqual([]);
     });
 
-    it('answers only /api/ and /health/ from the gateway; anything else is a JSON 404 from nginx', async () => {
-      const before = recorder.requests.length;
-      const response = await raw(proxy.baseUrl, '/');
-      expect(response.status).toBe(404);
-      expect(json(response).statusCode).toBe(404);
-      expect(recorder.requests.length).toBe(before);
+    it('serves the web app from the gateway, with a page CSP that allows only its own origin', async () => {
+      for (const path of ['/', '/events/3', '/admin']) {
+        const response = await raw(proxy.baseUrl, path);
+        expect(response.status).toBe(200);
+        expect(response.headers['content-type']).toMatch(/^text\/html/);
+        expect(response.body.toString('utf8')).toContain('<div id="app"></div>');
+        expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+        expect(response.headers['x-content-type-options']).toBe('nosniff');
+      }
+      expect((await raw(proxy.baseUrl, '/assets/missing.js')).status).toBe(404);
       expect(json(await raw(proxy.baseUrl, '/nginx-health'))).toEqual({ status: 'ok' });
+    });
+
+    it('streams live seats through nginx without buffering', async () => {
+      const eventId = await stack.db.createEvent(4);
+      const stream = await SseClient.open(proxy.baseUrl + '/api/events/live');
+      try {
+        expect(stream.response.status).toBe(200);
+        expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        // Through nginx too: the booking → outbox → relay → NATS → gateway → stream.
+        expect((await post('/api/bookings/reserve', { event_id: eventId, user_id: 'through-nginx' })).status).toBe(201);
+        const update = await stream.waitFor(
+          (message) => message.event === 'seats' && JSON.parse(message.data).event_id === eventId,
+          3_000,
+        );
+        expect(JSON.parse(update.data)).toEqual({ event_id: eventId, available_seats: 3, total_seats: 4 });
+      } finally {
+        stream.close();
+      }
     });
 
     it('reuses kept-alive connections to the gateway', async () => {

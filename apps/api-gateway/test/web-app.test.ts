@@ -47,7 +47,7 @@ describe('web front end served by the gateway', () => {
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
-  it.each(['/api/nope', '/api', '/health/nope', '/metrics/x', '/assets/missing.js', '/favicon.ico'])(
+  it.each(['/api/nope', '/api', '/health/nope', '/metrics/x', '/assets/missing.js', '/favicon.ico', '/nope'])(
     'never shadows the API or missing files: %s is a JSON 404',
     async (path) => {
       const response = await get(path);

@@ -53,6 +53,7 @@ export function App() {
       <Header />
       <main id="main" tabIndex={-1}>
         <ErrorBoundary>
+          {/* The gateway answers these paths with the page too (CLIENT_ROUTES in its web/web-app.ts). */}
           <Router>
             <Route path="/" component={EventsPage} />
             <Route path="/events/:id" component={EventPage} />

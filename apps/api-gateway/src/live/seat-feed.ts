@@ -98,7 +98,7 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private async publish(eventId: number): Promise<void> {
     try {
-      const event = await this.bookingService.request<EventView>(BookingSubjects.getEvent, { id: eventId });
+      const event = await this.bookingService.query<EventView>(BookingSubjects.getEvent, { id: eventId });
       this.updates$.next({
         event_id: event.id,
         available_seats: event.available_seats,
