@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ADMIN_TOKEN, Stack } from '../../api-gateway/test/support/stack.js';
+import { ADMIN_TOKEN, Stack, tokenFor } from '../../api-gateway/test/support/stack.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/screenshots/', import.meta.url));
@@ -274,5 +274,27 @@ describe('web front end in a real browser', () => {
     await bob.getByRole('heading', { name: 'Jazz night' }).waitFor();
     await stack.stopReplicas();
     expect(await book(bob)).toBe('The booking system is busy or briefly unavailable. Please try again in a moment.');
+  });
+
+  it('with AUTH_MODE=required, books with the token given at sign-in and asks for one otherwise', async () => {
+    await stack.startInProcessReplica();
+    const port = new URL(stack.baseUrl).port;
+    await stack.gateway.close();
+    await stack.startGateway({ PORT: port, AUTH_MODE: 'required' });
+    const { rows } = await stack.db.query(`SELECT id FROM events WHERE name = 'Jazz night'`);
+    const dave = await newPage();
+    await dave.goto(`/events/${rows[0].id}`);
+    await expect.poll(() => liveState(dave)).toBe('Live'); // the live stream stays public
+    await signIn(dave, 'dave');
+    expect(await book(dave)).toBe('Sign-in needed: your token is missing, expired or not accepted.');
+
+    await dave.getByRole('button', { name: 'Change' }).click();
+    await dave.getByText('Access token (only if this server requires sign-in)').click();
+    await dave.getByLabel('Token').fill(await tokenFor({ sub: 'dave' }));
+    await dave.getByRole('button', { name: 'Sign in' }).click();
+    expect(await book(dave)).toMatch(/Booked!/);
+    await dave.getByRole('link', { name: 'My bookings' }).click();
+    await dave.locator(`[data-testid="booking"][data-event-id="${rows[0].id}"]`).waitFor();
+    expect(await stack.db.count('bookings', "user_id = 'dave'")).toBe(1);
   });
 });
