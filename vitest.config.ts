@@ -12,6 +12,7 @@ export default defineConfig({
       '@booking/shared': source('./libs/shared/src/index.ts'),
       '@booking/database': source('./libs/database/src/index.ts'),
       '@booking/testing': source('./libs/testing/src/index.ts'),
+      '@booking/observability': source('./libs/observability/src/index.ts'),
     },
   },
   test: {

@@ -172,8 +172,10 @@ if (!stopping) {
     API            ${base}/api   (events: ${base}/api/events)
     Live seats     ${base}/api/events/live   (server-sent events)
     Health         ${base}/health/ready
+    Metrics        ${base}/metrics   http://localhost:${env.BOOKING_SERVICE_PORT}/metrics   http://localhost:${env.NOTIFICATION_SERVICE_PORT}/metrics
     Booking svc    http://localhost:${env.BOOKING_SERVICE_PORT}/health/ready
     Notifications  http://localhost:${env.NOTIFICATION_SERVICE_PORT}/health/ready   (log channel; webhook if NOTIFY_WEBHOOK_URL is set)
+    Logs           JSON lines below; LOG_LEVEL=debug adds one per request
 
   Try it:
     curl -s -X POST ${base}/api/bookings/reserve -H 'content-type: application/json' \\

@@ -1,3 +1,4 @@
+import { ObservabilityModule, type Observability } from '@booking/observability';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { AuthGuard } from './auth/auth.guard.js';
@@ -10,16 +11,26 @@ import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LiveModule } from './live/live.module.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
+import { GatewayMetricsModule } from './metrics/gateway-metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { UserRateLimitGuard } from './rate-limit/user-rate-limit.guard.js';
 
 @Module({})
 export class AppModule {
-  static forConfig(config: GatewayConfig): DynamicModule {
+  static forConfig(config: GatewayConfig, observability: Observability): DynamicModule {
     return {
       module: AppModule,
       global: true,
-      imports: [RateLimitModule, IdempotencyModule, BookingsModule, EventsModule, HealthModule, LiveModule],
+      imports: [
+        ObservabilityModule.forService(observability),
+        GatewayMetricsModule,
+        RateLimitModule,
+        IdempotencyModule,
+        BookingsModule,
+        EventsModule,
+        HealthModule,
+        LiveModule,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -1,9 +1,18 @@
 import 'reflect-metadata';
+import {
+  createHttpMetrics,
+  createLogger,
+  createMetricsRegistry,
+  installCorrelationId,
+  installHttpMetrics,
+  PinoLoggerService,
+} from '@booking/observability';
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import { fastifyRequestContext } from '@fastify/request-context';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerGracefulShutdown } from './common/graceful-shutdown.js';
 import { registerRequestId, requestIdFor } from './common/request-id.js';
@@ -14,11 +23,21 @@ import { registerIpRateLimit } from './rate-limit/rate-limit.hook.js';
 import { RateLimitService } from './rate-limit/rate-limit.service.js';
 import { serveWebApp } from './web/web-app.js';
 
+export interface StartOptions {
+  /** `false` silences all logs (tests). */
+  logger?: false;
+  /** Where the JSON log lines go instead of standard output. */
+  logDestination?: DestinationStream;
+}
+
 /** Builds and starts the HTTP gateway; returns it listening. */
-export async function startGateway(
-  config: GatewayConfig,
-  options: { logger?: false } = {},
-): Promise<NestFastifyApplication> {
+export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<NestFastifyApplication> {
+  const logger = createLogger({
+    service: 'api-gateway',
+    level: options.logger === false ? 'silent' : config.LOG_LEVEL,
+    destination: options.logDestination,
+  });
+  const registry = createMetricsRegistry();
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
     genReqId: requestIdFor,
@@ -26,11 +45,17 @@ export async function startGateway(
     frameworkErrors,
     routerOptions: { maxParamLength: 200 },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
-    logger: options.logger,
-    // Our own JSON parser (registerJsonBodyParser) replaces Nest's.
-    bodyParser: false,
-  });
+  installHttpMetrics(adapter.getInstance(), createHttpMetrics(registry), logger);
+  installCorrelationId(adapter.getInstance());
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forConfig(config, { logger, registry }),
+    adapter,
+    {
+      logger: new PinoLoggerService(logger),
+      // Our own JSON parser (registerJsonBodyParser) replaces Nest's.
+      bodyParser: false,
+    },
+  );
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestId(fastify);
   registerJsonBodyParser(fastify);

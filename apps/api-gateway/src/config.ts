@@ -1,3 +1,4 @@
+import { observabilityEnvSchema } from '@booking/observability';
 import { commonEnvSchema, loadConfig } from '@booking/shared';
 import { z } from 'zod';
 
@@ -8,6 +9,7 @@ const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 export const gatewayEnvSchema = commonEnvSchema
+  .extend(observabilityEnvSchema.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),

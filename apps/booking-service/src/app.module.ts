@@ -1,23 +1,35 @@
+import { ObservabilityModule, type Observability } from '@booking/observability';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { BookingModule } from './booking/booking.module.js';
+import { NatsObservabilityInterceptor } from './common/nats-observability.interceptor.js';
 import { RpcErrorFilter } from './common/rpc-error.filter.js';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from './config.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { BookingMetricsModule } from './metrics/booking-metrics.module.js';
 import { OutboxModule } from './outbox/outbox.module.js';
 
 @Module({})
 export class AppModule {
-  static forConfig(config: BookingServiceConfig): DynamicModule {
+  static forConfig(config: BookingServiceConfig, observability: Observability): DynamicModule {
     return {
       module: AppModule,
       global: true,
-      imports: [DatabaseModule, BookingModule, EventsModule, HealthModule, OutboxModule],
+      imports: [
+        ObservabilityModule.forService(observability),
+        BookingMetricsModule,
+        DatabaseModule,
+        BookingModule,
+        EventsModule,
+        HealthModule,
+        OutboxModule,
+      ],
       providers: [
         { provide: BOOKING_SERVICE_CONFIG, useValue: config },
         { provide: APP_FILTER, useClass: RpcErrorFilter },
+        { provide: APP_INTERCEPTOR, useClass: NatsObservabilityInterceptor },
       ],
       exports: [BOOKING_SERVICE_CONFIG],
     };

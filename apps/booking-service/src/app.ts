@@ -1,25 +1,50 @@
 import 'reflect-metadata';
+import {
+  createHttpMetrics,
+  createLogger,
+  createMetricsRegistry,
+  genReqId,
+  installHttpMetrics,
+  PinoLoggerService,
+} from '@booking/observability';
 import { BOOKING_QUEUE_GROUP } from '@booking/shared';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import type { BookingServiceConfig } from './config.js';
+import { NatsServerConnection } from './health/nats-server-connection.js';
+
+export interface StartOptions {
+  /** `false` silences all logs (tests). */
+  logger?: false;
+  /** Where the JSON log lines go instead of standard output. */
+  logDestination?: DestinationStream;
+}
 
 /**
  * Starts one booking-service replica: NATS request handlers in the shared queue
- * group (so replicas split the work) and a small HTTP listener for health.
+ * group (so replicas split the work) and a small HTTP listener for health and metrics.
  */
 export async function startBookingService(
   config: BookingServiceConfig,
-  options: { logger?: false } = {},
+  options: StartOptions = {},
 ): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule.forConfig(config), new FastifyAdapter(), {
-    logger: options.logger,
+  const logger = createLogger({
+    service: 'booking-service',
+    level: options.logger === false ? 'silent' : config.LOG_LEVEL,
+    destination: options.logDestination,
+  });
+  const registry = createMetricsRegistry();
+  const adapter = new FastifyAdapter({ genReqId });
+  installHttpMetrics(adapter.getInstance(), createHttpMetrics(registry), logger);
+  const app = await NestFactory.create(AppModule.forConfig(config, { logger, registry }), adapter, {
+    logger: new PinoLoggerService(logger),
     bufferLogs: false,
   });
-  app.connectMicroservice<MicroserviceOptions>(
+  const microservice = app.connectMicroservice<MicroserviceOptions>(
     {
       transport: Transport.NATS,
       options: {
@@ -27,6 +52,7 @@ export async function startBookingService(
         queue: BOOKING_QUEUE_GROUP,
         name: 'booking-service',
         maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
         // Stop taking new requests first, then let in-flight ones finish.
         gracefulShutdown: true,
         gracePeriod: 2_000,
@@ -36,6 +62,7 @@ export async function startBookingService(
   );
   app.enableShutdownHooks();
   await app.startAllMicroservices();
+  app.get(NatsServerConnection).attach(microservice);
   await app.listen(config.BOOKING_SERVICE_PORT, '0.0.0.0');
   return app;
 }

@@ -1,20 +1,24 @@
+import { observabilityEnvSchema } from '@booking/observability';
 import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
 import { z } from 'zod';
 
-export const bookingServiceEnvSchema = commonEnvSchema.extend(databaseEnvSchema.shape).extend({
-  /** HTTP port for health (and later metrics); the service's real work arrives over NATS. */
-  BOOKING_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
-  /** Most reservations decided in one transaction (see ReservationBatcher). */
-  RESERVE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
-  /** Reservation transactions running at once per replica; keep below DATABASE_POOL_SIZE. */
-  RESERVE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(4),
-  /** Safety net only: the relay wakes on NOTIFY after each commit; this poll catches anything missed. */
-  OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
-  /** Rows one relay claims and publishes per transaction. */
-  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
-  /** How long a publish waits for JetStream's acknowledgement before the batch is retried later. */
-  OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
-});
+export const bookingServiceEnvSchema = commonEnvSchema
+  .extend(databaseEnvSchema.shape)
+  .extend(observabilityEnvSchema.shape)
+  .extend({
+    /** HTTP port for health and metrics; the service's real work arrives over NATS. */
+    BOOKING_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
+    /** Most reservations decided in one transaction (see ReservationBatcher). */
+    RESERVE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+    /** Reservation transactions running at once per replica; keep below DATABASE_POOL_SIZE. */
+    RESERVE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(4),
+    /** Safety net only: the relay wakes on NOTIFY after each commit; this poll catches anything missed. */
+    OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+    /** Rows one relay claims and publishes per transaction. */
+    OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+    /** How long a publish waits for JetStream's acknowledgement before the batch is retried later. */
+    OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  });
 export type BookingServiceConfig = z.infer<typeof bookingServiceEnvSchema>;
 
 export const BOOKING_SERVICE_CONFIG = Symbol('BOOKING_SERVICE_CONFIG');

@@ -1,3 +1,4 @@
+import { createMetricsRegistry } from '@booking/observability';
 import { loadBookingServiceConfig } from '../src/config.js';
 import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { readBookingEvents } from '../src/replay/read-booking-events.js';
@@ -45,7 +46,9 @@ describe('outbox relays racing', () => {
 
   it('three relays draining the same outbox publish every row exactly once', async () => {
     await insertOutboxRows(1000, 'race-');
-    const relays = connections.map((connection) => new OutboxRelay(config(), db.connection, connection));
+    const relays = connections.map(
+      (connection) => new OutboxRelay(config(), db.connection, connection, createMetricsRegistry()),
+    );
     relays.forEach((relay) => relay.wake());
     await Promise.all(relays.map((relay) => relay.idle()));
 
@@ -68,7 +71,7 @@ describe('outbox relays racing', () => {
     );
     const js = jetstream(connections[1]!);
     for (const row of rows) await js.publish(row.type, JSON.stringify({ id: row.id }), { msgID: row.id });
-    const relay = new OutboxRelay(config(), db.connection, connections[2]!);
+    const relay = new OutboxRelay(config(), db.connection, connections[2]!, createMetricsRegistry());
     relay.wake();
     await relay.idle();
     expect(relay.publishedCount).toBe(50);

@@ -22,6 +22,9 @@ export function connectDatabase(
   });
   // An idle client losing its server connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // Nor may a checked-out client that loses it between two queries (e.g. inside a transaction waiting
+  // on something else): its next query fails, and releasing it with that error discards it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return { db: drizzle(pool, { schema }), pool, close: () => pool.end() };
 }
 

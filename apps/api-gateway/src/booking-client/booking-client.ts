@@ -1,3 +1,4 @@
+import { CircuitState as CircuitStateValue, type GatewayMetrics } from '@booking/observability';
 import {
   ErrorCode,
   HTTP_STATUS_BY_ERROR_CODE,
@@ -6,7 +7,7 @@ import {
   type ServiceReply,
 } from '@booking/shared';
 import { requestContext } from '@fastify/request-context';
-import { headers as natsHeaders } from '@nats-io/transport-node';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   GatewayTimeoutException,
   HttpException,
@@ -37,10 +38,19 @@ import {
 } from 'cockatiel';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
 
 export const BOOKING_NATS_CLIENT = Symbol('BOOKING_NATS_CLIENT');
 
 export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
+
+/** `circuit_breaker_state` values; isolated (held open by hand) counts as open. */
+const BREAKER_GAUGE_VALUES: Record<CircuitState, number> = {
+  [CircuitState.Closed]: CircuitStateValue.closed,
+  [CircuitState.HalfOpen]: CircuitStateValue.halfOpen,
+  [CircuitState.Open]: CircuitStateValue.open,
+  [CircuitState.Isolated]: CircuitStateValue.open,
+};
 
 const BREAKER_STATES: Record<CircuitState, BreakerState> = {
   [CircuitState.Closed]: 'closed',
@@ -90,12 +100,16 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     @Inject(BOOKING_NATS_CLIENT) private readonly nats: ClientNats,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_METRICS) private readonly metrics: GatewayMetrics,
   ) {
     const failures = handleWhen(isTransportFailure).orWhenResult(isUnavailableReply);
     this.breaker = circuitBreaker(failures, {
       halfOpenAfter: config.BREAKER_HALF_OPEN_AFTER_MS,
       breaker: new ConsecutiveBreaker(config.BREAKER_FAILURE_THRESHOLD),
     });
+    const breakerGauge = metrics.circuitBreakerState.labels({ breaker: 'booking-service' });
+    breakerGauge.set(CircuitStateValue.closed);
+    this.breaker.onStateChange((state) => breakerGauge.set(BREAKER_GAUGE_VALUES[state]));
     this.breaker.onBreak(() => {
       this.breakerOpenedAt = Date.now();
       this.counters.breakerOpened++;
@@ -127,6 +141,11 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     await this.nats.close();
   }
 
+  /** The underlying NATS connection (for readiness); throws before the first connect. */
+  connection(): NatsConnection {
+    return this.nats.unwrap<NatsConnection>();
+  }
+
   /** True while the NATS connection is up. */
   isConnected(): boolean {
     return this.connected;
@@ -147,7 +166,9 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async execute<T>(policy: IPolicy, subject: string, payload: object): Promise<T> {
+    const endTimer = this.metrics.natsRequestDuration.startTimer({ subject });
     if (!this.connected) {
+      endTimer({ outcome: 'unavailable' });
       throw new RetryLaterException('The booking service is unreachable; try again shortly', 503, 1);
     }
     const disconnectsBefore = this.disconnects;
@@ -158,10 +179,14 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     } catch (error) {
       // The connection dropped while waiting: the reply is lost with it, so this is an outage (503), not a slow service.
       if (this.disconnects !== disconnectsBefore) {
+        endTimer({ outcome: 'unavailable' });
         throw new RetryLaterException('The connection to the booking service was lost; try again shortly', 503, 1);
       }
-      throw this.transportFailure(subject, error);
+      const failure = this.transportFailure(subject, error);
+      endTimer({ outcome: failure instanceof GatewayTimeoutException ? 'timeout' : 'unavailable' });
+      throw failure;
     }
+    endTimer({ outcome: isServiceReply(reply) && reply.ok ? 'ok' : 'rejected' });
     // Not our contract: a bug or a stranger on the subject. Logged, answered 500 without details.
     if (!isServiceReply(reply)) throw new Error(`${subject}: malformed reply from the booking service`);
     if (!reply.ok) throw serviceErrorToHttp(reply.error);

@@ -1,5 +1,7 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { checkReadiness, natsCheck } from '@booking/observability';
+import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { PublicRoute } from '../auth/auth.decorators.js';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { errorBodySchema, healthSchema } from '../docs/api-schemas.js';
@@ -8,7 +10,11 @@ import { errorBodySchema, healthSchema } from '../docs/api-schemas.js';
 @PublicRoute()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly bookingService: BookingClient) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly bookingService: BookingClient,
+  ) {}
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process answers (never rate limited)' })
@@ -18,11 +24,10 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: connected to NATS (never rate limited)' })
+  @ApiOperation({ summary: 'Readiness: NATS answers a round trip (never rate limited)' })
   @ApiResponse({ status: 200, standardSchema: healthSchema })
-  @ApiResponse({ status: 503, description: 'Not connected to NATS', standardSchema: errorBodySchema })
-  ready(): { status: 'ok' } {
-    if (!this.bookingService.isConnected()) throw new ServiceUnavailableException('NATS is not connected');
-    return { status: 'ok' };
+  @ApiResponse({ status: 503, description: 'Not ready: NATS does not answer', standardSchema: errorBodySchema })
+  ready() {
+    return checkReadiness(this.health, [natsCheck(this.indicators, 'nats', () => this.bookingService.connection())]);
   }
 }

@@ -1,6 +1,8 @@
+import type { GatewayMetrics } from '@booking/observability';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { REDIS } from '../redis/redis.module.js';
 
@@ -42,6 +44,7 @@ export class RateLimitService {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(REDIS) redis: Redis,
+    @Inject(GATEWAY_METRICS) private readonly metrics: GatewayMetrics,
   ) {
     const build = (scope: RateLimitScope, points: number): ScopeLimiter => {
       const options = {
@@ -89,7 +92,10 @@ export class RateLimitService {
         }
       }
     }
-    if (!allowed) this.counters.rejected[scope]++;
+    if (!allowed) {
+      this.counters.rejected[scope]++;
+      this.metrics.rateLimitRejections.inc({ limit: scope });
+    }
     return {
       allowed,
       limit: limiter.shared.points,

@@ -25,6 +25,29 @@ export const ADMIN_TOKEN = await tokenFor({ sub: 'admin', roles: ['admin'] });
 const UNLIMITED = { RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000' };
 
 const BOOKING_SERVICE_MAIN = fileURLToPath(new URL('../../../booking-service/dist/main.js', import.meta.url));
+const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../../../notification-service/dist/main.js', import.meta.url));
+
+/** Collects JSON log lines written by a service (in-process destination or a child's stdout). */
+export class LogCapture {
+  private text = '';
+
+  write(chunk: string | Buffer): boolean {
+    this.text += chunk.toString();
+    return true;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  lines(): any[] {
+    return this.text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line));
+  }
+
+  raw(): string {
+    return this.text;
+  }
+}
 
 export interface StackOptions {
   /** Booking-service replicas inside the test process (counted by coverage). */
@@ -32,8 +55,10 @@ export interface StackOptions {
   /** Booking-service replicas as separate `node` processes, from the built service. */
   processReplicas?: number;
   gatewayEnv?: Record<string, string>;
-  /** Extra booking-service variables (e.g. outbox relay settings). */
+  /** Extra environment for the booking-service replicas (e.g. LOG_LEVEL, a DATABASE_URL through a proxy). */
   serviceEnv?: Record<string, string>;
+  /** Capture the services' JSON logs in `stack.logs` instead of silencing them. */
+  captureLogs?: boolean;
 }
 
 /**
@@ -45,6 +70,15 @@ export class Stack {
   readonly children: ChildProcess[] = [];
   readonly replicas: INestApplication[] = [];
   readonly gateways: INestApplication[] = [];
+  /** HTTP base URLs (health, metrics) of the booking-service replicas, in-process and child processes. */
+  readonly replicaUrls: string[] = [];
+  readonly logs = {
+    gateway: new LogCapture(),
+    bookingService: new LogCapture(),
+    notificationService: new LogCapture(),
+  };
+  /** HTTP base URL of the notification service, once started. */
+  notificationUrl = '';
   gateway!: INestApplication;
   baseUrl = '';
 
@@ -52,7 +86,7 @@ export class Stack {
     readonly db: TestDatabase,
     readonly nats: PrivateNatsServer,
     readonly redis: PrivateRedisServer,
-    private readonly extraServiceEnv: Record<string, string> = {},
+    private readonly options: StackOptions = {},
   ) {}
 
   static async start(options: StackOptions = {}): Promise<Stack> {
@@ -61,7 +95,7 @@ export class Stack {
       PrivateNatsServer.start(),
       PrivateRedisServer.start(),
     ]);
-    const stack = new Stack(db, nats, redis, options.serviceEnv);
+    const stack = new Stack(db, nats, redis, options);
     for (let i = 0; i < (options.inProcessReplicas ?? 1); i++) await stack.startInProcessReplica();
     await Promise.all(Array.from({ length: options.processReplicas ?? 0 }, () => stack.startProcessReplica()));
     await stack.startGateway(options.gatewayEnv);
@@ -74,25 +108,53 @@ export class Stack {
       DATABASE_URL: this.db.url,
       DATABASE_POOL_SIZE: '5',
       NODE_ENV: 'test',
-      ...this.extraServiceEnv,
+      ...this.options.serviceEnv,
     };
   }
 
-  async startInProcessReplica(): Promise<INestApplication> {
-    const config = loadBookingServiceConfig({ ...this.serviceEnv, BOOKING_SERVICE_PORT: '0' });
-    const app = await startBookingService(config, { logger: false });
+  async startInProcessReplica(env: Record<string, string> = {}): Promise<INestApplication> {
+    const config = loadBookingServiceConfig({ ...this.serviceEnv, ...env, BOOKING_SERVICE_PORT: '0' });
+    const app = await startBookingService(
+      config,
+      this.options.captureLogs ? { logDestination: this.logs.bookingService } : { logger: false },
+    );
     this.replicas.push(app);
+    this.replicaUrls.push(localUrl(await app.getUrl()));
     return app;
   }
 
-  async startProcessReplica(): Promise<void> {
+  async startProcessReplica(env: Record<string, string> = {}): Promise<void> {
     const port = await freePort();
     const child = spawn(process.execPath, [BOOKING_SERVICE_MAIN], {
-      env: { ...process.env, ...this.serviceEnv, BOOKING_SERVICE_PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: 'silent', ...this.serviceEnv, ...env, BOOKING_SERVICE_PORT: String(port) },
+      stdio: ['ignore', this.options.captureLogs ? 'pipe' : 'ignore', 'inherit'],
     });
+    child.stdout?.on('data', (chunk: Buffer) => this.logs.bookingService.write(chunk));
     this.children.push(child);
-    await waitForHttpOk(`http://127.0.0.1:${port}/health/ready`, child);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttpOk(`${url}/health/ready`, child);
+    this.replicaUrls.push(url);
+  }
+
+  /** The notification service as a separate `node` process (log channel only), from the built service. */
+  async startNotificationProcess(env: Record<string, string> = {}): Promise<void> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [NOTIFICATION_SERVICE_MAIN], {
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'silent',
+        NOTIFY_WEBHOOK_URL: '',
+        ...this.serviceEnv,
+        ...env,
+        NOTIFICATION_SERVICE_PORT: String(port),
+      },
+      stdio: ['ignore', this.options.captureLogs ? 'pipe' : 'ignore', 'inherit'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => this.logs.notificationService.write(chunk));
+    this.children.push(child);
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttpOk(`${url}/health/ready`, child);
+    this.notificationUrl = url;
   }
 
   /** The environment a gateway of this stack starts with (before per-test overrides). */
@@ -117,12 +179,16 @@ export class Stack {
   /** Starts another gateway on the same NATS and Redis; returns its base URL. */
   async startExtraGateway(env: Record<string, string> = {}): Promise<string> {
     const config = loadGatewayConfig({ ...this.gatewayEnv, ...env });
-    const app = await startGateway(config, { logger: false });
+    const app = await startGateway(
+      config,
+      this.options.captureLogs ? { logDestination: this.logs.gateway } : { logger: false },
+    );
     this.gateways.push(app);
-    return (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    return localUrl(await app.getUrl());
   }
 
   async stopReplicas(): Promise<void> {
+    this.replicaUrls.splice(0);
     await Promise.all(this.replicas.splice(0).map((app) => app.close()));
     await Promise.all(this.children.splice(0).map(stopChild));
   }
@@ -200,10 +266,12 @@ export interface ApiResponse {
   headers: Headers;
 }
 
+const localUrl = (url: string): string => url.replace('[::1]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
+
 async function waitForHttpOk(url: string, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`booking-service exited with code ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${url} (service process) exited with code ${child.exitCode}`);
     const ok = await fetch(url).then(
       (response) => response.ok,
       () => false,

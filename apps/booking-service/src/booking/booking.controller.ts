@@ -1,3 +1,4 @@
+import { ReservationOutcome, type BookingMetrics } from '@booking/observability';
 import {
   BookingSubjects,
   ErrorCode,
@@ -13,12 +14,13 @@ import {
   type CancelledBookingView,
   type ServiceReply,
 } from '@booking/shared';
-import { Controller } from '@nestjs/common';
+import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { correlationIdOf } from '../common/correlation-id.js';
+import { BOOKING_METRICS } from '../metrics/booking-metrics.module.js';
 import { BookingRepository } from './booking.repository.js';
 import { ReservationBatcher } from './reservation-batcher.js';
-import { rejectionError } from './reservation.js';
+import { rejectionError, type Rejection } from './reservation.js';
 
 /** Commands that change bookings. */
 @Controller()
@@ -26,14 +28,29 @@ export class BookingCommandsController {
   constructor(
     private readonly reservations: ReservationBatcher,
     private readonly bookings: BookingRepository,
+    @Inject(BOOKING_METRICS) private readonly metrics: BookingMetrics,
   ) {}
 
   @MessagePattern(BookingSubjects.reserve)
   async reserve(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<BookingView>> {
     const input = validate(reserveBookingSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const result = await this.reservations.reserve(input.data, correlationIdOf(context));
-    return 'booking' in result ? ok(result.booking) : fail(rejectionError(result.rejection, input.data));
+    if (!input.success) {
+      this.metrics.reservations.inc({ outcome: ReservationOutcome.invalid });
+      return fail({ code: ErrorCode.Validation, message: input.message });
+    }
+    let result: Awaited<ReturnType<ReservationBatcher['reserve']>>;
+    try {
+      result = await this.reservations.reserve(input.data, correlationIdOf(context));
+    } catch (error) {
+      this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
+      throw error;
+    }
+    if ('booking' in result) {
+      this.metrics.reservations.inc({ outcome: ReservationOutcome.created });
+      return ok(result.booking);
+    }
+    this.metrics.reservations.inc({ outcome: OUTCOME_BY_REJECTION[result.rejection] });
+    return fail(rejectionError(result.rejection, input.data));
   }
 
   @MessagePattern(BookingSubjects.cancel)
@@ -46,6 +63,12 @@ export class BookingCommandsController {
       : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(input.data.id) });
   }
 }
+
+const OUTCOME_BY_REJECTION: Record<Rejection, ReservationOutcome> = {
+  already_booked: ReservationOutcome.duplicate,
+  sold_out: ReservationOutcome.soldOut,
+  event_not_found: ReservationOutcome.notFound,
+};
 
 /** Read-only queries over bookings. */
 @Controller()

@@ -1,20 +1,25 @@
+import { STATUS_CODES } from 'node:http';
 import { ErrorCode, fail, type ServiceReply } from '@booking/shared';
-import { Catch, Logger, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { of, type Observable } from 'rxjs';
 import { isDatabaseUnavailable } from './postgres-errors.js';
 
 /**
  * Turns an unexpected failure in a handler into an error reply the gateway can
  * map: 503 when PostgreSQL is unreachable (worth retrying), 500 otherwise. The
- * details stay in this service's log, never in the reply.
+ * details stay in this service's log, never in the reply. On the small HTTP
+ * listener (health, metrics) errors leave as `{ message, error, statusCode }`.
  */
 @Catch()
 export class RpcErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('RpcErrorFilter');
 
-  catch(error: unknown): Observable<ServiceReply<never>> {
+  catch(error: unknown, host: ArgumentsHost): Observable<ServiceReply<never>> | void {
+    if (host.getType() === 'http') return this.replyHttp(error, host.switchToHttp().getResponse<FastifyReply>());
     if (isDatabaseUnavailable(error)) {
-      this.logger.warn(`Database unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      // The driver's own message ("connect ECONNREFUSED …"), not Drizzle's wrapper, which quotes the statement and its parameters.
+      this.logger.warn(`Database unavailable: ${rootCauseMessage(error)}`);
       return of(
         fail({ code: ErrorCode.Unavailable, message: 'The booking database is unavailable; try again shortly' }),
       );
@@ -22,4 +27,19 @@ export class RpcErrorFilter implements ExceptionFilter {
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     return of(fail({ code: ErrorCode.Internal, message: 'Internal error in the booking service' }));
   }
+
+  private replyHttp(error: unknown, reply: FastifyReply): void {
+    const statusCode = error instanceof HttpException ? error.getStatus() : 500;
+    if (statusCode >= 500 && !(error instanceof HttpException)) {
+      this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    }
+    const message = error instanceof HttpException ? error.message : 'Internal server error';
+    void reply.status(statusCode).send({ message, error: STATUS_CODES[statusCode] ?? 'Error', statusCode });
+  }
+}
+
+function rootCauseMessage(error: unknown): string {
+  let current = error;
+  while (current instanceof Error && current.cause !== undefined) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }

@@ -1,5 +1,7 @@
 import { connectDatabase, type DatabaseConnection } from '@booking/database';
+import { createDatabaseMetrics, instrumentQueries, METRICS_REGISTRY } from '@booking/observability';
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { Registry } from '@booking/observability';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 
 export const DATABASE = Symbol('DATABASE');
@@ -18,12 +20,15 @@ class DatabaseShutdown implements OnApplicationShutdown {
   providers: [
     {
       provide: DATABASE,
-      inject: [BOOKING_SERVICE_CONFIG],
-      useFactory: (config: BookingServiceConfig): DatabaseConnection =>
-        connectDatabase(config.DATABASE_URL, {
+      inject: [BOOKING_SERVICE_CONFIG, METRICS_REGISTRY],
+      useFactory: (config: BookingServiceConfig, registry: Registry): DatabaseConnection => {
+        const connection = connectDatabase(config.DATABASE_URL, {
           poolSize: config.DATABASE_POOL_SIZE,
           applicationName: 'booking-service',
-        }),
+        });
+        instrumentQueries(connection.pool, createDatabaseMetrics(registry, connection.pool, config.DATABASE_POOL_SIZE));
+        return connection;
+      },
     },
     DatabaseShutdown,
   ],

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { HealthController } from './health.controller.js';
+import { NatsServerConnection } from './nats-server-connection.js';
 
-@Module({ controllers: [HealthController] })
+@Module({ controllers: [HealthController], providers: [NatsServerConnection] })
 export class HealthModule {}

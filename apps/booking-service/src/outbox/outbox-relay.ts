@@ -1,4 +1,5 @@
 import { OUTBOX_NOTIFY_CHANNEL, type DatabaseConnection } from '@booking/database';
+import { createOutboxMetrics, METRICS_REGISTRY, type OutboxBacklog, type Registry } from '@booking/observability';
 import { ensureBookingEventsStream, type BookingEvent } from '@booking/shared';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -43,13 +44,26 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private stopped = false;
   /** Rows this relay has published (successful publishes, including ones JetStream found duplicate). */
   publishedCount = 0;
+  private readonly metrics: ReturnType<typeof createOutboxMetrics>;
 
   constructor(
     @Inject(BOOKING_SERVICE_CONFIG) private readonly config: BookingServiceConfig,
     @Inject(DATABASE) private readonly database: DatabaseConnection,
     @Inject(EVENTS_NATS) private readonly nats: NatsConnection,
+    @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.js = jetstream(nats, { timeout: config.OUTBOX_PUBLISH_TIMEOUT_MS });
+    this.metrics = createOutboxMetrics(registry, () => this.backlog());
+  }
+
+  /** Unpublished rows and the age of the oldest (served by the partial index on unpublished rows). */
+  async backlog(): Promise<OutboxBacklog> {
+    const { rows } = await this.database.pool.query<{ pending: number; oldest_age_seconds: number }>(
+      `SELECT count(*)::int AS pending,
+              COALESCE(EXTRACT(EPOCH FROM now() - min(occurred_at)), 0)::float8 AS oldest_age_seconds
+         FROM outbox WHERE published_at IS NULL`,
+    );
+    return { pending: rows[0]!.pending, oldestAgeSeconds: rows[0]!.oldest_age_seconds };
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -121,6 +135,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
       await client.query('COMMIT');
       this.publishedCount += published.length;
+      if (published.length > 0) this.metrics.published.inc({ outcome: 'ok' }, published.length);
+      if (published.length < rows.length)
+        this.metrics.published.inc({ outcome: 'error' }, rows.length - published.length);
       const failure = results.find((result) => result.status === 'rejected');
       if (failure) throw failure.reason;
       return rows.length;

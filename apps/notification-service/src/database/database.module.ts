@@ -1,4 +1,5 @@
 import { connectDatabase, type DatabaseConnection } from '@booking/database';
+import { createDatabaseMetrics, instrumentQueries, METRICS_REGISTRY, type Registry } from '@booking/observability';
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
 
@@ -19,12 +20,15 @@ class DatabaseShutdown implements OnApplicationShutdown {
   providers: [
     {
       provide: DATABASE,
-      inject: [NOTIFICATION_SERVICE_CONFIG],
-      useFactory: (config: NotificationServiceConfig): DatabaseConnection =>
-        connectDatabase(config.DATABASE_URL, {
+      inject: [NOTIFICATION_SERVICE_CONFIG, METRICS_REGISTRY],
+      useFactory: (config: NotificationServiceConfig, registry: Registry): DatabaseConnection => {
+        const connection = connectDatabase(config.DATABASE_URL, {
           poolSize: config.DATABASE_POOL_SIZE,
           applicationName: 'notification-service',
-        }),
+        });
+        instrumentQueries(connection.pool, createDatabaseMetrics(registry, connection.pool, config.DATABASE_POOL_SIZE));
+        return connection;
+      },
     },
     DatabaseShutdown,
   ],

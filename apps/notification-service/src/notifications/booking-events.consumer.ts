@@ -1,4 +1,11 @@
 import {
+  createConsumerLagMetrics,
+  METRICS_REGISTRY,
+  runWithCorrelationId,
+  type ConsumerInfo,
+  type Registry,
+} from '@booking/observability';
+import {
   BOOKING_EVENTS_STREAM,
   ensureBookingEventsStream,
   parseBookingEvent,
@@ -39,7 +46,10 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
   constructor(
     @Inject(NOTIFICATION_SERVICE_CONFIG) private readonly config: NotificationServiceConfig,
     private readonly dispatcher: NotificationDispatcher,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    createConsumerLagMetrics(registry, () => this.lag());
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const nats = await connect({
@@ -83,6 +93,19 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     await this.nats?.close();
   }
 
+  /** The NATS connection (for readiness); throws before it is made. */
+  connection(): NatsConnection {
+    if (!this.nats) throw new Error('not connected to NATS yet');
+    return this.nats;
+  }
+
+  /** Consumer lag as JetStream reports it: messages not yet delivered, and delivered but not acknowledged. */
+  async lag(): Promise<ConsumerInfo> {
+    const manager = await jetstreamManager(this.connection());
+    const info = await manager.consumers.info(BOOKING_EVENTS_STREAM, this.config.NOTIFICATION_CONSUMER_NAME);
+    return { pending: info.num_pending, ackPending: info.num_ack_pending };
+  }
+
   /** True while connected to NATS and pulling messages. */
   isConsuming(): boolean {
     return this.connected && this.messages !== undefined && !this.shutdown.signal.aborted;
@@ -109,7 +132,8 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     // While retries run, tell JetStream the message is still being worked on, so it is not redelivered meanwhile.
     const heartbeat = setInterval(() => message.working(), this.config.NOTIFICATION_ACK_WAIT_MS / 3);
     try {
-      await this.dispatcher.dispatch(event, this.shutdown.signal);
+      // The request's correlation id, stored with the event, is on every log line about it here too.
+      await runWithCorrelationId(event.correlation_id, () => this.dispatcher.dispatch(event, this.shutdown.signal));
       message.ack();
     } catch (error) {
       if (!this.shutdown.signal.aborted)

@@ -1,3 +1,4 @@
+import { createDeliveryMetrics, METRICS_REGISTRY, type Registry } from '@booking/observability';
 import { Module } from '@nestjs/common';
 import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
 import { BookingEventsConsumer } from './booking-events.consumer.js';
@@ -5,7 +6,7 @@ import { LogChannel } from './channels/log.channel.js';
 import type { NotificationChannel } from './channels/notification-channel.js';
 import { WebhookChannel } from './channels/webhook.channel.js';
 import { DeliveryStore } from './delivery-store.js';
-import { NOTIFICATION_CHANNELS, NotificationDispatcher } from './notification-dispatcher.js';
+import { DELIVERY_METRICS, NOTIFICATION_CHANNELS, NotificationDispatcher } from './notification-dispatcher.js';
 
 @Module({
   providers: [
@@ -26,6 +27,11 @@ import { NOTIFICATION_CHANNELS, NotificationDispatcher } from './notification-di
               }),
             ]
           : [log],
+    },
+    {
+      provide: DELIVERY_METRICS,
+      inject: [METRICS_REGISTRY],
+      useFactory: (registry: Registry) => createDeliveryMetrics(registry),
     },
     DeliveryStore,
     NotificationDispatcher,

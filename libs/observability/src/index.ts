@@ -1,0 +1,14 @@
+export * from './config.js';
+export * from './correlation.js';
+export * from './correlation-http.js';
+export * from './health/readiness.js';
+export * from './logging/logger.js';
+export * from './metrics/definitions.js';
+export * from './metrics/http-metrics.js';
+export * from './metrics/metrics.controller.js';
+export * from './metrics/registry.js';
+export * from './metrics/service-metrics.js';
+export * from './observability.module.js';
+export * from './tokens.js';
+export * from './metrics/query-metrics.js';
+export type { Registry } from 'prom-client';

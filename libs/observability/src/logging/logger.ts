@@ -1,0 +1,98 @@
+import type { LoggerService } from '@nestjs/common';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config.js';
+import { currentCorrelationId } from '../correlation.js';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  service: string;
+  level: LogLevel;
+  /** Where JSON lines go; standard output by default. */
+  destination?: DestinationStream;
+}
+
+/** Fields that may hold credentials are never written, wherever they appear in a log object. */
+const REDACTED_PATHS = [
+  'password',
+  'token',
+  'authorization',
+  '*.password',
+  '*.token',
+  '*.authorization',
+  'headers.authorization',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers.cookie',
+];
+
+/**
+ * One JSON line per log call with `service`, `level` (as text, for Loki),
+ * `time`, and the current `correlationId` when a request is in flight.
+ */
+export function createLogger({ service, level, destination }: LoggerOptions): Logger {
+  return pino(
+    {
+      level,
+      base: { service },
+      messageKey: 'msg',
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // pino merges the log call's own fields into this object, so it must be a fresh one.
+      mixin: () => {
+        const correlationId = currentCorrelationId();
+        return correlationId === undefined ? {} : { correlationId };
+      },
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+/**
+ * Routes Nest's `Logger` calls into pino. Written here rather than taken from
+ * nestjs-pino because that module keeps one process-wide root logger and
+ * carries request context in its own per-request child loggers; the
+ * correlation id already lives in our AsyncLocalStorage (it must also reach
+ * NATS headers and stored events), so a pino mixin adds it to every line and
+ * only this thin adapter is left to write.
+ */
+export class PinoLoggerService implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  /** Nest passes the context (the logger's name) last, and for errors a stack before it. */
+  private write(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', message: unknown, params: unknown[]) {
+    if (!this.logger.isLevelEnabled(level)) return;
+    const context = typeof params.at(-1) === 'string' ? (params.at(-1) as string) : undefined;
+    const stack = level === 'error' && typeof params[0] === 'string' && params.length > 1 ? params[0] : undefined;
+    const fields: Record<string, unknown> = {};
+    if (context) fields.context = context;
+    if (stack) fields.stack = stack;
+    if (message instanceof Error) {
+      this.logger[level]({ ...fields, err: message }, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      this.logger[level]({ ...fields, ...message });
+    } else {
+      this.logger[level](fields, String(message));
+    }
+  }
+}
