@@ -315,6 +315,14 @@ describe('every metric the dashboards and alerts use is exported by the service 
     expect(problems).toEqual([]);
   });
 
+  it('serves the gateway /metrics without a token even when every API route requires one', async () => {
+    const strict = await stack.startExtraGateway({ AUTH_MODE: 'required' });
+    expect((await fetch(`${strict}/api/bookings?user_id=u`)).status).toBe(401);
+    const response = await fetch(`${strict}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('# TYPE http_request_duration_seconds histogram');
+  });
+
   it('exports Node process metrics from every service', () => {
     for (const [service, exported] of live) {
       for (const name of [
