@@ -3,7 +3,7 @@ import { ErrorCode, fail, type ServiceReply } from '@booking/shared';
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { of, type Observable } from 'rxjs';
-import { isDatabaseUnavailable } from './postgres-errors.js';
+import { isDatabaseUnavailable, postgresErrorCode } from './postgres-errors.js';
 
 /**
  * Turns an unexpected failure in a handler into an error reply the gateway can
@@ -24,7 +24,13 @@ export class RpcErrorFilter implements ExceptionFilter {
         fail({ code: ErrorCode.Unavailable, message: 'The booking database is unavailable; try again shortly' }),
       );
     }
-    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // The root cause and its SQLSTATE; Drizzle's wrapper message would quote the statement and its parameters.
+    const code = postgresErrorCode(error);
+    const root = rootCause(error);
+    this.logger.error(
+      `Unexpected error: ${rootCauseMessage(error)}${code ? ` (SQLSTATE ${code})` : ''}`,
+      root instanceof Error ? root.stack : undefined,
+    );
     return of(fail({ code: ErrorCode.Internal, message: 'Internal error in the booking service' }));
   }
 
@@ -38,8 +44,13 @@ export class RpcErrorFilter implements ExceptionFilter {
   }
 }
 
-function rootCauseMessage(error: unknown): string {
+function rootCause(error: unknown): unknown {
   let current = error;
   while (current instanceof Error && current.cause !== undefined) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
+  return current;
+}
+
+function rootCauseMessage(error: unknown): string {
+  const root = rootCause(error);
+  return root instanceof Error ? root.message : String(root);
 }
