@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable, postgresErrorCode } from '../src/common/postgres-errors.js';
+import { isDatabaseUnavailable, postgresErrorCode, retryOnDeadlock } from '../src/common/postgres-errors.js';
 
 const pgError = (code: string) => Object.assign(new Error('pg'), { code });
 
@@ -21,5 +21,39 @@ describe('PostgreSQL error classification', () => {
     ).toBe(true);
     expect(isDatabaseUnavailable(pgError('42601'))).toBe(false);
     expect(isDatabaseUnavailable(new Error('something else'))).toBe(false);
+  });
+});
+
+describe('retryOnDeadlock', () => {
+  it('repeats a statement chosen as deadlock victim, then gives up', async () => {
+    let calls = 0;
+    await expect(
+      retryOnDeadlock(async () => {
+        calls++;
+        if (calls < 3) throw pgError('40P01');
+        return 'done';
+      }),
+    ).resolves.toBe('done');
+    expect(calls).toBe(3);
+
+    calls = 0;
+    await expect(
+      retryOnDeadlock(async () => {
+        calls++;
+        throw pgError('40P01');
+      }, 2),
+    ).rejects.toMatchObject({ code: '40P01' });
+    expect(calls).toBe(2);
+  });
+
+  it('does not repeat other errors', async () => {
+    let calls = 0;
+    await expect(
+      retryOnDeadlock(async () => {
+        calls++;
+        throw pgError('23505');
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+    expect(calls).toBe(1);
   });
 });

@@ -7,7 +7,7 @@ import {
   type ServiceReply,
 } from '@booking/shared';
 import { requestContext } from '@fastify/request-context';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders, RequestError, type NatsConnection } from '@nats-io/transport-node';
 import {
   GatewayTimeoutException,
   HttpException,
@@ -18,8 +18,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { ClientNats, NatsRecordBuilder } from '@nestjs/microservices';
-import { EmptyResponseException } from '@nestjs/microservices/errors/empty-response.exception.js';
+import { ClientNats } from '@nestjs/microservices';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -65,6 +64,8 @@ const isTransportFailure = (error: unknown): boolean =>
 /** Its database is away: the reply says so. */
 const isUnavailableReply = (reply: unknown): boolean =>
   (reply as { error?: Partial<ServiceError> } | undefined)?.error?.code === ErrorCode.Unavailable;
+/** NATS's "no responders" status: no booking-service replica is subscribed. */
+const isNoResponders = (error: unknown): boolean => error instanceof RequestError && error.isNoResponders();
 const isServiceReply = (reply: unknown): reply is ServiceReply<unknown> =>
   typeof reply === 'object' && reply !== null && typeof (reply as { ok?: unknown }).ok === 'boolean';
 
@@ -94,6 +95,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   private readonly commandPolicy: IPolicy;
   private readonly queryPolicy: IPolicy;
   private breakerOpenedAt = 0;
+  private packetId = 0;
   /** Counters for monitoring (exposed by the metrics module). */
   readonly counters = { breakerOpened: 0, shedByBulkhead: 0, shortCircuited: 0, retries: 0 };
 
@@ -175,7 +177,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     const requestId = requestContext.get('requestId');
     let reply: ServiceReply<T>;
     try {
-      reply = await policy.execute(({ signal }) => this.send<T>(subject, payload, requestId, signal));
+      reply = await policy.execute(() => this.send<T>(subject, payload, requestId));
     } catch (error) {
       // The connection dropped while waiting: the reply is lost with it, so this is an outage (503), not a slow service.
       if (this.disconnects !== disconnectsBefore) {
@@ -193,24 +195,24 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     return reply.data;
   }
 
-  private send<T>(
-    subject: string,
-    payload: object,
-    requestId: string | undefined,
-    signal: AbortSignal,
-  ): Promise<ServiceReply<T>> {
+  /**
+   * One request on the connection's shared reply subscription (`request`),
+   * rather than ClientProxy.send, which subscribes and unsubscribes a fresh
+   * inbox per request: a third of the protocol writes on the hot path. The
+   * payload is Nest's NATS packet, which the booking service's transport reads.
+   */
+  private async send<T>(subject: string, payload: object, requestId: string | undefined): Promise<ServiceReply<T>> {
     const headers = natsHeaders();
     if (requestId) headers.set(REQUEST_ID_HEADER, requestId);
-    const record = new NatsRecordBuilder(payload).setHeaders(headers).build();
-    return new Promise((resolve, reject) => {
-      const subscription = this.nats.send<ServiceReply<T>>(subject, record).subscribe({
-        next: resolve,
-        error: reject,
-        complete: () => reject(new Error('the booking service closed the request without a reply')),
-      });
-      // The timeout policy has already answered the caller; only the pending reply is dropped here.
-      signal.addEventListener('abort', () => subscription.unsubscribe(), { once: true });
+    const packet = JSON.stringify({ pattern: subject, data: payload, id: String(++this.packetId) });
+    const message = await this.nats.unwrap<NatsConnection>().request(subject, packet, {
+      // The timeout policy answers first; this only frees the reply slot if no answer ever comes.
+      timeout: this.config.NATS_REQUEST_TIMEOUT_MS + 1_000,
+      headers,
     });
+    const reply = message.json<{ response?: ServiceReply<T>; err?: unknown }>();
+    if (reply.err !== undefined) throw new Error(`${subject}: the booking service failed: ${describe(reply.err)}`);
+    return reply.response as ServiceReply<T>;
   }
 
   private transportFailure(subject: string, error: unknown): HttpException {
@@ -236,8 +238,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
       this.counters.shedByBulkhead++;
       return new RetryLaterException('The gateway is at capacity; retry shortly', 503, 1);
     }
-    // EmptyResponseException is what a NATS "no responders" status becomes: no replica is subscribed.
-    const reason = error instanceof EmptyResponseException ? 'no booking service is running' : describe(error);
+    const reason = isNoResponders(error) ? 'no booking service is running' : describe(error);
     this.logger.warn(`${subject}: ${reason}`);
     return new RetryLaterException('The booking service is unavailable; try again shortly', 503, 1);
   }

@@ -11,7 +11,7 @@ import {
 } from '@booking/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
-import { PgErrorCode, postgresErrorCode } from '../common/postgres-errors.js';
+import { PgErrorCode, postgresErrorCode, retryOnDeadlock } from '../common/postgres-errors.js';
 import { DATABASE } from '../database/database.module.js';
 import { allocateSeats, bookingKey, rejectionError, rejectionFor, type Rejection } from './reservation.js';
 
@@ -55,7 +55,8 @@ export class BookingRepository {
 
   private async tryReserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
     try {
-      const result = await this.database.db.execute<ReserveRow>(sql`
+      const result = await retryOnDeadlock(() =>
+        this.database.db.execute<ReserveRow>(sql`
         WITH inserted AS (
           INSERT INTO bookings (event_id, user_id)
           SELECT e.id, ${command.user_id} FROM events e
@@ -73,7 +74,8 @@ export class BookingRepository {
                EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id}) AS event_exists,
                EXISTS (SELECT 1 FROM bookings WHERE event_id = ${command.event_id} AND user_id = ${command.user_id}) AS already_booked,
                EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id} AND booked_seats < total_seats) AS seat_available
-        FROM (SELECT 1) AS one LEFT JOIN inserted i ON true`);
+        FROM (SELECT 1) AS one LEFT JOIN inserted i ON true`),
+      );
       const row = result.rows[0]!;
       if (row.id !== null) return { booking: toBookingView(row as BookingViewRow) };
       return {
@@ -197,9 +199,8 @@ export class BookingRepository {
    * deletes nothing and gets undefined (not found).
    */
   async cancel(id: number, correlationId: string): Promise<CancelledBookingView | undefined> {
-    const result = await this.database.db.execute<
-      BookingViewRow & { cancelled_at: Date; [column: string]: unknown }
-    >(sql`
+    const result = await retryOnDeadlock(() =>
+      this.database.db.execute<BookingViewRow & { cancelled_at: Date; [column: string]: unknown }>(sql`
       WITH deleted AS (
         DELETE FROM bookings WHERE id = ${id} RETURNING id, event_id, user_id, created_at
       ), outboxed AS (
@@ -211,7 +212,8 @@ export class BookingRepository {
         RETURNING occurred_at
       )
       SELECT d.id, d.event_id, d.user_id, d.created_at, o.occurred_at AS cancelled_at
-      FROM deleted d CROSS JOIN outboxed o`);
+      FROM deleted d CROSS JOIN outboxed o`),
+    );
     const row = result.rows[0];
     return row && { ...toBookingView(row), cancelled_at: new Date(row.cancelled_at).toISOString() };
   }

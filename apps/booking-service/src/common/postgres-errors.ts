@@ -35,3 +35,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     message,
   );
 }
+
+/**
+ * Runs one self-contained statement again when PostgreSQL chose it as a
+ * deadlock victim: the statement was rolled back whole, so repeating it is
+ * safe. Deadlocks arise between a lone reservation (bookings, then the event
+ * row via the trigger) and a batch (event rows first, then bookings).
+ */
+export async function retryOnDeadlock<T>(statement: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (error) {
+      if (attempt >= attempts || postgresErrorCode(error) !== PgErrorCode.DeadlockDetected) throw error;
+    }
+  }
+}
