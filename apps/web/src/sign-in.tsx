@@ -3,7 +3,7 @@ import { updateSession, useSession } from './session.js';
 
 /**
  * Local identity: the name is the user id bookings are made for. Where the
- * gateway requires sign-in, paste a token minted for that name (`pnpm token --sub <name>`).
+ * gateway requires sign-in, paste a token minted for that name (`pnpm run token --sub <name>`).
  */
 export function SignIn() {
   const session = useSession();

@@ -1,4 +1,4 @@
-// `pnpm token --sub alice [--role admin] [--ttl 1h]`: prints a token for the gateway's HS256 configuration.
+// `pnpm run token --sub alice [--role admin] [--ttl 1h]`: prints a token for the gateway's HS256 configuration.
 import { parseArgs } from 'node:util';
 import { loadGatewayConfig } from '../config.js';
 import { mintToken } from './tokens.js';

@@ -3,7 +3,7 @@ import { api } from '../api.js';
 import { updateSession, useSession } from '../session.js';
 import { messageOf } from '../use-load.js';
 
-/** Create events. The admin token (a JWT with the admin role, e.g. from `pnpm token --sub admin --role admin`) is sent as a bearer token. */
+/** Create events. The admin token (a JWT with the admin role, e.g. from `pnpm run token --sub admin --role admin`) is sent as a bearer token. */
 export function AdminPage() {
   const session = useSession();
   const [token, setToken] = useState(session.adminToken);
