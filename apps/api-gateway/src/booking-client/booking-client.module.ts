@@ -15,6 +15,8 @@ import { BOOKING_NATS_CLIENT, BookingClient } from './booking-client.js';
           name: `api-gateway (${BOOKING_QUEUE_GROUP} client)`,
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
+          // Otherwise every request pre-builds two Error objects (stack traces) in case it fails.
+          noAsyncTraces: true,
         }),
     },
     BookingClient,

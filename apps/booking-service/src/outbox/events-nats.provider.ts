@@ -18,6 +18,8 @@ export const eventsNatsProvider: Provider = {
       name: 'booking-service outbox relay',
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // Otherwise every publish pre-builds Error objects (stack traces) in case it fails.
+      noAsyncTraces: true,
     }),
 };
 
