@@ -16,6 +16,10 @@ const env = {
   PORT: '3000',
   BOOKING_SERVICE_PORT: '3001',
   NOTIFICATION_SERVICE_PORT: '3002',
+  // A local run is usually driven from this one machine (curl loops, k6, test suites): the
+  // per-IP limit is raised so that a flash-sale test from one address is not throttled.
+  // Deployments keep the service's default (300 per minute) or set their own.
+  RATE_LIMIT_IP_MAX: '100000',
   ...process.env,
 };
 
