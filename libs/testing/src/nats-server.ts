@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './free-port.js';
+import { freePort } from './free-port.js';
+import { ServerProcess } from './server-process.js';
 
 function natsServerBinary(): string {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
@@ -16,10 +16,13 @@ function natsServerBinary(): string {
  * subjects and streams and may stop and restart the server at will.
  */
 export class PrivateNatsServer {
-  private process?: ChildProcess;
   private readonly storeDir = mkdtempSync(join(tmpdir(), 'nats-test-'));
+  private readonly server: ServerProcess;
 
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number) {
+    const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', this.storeDir];
+    this.server = new ServerProcess(natsServerBinary(), args, port);
+  }
 
   static async start(): Promise<PrivateNatsServer> {
     const server = new PrivateNatsServer(await freePort());
@@ -32,26 +35,12 @@ export class PrivateNatsServer {
   }
 
   /** Starts the server again on the same port and store, as after a crash. */
-  async resume(): Promise<void> {
-    if (this.process) return;
-    const child = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', this.storeDir], {
-      stdio: 'ignore',
-    });
-    this.process = child;
-    child.once('exit', () => {
-      if (this.process === child) this.process = undefined;
-    });
-    await waitForPort(this.port);
+  resume(): Promise<void> {
+    return this.server.start();
   }
 
-  async stop(): Promise<void> {
-    const child = this.process;
-    if (!child) return;
-    this.process = undefined;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+  stop(): Promise<void> {
+    return this.server.kill();
   }
 
   async dispose(): Promise<void> {

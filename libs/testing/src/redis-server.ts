@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { freePort, waitForPort } from './free-port.js';
+import { freePort } from './free-port.js';
+import { ServerProcess } from './server-process.js';
 
 function redisServerBinary(): string {
   if (process.env.REDIS_SERVER_BIN) return process.env.REDIS_SERVER_BIN;
@@ -12,9 +12,15 @@ function redisServerBinary(): string {
  * keys and may stop and restart the server at will.
  */
 export class PrivateRedisServer {
-  private process?: ChildProcess;
+  private readonly server: ServerProcess;
 
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number) {
+    this.server = new ServerProcess(
+      redisServerBinary(),
+      ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+      port,
+    );
+  }
 
   static async start(): Promise<PrivateRedisServer> {
     const server = new PrivateRedisServer(await freePort());
@@ -27,42 +33,15 @@ export class PrivateRedisServer {
   }
 
   get running(): boolean {
-    return this.process !== undefined;
+    return this.server.running;
   }
 
   /** Starts the server (again) on the same port, empty, as after a crash. */
-  async resume(): Promise<void> {
-    if (this.process) return;
-    const child = spawn(
-      redisServerBinary(),
-      [
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        String(this.port),
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--protected-mode',
-        'no',
-      ],
-      { stdio: 'ignore' },
-    );
-    this.process = child;
-    child.once('exit', () => {
-      if (this.process === child) this.process = undefined;
-    });
-    await waitForPort(this.port);
+  resume(): Promise<void> {
+    return this.server.start();
   }
 
-  async stop(): Promise<void> {
-    const child = this.process;
-    if (!child) return;
-    this.process = undefined;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+  stop(): Promise<void> {
+    return this.server.kill();
   }
 }

@@ -1,0 +1,42 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { waitForPort } from './free-port.js';
+
+/**
+ * A server binary run as a child process on a fixed port, which a test may
+ * kill (as in a crash) and start again on the same port.
+ */
+export class ServerProcess {
+  private child?: ChildProcess;
+
+  constructor(
+    private readonly binary: string,
+    private readonly args: readonly string[],
+    readonly port: number,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** Starts the server unless it runs, and resolves once it accepts connections. */
+  async start(): Promise<void> {
+    if (this.child) return;
+    const child = spawn(this.binary, this.args, { stdio: 'ignore' });
+    this.child = child;
+    child.once('exit', () => {
+      if (this.child === child) this.child = undefined;
+    });
+    await waitForPort(this.port);
+  }
+
+  /** Kills the server without a chance to clean up, as a crash would. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+}
