@@ -1,30 +1,8 @@
 /** The gateway's JSON API, as the pages use it. Every failure becomes an ApiError with a sentence for people. */
 
-export interface EventView {
-  id: number;
-  name: string;
-  total_seats: number;
-  booked_seats: number;
-  available_seats: number;
-  created_at: string;
-}
+import type { BookingView, EventView, SeatUpdate } from '@booking/shared';
 
-export interface BookingView {
-  id: number;
-  event_id: number;
-  user_id: string;
-  created_at: string;
-  /** Present once cancellation exists; cancelled bookings are not shown. */
-  status?: string;
-  cancelled_at?: string | null;
-}
-
-/** Seats left of one event, as the live feed pushes it. */
-export interface SeatUpdate {
-  event_id: number;
-  available_seats: number;
-  total_seats: number;
-}
+export type { BookingView, EventView, SeatUpdate };
 
 export class ApiError extends Error {
   constructor(

@@ -20,6 +20,13 @@ export interface EventView {
   updated_at: string;
 }
 
+/** What the live feed (`GET /api/events/live`) pushes when an event's seats change. */
+export interface SeatUpdate {
+  event_id: number;
+  available_seats: number;
+  total_seats: number;
+}
+
 /**
  * Every booking-service reply: expected outcomes (sold out, duplicate, not found)
  * are values, not exceptions, so they cost nothing to produce and cannot be

@@ -1,4 +1,4 @@
-import { BookingEventType, BookingSubjects, idSchema, type EventView } from '@booking/shared';
+import { BookingEventType, BookingSubjects, idSchema, type EventView, type SeatUpdate } from '@booking/shared';
 import {
   HttpException,
   Inject,
@@ -12,13 +12,6 @@ import { Subject, type Observable } from 'rxjs';
 import { z } from 'zod';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
-
-/** What every open live stream receives when an event's seats change. */
-export interface SeatUpdate {
-  event_id: number;
-  available_seats: number;
-  total_seats: number;
-}
 
 /** The booking events that change seats left. */
 export const SEAT_CHANGING_SUBJECTS = [BookingEventType.created, BookingEventType.cancelled] as const;

@@ -4,8 +4,6 @@ import { recordSeats } from '../live.js';
 import { useSession } from '../session.js';
 import { messageOf, useLoad } from '../use-load.js';
 
-const isActive = (booking: BookingView) => booking.status !== 'cancelled' && !booking.cancelled_at;
-
 export function BookingsPage() {
   const session = useSession();
   const [data, reload] = useLoad(async () => {
@@ -14,7 +12,7 @@ export function BookingsPage() {
       api.myBookings(session.userName, session.userToken || undefined),
       api.listEvents(),
     ]);
-    return { bookings: bookings.filter(isActive), events: new Map(events.map((event) => [event.id, event])) };
+    return { bookings, events: new Map(events.map((event) => [event.id, event])) };
   }, [session.userName, session.userToken]);
   const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string }>();
 
