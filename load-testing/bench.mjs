@@ -2,19 +2,20 @@
 // `pnpm bench`: the load harness. Starts the system (or targets --url), runs the
 // scenarios, checks the database after each, measures pgbench and a bare Node
 // server in the same run, and writes a table, JSON and an SVG chart to results/.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '@booking/testing';
 import pg from 'pg';
 import { bareNodeServer, pgbenchReserve } from './lib/baselines.mjs';
 import { checkInvariants } from './lib/checks.mjs';
 import { runLoad } from './lib/load.mjs';
 import { latencyChartSvg, printTable } from './lib/report.mjs';
 import { recreateDatabase, SystemUnderTest } from './lib/system.mjs';
-import { freePort } from './lib/ports.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -195,7 +196,6 @@ function report(memory) {
 
 async function startSystem(url, bookingReplicas, gatewayReplicas) {
   const sut = new SystemUnderTest(root);
-  const { execFileSync } = await import('node:child_process');
   execFileSync(process.execPath, ['libs/database/dist/cli.js', 'migrate'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: url },
