@@ -124,10 +124,9 @@ describe('live seats feed (NATS booking events → SSE)', () => {
   });
 
   it('bounds the number of open streams with a clear 503, and frees a place when one closes', async () => {
-    const gateway = await startGateway(
-      loadGatewayConfig({ NATS_URL: stack.nats.url, PORT: '0', HOST: '127.0.0.1', LIVE_MAX_STREAMS: '2' }),
-      { logger: false },
-    );
+    const gateway = await startGateway(loadGatewayConfig({ ...stack.gatewayEnv, LIVE_MAX_STREAMS: '2' }), {
+      logger: false,
+    });
     const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1') + LIVE_PATH;
     try {
       const [first, second] = [await SseClient.open(url), await SseClient.open(url)];
@@ -153,10 +152,9 @@ describe('live seats feed (NATS booking events → SSE)', () => {
   });
 
   it('sends heartbeats and ends open streams when the gateway shuts down', async () => {
-    const gateway = await startGateway(
-      loadGatewayConfig({ NATS_URL: stack.nats.url, PORT: '0', HOST: '127.0.0.1', LIVE_HEARTBEAT_MS: '1000' }),
-      { logger: false },
-    );
+    const gateway = await startGateway(loadGatewayConfig({ ...stack.gatewayEnv, LIVE_HEARTBEAT_MS: '1000' }), {
+      logger: false,
+    });
     const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
     const stream = await SseClient.open(url + LIVE_PATH);
     await stream.waitFor((message) => message.event === 'comment', 2_500);
