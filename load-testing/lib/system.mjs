@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitForHttpOk } from '@booking/testing';
 import pg from 'pg';
 
 export async function recreateDatabase(adminUrl, name) {
@@ -45,17 +46,8 @@ export class SystemUnderTest {
     return child;
   }
 
-  async waitReady(url, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const ok = await fetch(url).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (ok) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    throw new Error(`${url} not ready after ${timeoutMs} ms`);
+  waitReady(url) {
+    return waitForHttpOk(url, 30_000);
   }
 
   peakMemory() {

@@ -1,5 +1,5 @@
 import { BookingSubjects } from '@booking/shared';
-import { freePort } from '@booking/testing';
+import { freePort, waitUntil } from '@booking/testing';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBookingService } from '../../booking-service/src/app.js';
@@ -72,22 +72,21 @@ describe('gateway when the booking side fails', () => {
     expect((await stack.reserve({ event_id: eventId, user_id: 'before' })).status).toBe(201);
 
     await stack.nats.stop();
-    await waitFor(async () => (await stack.request('GET', '/health/ready')).status === 503);
+    await waitUntil(
+      async () => (await stack.request('GET', '/health/ready')).status === 503,
+      10_000,
+      'gateway not ready',
+    );
     const during = await stack.reserve({ event_id: eventId, user_id: 'during' });
     expect(during.status).toBe(503);
 
     await stack.nats.resume();
-    await waitFor(async () => (await stack.reserve({ event_id: eventId, user_id: 'after' })).status === 201, 15_000);
+    await waitUntil(
+      async () => (await stack.reserve({ event_id: eventId, user_id: 'after' })).status === 201,
+      15_000,
+      'a booking after NATS returned',
+    );
     expect((await stack.request('GET', '/health/ready')).status).toBe(200);
     expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(2);
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

@@ -3,11 +3,11 @@ import { loadBookingServiceConfig } from '../src/config.js';
 import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { readBookingEvents } from '../src/replay/read-booking-events.js';
 import { BookingEventType, ensureBookingEventsStream } from '@booking/shared';
-import { PrivateNatsServer, TestDatabase } from '@booking/testing';
+import { PrivateNatsServer, TestDatabase, waitUntil } from '@booking/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countStatuses, Stack, waitUntil, type ApiResponse } from '../../api-gateway/test/support/stack.js';
+import { countStatuses, Stack, type ApiResponse } from '../../api-gateway/test/support/stack.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '@booking/testing';
+import { freePort, waitUntil } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack, waitUntil } from '../../api-gateway/test/support/stack.js';
+import { Stack } from '../../api-gateway/test/support/stack.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));

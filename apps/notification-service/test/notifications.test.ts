@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '@booking/testing';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack, waitUntil } from '../../api-gateway/test/support/stack.js';
+import { Stack } from '../../api-gateway/test/support/stack.js';
 import { startNotificationService } from '../src/app.js';
 import { loadNotificationServiceConfig } from '../src/config.js';
 import { WebhookReceiver } from './webhook-receiver.js';

@@ -5,3 +5,4 @@ export * from './system-command.js';
 export * from './redis-server.js';
 export * from './prometheus-server.js';
 export * from './tcp-proxy.js';
+export * from './wait.js';

@@ -1,6 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, PrivateNatsServer, PrivateRedisServer, TestDatabase } from '@booking/testing';
+import {
+  freePort,
+  PrivateNatsServer,
+  PrivateRedisServer,
+  TestDatabase,
+  waitForHttpOk,
+  waitUntil,
+} from '@booking/testing';
 import { connect as connectNats } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
 import { startBookingService } from '../../../booking-service/src/app.js';
@@ -132,7 +139,7 @@ export class Stack {
     child.stdout?.on('data', (chunk: Buffer) => this.logs.bookingService.write(chunk));
     this.children.push(child);
     const url = `http://127.0.0.1:${port}`;
-    await waitForHttpOk(`${url}/health/ready`, child);
+    await waitForHttpOk(`${url}/health/ready`, 20_000, () => child.exitCode === null);
     this.replicaUrls.push(url);
   }
 
@@ -153,7 +160,7 @@ export class Stack {
     child.stdout?.on('data', (chunk: Buffer) => this.logs.notificationService.write(chunk));
     this.children.push(child);
     const url = `http://127.0.0.1:${port}`;
-    await waitForHttpOk(`${url}/health/ready`, child);
+    await waitForHttpOk(`${url}/health/ready`, 20_000, () => child.exitCode === null);
     this.notificationUrl = url;
   }
 
@@ -234,14 +241,6 @@ export class Stack {
 }
 
 /** Polls `condition` until it holds; fails with `what` after the timeout. */
-export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Sends one request; a non-string body is sent as JSON. */
 export async function httpRequest(
   url: string,
@@ -267,20 +266,6 @@ export interface ApiResponse {
 }
 
 const localUrl = (url: string): string => url.replace('[::1]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
-
-async function waitForHttpOk(url: string, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${url} (service process) exited with code ${child.exitCode}`);
-    const ok = await fetch(url).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} not ready after ${timeoutMs} ms`);
-}
 
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
