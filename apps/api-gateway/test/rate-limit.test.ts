@@ -51,10 +51,8 @@ describe('rate limiting in Redis', () => {
     const responses = await Promise.all(
       Array.from({ length: 16 }, (_, i) => httpRequest(`${i % 2 ? first : second}/api/events/${eventId}`, 'GET')),
     );
+    // Each instance saw 8 requests, under the limit of 10: a refusal at all means they counted together.
     expect(countStatuses(responses)).toEqual({ 200: 10, 429: 6 });
-    // Both instances took part in the refusals, so neither counted alone.
-    const refusedBy = new Set(responses.flatMap((r, i) => (r.status === 429 ? [i % 2] : [])));
-    expect(refusedBy.size).toBe(2);
   });
 
   it('limits each authenticated user separately from their IP', async () => {

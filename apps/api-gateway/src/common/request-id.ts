@@ -5,12 +5,6 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 const VALID_REQUEST_ID = /^[A-Za-z0-9._~:+/=-]{1,128}$/;
 
-declare module '@fastify/request-context' {
-  interface RequestContextData {
-    requestId: string;
-  }
-}
-
 /** Fastify's `genReqId`: the caller's X-Request-Id when it is well-formed, a new UUID otherwise. */
 export function requestIdFor(request: { headers: Record<string, string | string[] | undefined> }): string {
   const given = request.headers[REQUEST_ID_HEADER];

@@ -24,6 +24,8 @@ const READY_WAIT_MS = 2_000;
           connectTimeout: 2_000,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
           lazyConnect: false,
+          // Commands issued in the same tick (rate limits of concurrent requests) go out in one write.
+          enableAutoPipelining: true,
         });
         let lastError = '';
         redis.on('error', (error: Error) => {
