@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NODE_OPTIONS } from './service-node-options.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -150,7 +151,11 @@ process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
 for (const service of services) {
-  const child = spawn(process.execPath, ['--enable-source-maps', service.main], { cwd: root, env, stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--enable-source-maps', service.main], {
+    cwd: root,
+    env: { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...env },
+    stdio: 'inherit',
+  });
   children.push(child);
   child.once('exit', (code, signal) => {
     if (!stopping) {

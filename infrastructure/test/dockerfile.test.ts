@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DockerfileParser, type Dockerfile, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
+import { SERVICE_NODE_OPTIONS } from '../../scripts/service-node-options.mjs';
 import { appNames, COMPOSE_FILES, INFRASTRUCTURE, readCompose, ROOT, type Yaml } from './support/repository.js';
 
 const DOCKERFILE = join(INFRASTRUCTURE, 'docker', 'Dockerfile');
@@ -100,6 +101,8 @@ describe('Dockerfile', () => {
       expect(user).not.toMatch(/^(root|0)(:|$)/);
       const env = instructions.filter((i) => i.getKeyword() === 'ENV').map((i) => i.getRawArgumentsContent());
       expect(env).toContain('NODE_ENV=production');
+      // The same heap cap as `pnpm start` and the load harness.
+      expect(env).toContain(`NODE_OPTIONS=${SERVICE_NODE_OPTIONS}`);
       // Exec form: the process gets SIGTERM itself (no shell in between); tini is PID 1.
       const entrypoint = last(instructions, 'ENTRYPOINT')!.getRawArgumentsContent()!;
       expect(JSON.parse(entrypoint).slice(0, 2)).toEqual(['/usr/bin/tini', '--']);

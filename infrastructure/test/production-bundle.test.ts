@@ -25,7 +25,9 @@ function healthcheckCommand(target: string): string[] {
 }
 
 async function bundle(pkg: string, out: string): Promise<string> {
-  await run('pnpm', ['--filter', `@booking/${pkg}`, 'deploy', '--legacy', '--prod', '--offline', out], {
+  // Not --offline: the legacy deploy resolves the workspace packages' ranges again, which needs registry
+  // metadata that a fresh machine's `pnpm install --frozen-lockfile` never cached. Packages still come from the store.
+  await run('pnpm', ['--filter', `@booking/${pkg}`, 'deploy', '--legacy', '--prod', '--prefer-offline', out], {
     cwd: ROOT,
     env: { ...process.env, CI: 'true' },
   });

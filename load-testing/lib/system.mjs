@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitForHttpOk } from '@booking/testing';
 import pg from 'pg';
+import { SERVICE_NODE_OPTIONS } from '../../scripts/service-node-options.mjs';
 
 export async function recreateDatabase(adminUrl, name) {
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -39,7 +40,7 @@ export class SystemUnderTest {
   start(name, main, env) {
     const child = spawn(process.execPath, [join(this.root, main)], {
       cwd: this.root,
-      env: { ...process.env, ...env },
+      env: { ...process.env, NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     this.processes.push({ name, child });
