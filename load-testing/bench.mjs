@@ -9,7 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from '@booking/testing';
+import { ensureNginx, freePort, NginxProxy, PrivateNatsServer } from '@booking/testing';
 import pg from 'pg';
 import { bareNodeServer, pgbenchReserve } from './lib/baselines.mjs';
 import { checkInvariants } from './lib/checks.mjs';
@@ -23,6 +23,8 @@ const { values: args } = parseArgs({
     url: { type: 'string', multiple: true },
     'database-url': { type: 'string' },
     seconds: { type: 'string', default: '10' },
+    // Unreported load first, so that every scenario meets warm JIT-compiled code and filled pools.
+    'warm-up': { type: 'string', default: '5' },
     repeat: { type: 'string', default: '1' },
     'booking-replicas': { type: 'string', default: '1' },
     'gateway-replicas': { type: 'string', default: '1' },
@@ -30,6 +32,7 @@ const { values: args } = parseArgs({
   },
 });
 const seconds = Number(args.seconds);
+const warmUpSeconds = Number(args['warm-up']);
 const repeat = Number(args.repeat);
 const scenarios = new Set(args.scenarios.split(','));
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -79,6 +82,15 @@ async function createEvent(totalSeats, name) {
 
 try {
   const reserve = (eventIds) => (n) => ({ event_id: eventIds[n % eventIds.length], user_id: `bench-user-${n}` });
+
+  if (warmUpSeconds > 0) {
+    progress(`warm-up, ${warmUpSeconds}s (not reported)…`);
+    const eventId = await createEvent(1000, 'warm-up');
+    const half = Math.max(1, Math.round(warmUpSeconds / 2));
+    const post = { targets, path: '/api/bookings/reserve', method: 'POST', connections: 200, seconds: half };
+    await runLoad({ ...post, body: reserve([eventId]) });
+    await runLoad({ targets, path: `/api/events/${eventId}`, connections: 200, seconds: half });
+  }
 
   if (scenarios.has('baseline')) {
     for (const connections of [50, 100, 200]) {
@@ -162,6 +174,7 @@ function report(memory) {
   };
   const setup = {
     seconds,
+    warmUpSeconds,
     repeat,
     bookingReplicas: Number(args['booking-replicas']),
     gatewayReplicas: Number(args['gateway-replicas']),
@@ -196,6 +209,19 @@ function report(memory) {
 
 async function startSystem(url, bookingReplicas, gatewayReplicas) {
   const sut = new SystemUnderTest(root);
+  try {
+    return await startProcesses(sut, url, bookingReplicas, gatewayReplicas);
+  } catch (error) {
+    await sut.stop();
+    throw error;
+  }
+}
+
+async function startProcesses(sut, url, bookingReplicas, gatewayReplicas) {
+  // A nats-server of its own: no other booking service (a `pnpm start` left running) can take a share of
+  // the requests, and earlier runs' stream does not weigh on this one.
+  const nats = await PrivateNatsServer.start();
+  sut.onStop(() => nats.dispose());
   execFileSync(process.execPath, ['libs/database/dist/cli.js', 'migrate'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: url },
@@ -205,7 +231,7 @@ async function startSystem(url, bookingReplicas, gatewayReplicas) {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     DATABASE_URL: url,
-    NATS_URL: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+    NATS_URL: nats.url,
     ...benchLimits(),
   };
   for (let i = 0; i < bookingReplicas; i++) {
@@ -223,11 +249,26 @@ async function startSystem(url, bookingReplicas, gatewayReplicas) {
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',
+      // Behind nginx the client's address comes from X-Forwarded-For.
+      TRUST_PROXY: '127.0.0.1',
     });
     await sut.waitReady(`http://127.0.0.1:${port}/health/ready`);
     gatewayTargets.push(`http://127.0.0.1:${port}`);
   }
   sut.targets = gatewayTargets;
+  if (gatewayReplicas > 1) {
+    // As deployed: the shipped nginx configuration balancing over the replicas, its limits raised by configuration.
+    const { binary, reason } = ensureNginx();
+    if (!binary)
+      throw new Error(`--gateway-replicas ${gatewayReplicas} runs behind nginx, which is missing: ${reason}`);
+    const nginx = await NginxProxy.start(binary, {
+      mode: 'http',
+      upstream: gatewayTargets.map((url) => new URL(url).host),
+      vars: { NGINX_RATE_LIMIT: '1000000r/s', NGINX_RATE_BURST: '1000000', NGINX_CONNECTIONS_PER_CLIENT: '10000' },
+    });
+    sut.onStop(() => nginx.stop());
+    sut.targets = [nginx.baseUrl];
+  }
   return sut;
 }
 

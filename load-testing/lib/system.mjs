@@ -35,6 +35,12 @@ export class SystemUnderTest {
   constructor(root) {
     this.root = root;
     this.processes = [];
+    this.cleanups = [];
+  }
+
+  /** Runs `cleanup` on stop, after the processes have stopped (a proxy in front of them, a server behind them). */
+  onStop(cleanup) {
+    this.cleanups.push(cleanup);
   }
 
   start(name, main, env) {
@@ -67,5 +73,6 @@ export class SystemUnderTest {
           }),
       ),
     );
+    for (const cleanup of this.cleanups.splice(0)) await cleanup();
   }
 }

@@ -3,9 +3,8 @@ import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, 
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { freePort } from '@booking/testing';
+import { ensureNginx, freePort, NginxProxy } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNginx, NginxProxy } from './support/nginx.js';
 import { SseClient } from './support/sse.js';
 import { Stack } from './support/stack.js';
 

@@ -6,3 +6,4 @@ export * from './redis-server.js';
 export * from './prometheus-server.js';
 export * from './tcp-proxy.js';
 export * from './wait.js';
+export * from './nginx.js';

@@ -13,10 +13,11 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureCommand, freePort, waitForPort } from '@booking/testing';
+import { freePort, waitForPort } from './free-port.js';
+import { ensureCommand } from './system-command.js';
 
 /** The shipped nginx configuration (infrastructure/nginx). */
-export const NGINX_CONFIG_DIR = fileURLToPath(new URL('../../../../infrastructure/nginx/', import.meta.url));
+export const NGINX_CONFIG_DIR = fileURLToPath(new URL('../../../infrastructure/nginx/', import.meta.url));
 
 /** The nginx binary (NGINX_BIN, or Debian's package, installed when missing). */
 export function ensureNginx(): { binary?: string; reason?: string } {
@@ -29,8 +30,11 @@ export type NginxMode = 'http' | 'https';
 
 export interface NginxOptions {
   mode: NginxMode;
-  /** host:port of the gateway (the `server` in the upstream block). */
-  upstream: string;
+  /**
+   * host:port of the gateway (the `server` in the upstream block), or several:
+   * what Docker's DNS gives nginx for a service with replicas.
+   */
+  upstream: string | string[];
   /** Overrides of the template variables (e.g. a tiny NGINX_RATE_LIMIT). */
   vars?: Record<string, string>;
 }
@@ -58,14 +62,16 @@ export class NginxProxy {
     // nginx workers run unprivileged and must reach the temp directories inside.
     chmodSync(dir, 0o755);
     const proxy = new NginxProxy(binary, dir, await freePort(), await freePort());
+    const upstreams = [options.upstream].flat();
     const certificate = options.mode === 'https' ? proxy.writeSelfSignedCertificate() : undefined;
     const vars: Record<string, string> = {
       NGINX_HTTP_PORT: `127.0.0.1:${proxy.httpPort}`,
       NGINX_HTTPS_PORT: `127.0.0.1:${proxy.httpsPort}`,
       NGINX_SERVER_NAME: 'localhost',
-      NGINX_GATEWAY_UPSTREAM: options.upstream,
+      NGINX_GATEWAY_UPSTREAM: upstreams[0]!,
       NGINX_RATE_LIMIT: '1000r/s',
       NGINX_RATE_BURST: '1000',
+      NGINX_CONNECTIONS_PER_CLIENT: '100',
       NGINX_CLIENT_MAX_BODY_SIZE: '16k',
       NGINX_TLS_CERTIFICATE: certificate?.cert ?? '',
       NGINX_TLS_CERTIFICATE_KEY: certificate?.key ?? '',
@@ -82,7 +88,7 @@ export class NginxProxy {
     ];
     for (const [template, output] of templates) {
       const text = readFileSync(join(NGINX_CONFIG_DIR, 'templates', template), 'utf8');
-      writeFileSync(join(dir, 'conf.d', output), renderTemplate(text, vars, template));
+      writeFileSync(join(dir, 'conf.d', output), withServers(renderTemplate(text, vars, template), upstreams));
     }
     // Test-only: temp files inside this directory instead of the system's /var/lib/nginx.
     const temp = join(dir, 'temp');
@@ -191,6 +197,13 @@ export class NginxProxy {
     );
     return { cert, key };
   }
+}
+
+/** The upstream block's one `server` line repeated for every address, as if DNS had returned them all. */
+function withServers(conf: string, upstreams: string[]): string {
+  return conf.replace(/^(\s*server )(\S+)( [^\n]*;)$/m, (_, indent: string, _first: string, rest: string) =>
+    upstreams.map((address) => `${indent}${address}${rest}`).join('\n'),
+  );
 }
 
 /** Fills in `${NGINX_*}` like the image's envsubst step; an unknown variable is an error, not an empty string. */
