@@ -265,8 +265,19 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   }
 }
 
+/**
+ * The service's answer as an HTTP error. Built without a stack trace: it is an
+ * answer (409 sold out, 404), not a fault of this code, and capturing one for
+ * every refused buyer cost 1.5 % of the gateway's CPU in a flash sale.
+ */
 export function serviceErrorToHttp(error: ServiceError): HttpException {
-  return new HttpException(error.message, HTTP_STATUS_BY_ERROR_CODE[error.code] ?? HttpStatus.INTERNAL_SERVER_ERROR);
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new HttpException(error.message, HTTP_STATUS_BY_ERROR_CODE[error.code] ?? HttpStatus.INTERNAL_SERVER_ERROR);
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
 }
 
 const describe = (error: unknown): string =>
