@@ -3,7 +3,7 @@ import { BookingSubjects, reserveBookingSchema, validate } from '@booking/shared
 import { connect } from '@nats-io/transport-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack, type ApiResponse } from './support/stack.js';
+import { respondAsBookingService, Stack, type ApiResponse } from './support/stack.js';
 
 const unsignedToken = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
   JSON.stringify({ sub: 'x', exp: 9_999_999_999 }),
@@ -600,10 +600,7 @@ describe('internal errors', () => {
     const answer = (subject: string, response: unknown) =>
       rogue.subscribe(subject, {
         queue: 'booking-service',
-        callback: (_error, message) => {
-          const { id } = message.json<{ id: string }>();
-          message.respond(JSON.stringify({ id, response, isDisposed: true }));
-        },
+        callback: (_error, message) => respondAsBookingService(message, response),
       });
     answer(BookingSubjects.listEvents, {
       ok: false,

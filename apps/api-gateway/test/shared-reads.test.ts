@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BookingSubjects } from '@booking/shared';
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { BookingSubjects, ok } from '@booking/shared';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingClient } from '../src/booking-client/booking-client.js';
-import { countStatuses, Stack } from './support/stack.js';
+import { countStatuses, respondAsBookingService, Stack } from './support/stack.js';
 
 /** Identical reads in flight share one booking-service lookup; a write answered by this gateway is always seen. */
 describe('shared reads', () => {
@@ -73,11 +73,6 @@ describe('shared reads and writes, against a slow scripted booking service', () 
   let seatsLeft = 10;
   let lookups = 0;
 
-  const answer = (message: Msg, data: unknown) => {
-    const { id } = message.json<{ id: string }>();
-    message.respond(JSON.stringify({ id, response: { ok: true, data }, isDisposed: true }));
-  };
-
   beforeAll(async () => {
     stack = await Stack.start({ inProcessReplicas: 0 });
     script = await connect({ servers: stack.nats.url });
@@ -85,13 +80,16 @@ describe('shared reads and writes, against a slow scripted booking service', () 
       callback: (_error, message) => {
         lookups++;
         const view = { id: 1, name: 'scripted', total_seats: 10, available_seats: seatsLeft };
-        void sleep(LOOKUP_MS).then(() => answer(message, view));
+        void sleep(LOOKUP_MS).then(() => respondAsBookingService(message, ok(view)));
       },
     });
     script.subscribe(BookingSubjects.reserve, {
       callback: (_error, message) => {
         seatsLeft--;
-        answer(message, { id: 10 - seatsLeft, event_id: 1, user_id: 'writer', status: 'confirmed' });
+        respondAsBookingService(
+          message,
+          ok({ id: 10 - seatsLeft, event_id: 1, user_id: 'writer', status: 'confirmed' }),
+        );
       },
     });
     await script.flush();

@@ -8,7 +8,7 @@ import {
   waitForHttpOk,
   waitUntil,
 } from '@booking/testing';
-import { connect as connectNats } from '@nats-io/transport-node';
+import { connect as connectNats, type Msg } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
 import { startBookingService } from '../../../booking-service/src/app.js';
 import { loadBookingServiceConfig } from '../../../booking-service/src/config.js';
@@ -273,6 +273,12 @@ function stopChild(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/** Answers a gateway's request the way the booking service's Nest NATS transport does (scripted responders). */
+export function respondAsBookingService(message: Msg, response: unknown): void {
+  const { id } = message.json<{ id: string }>();
+  message.respond(JSON.stringify({ id, response, isDisposed: true }));
 }
 
 /** Counts of statuses, e.g. { 201: 100, 409: 900 }. */
