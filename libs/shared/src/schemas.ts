@@ -22,6 +22,26 @@ export const reserveBookingSchema = z.object({
 });
 export type ReserveBookingCommand = z.infer<typeof reserveBookingSchema>;
 
+/** The most reservations one `booking.reserve.batch` message may carry. */
+export const MAX_RESERVATIONS_PER_MESSAGE = 256;
+
+/**
+ * `booking.reserve.batch`: the reservations a gateway received together, each
+ * with the request id it goes by. Each command is validated on its own, so a
+ * bad one is refused alone; the reply lists one answer per reservation, in order.
+ */
+export const reserveBatchSchema = z.object({
+  reservations: z
+    .array(z.object({ request_id: z.string().optional(), command: z.unknown().optional() }), {
+      error: 'reservations must be an array of { request_id, command }',
+    })
+    .min(1, { error: 'reservations must not be empty' })
+    .max(MAX_RESERVATIONS_PER_MESSAGE, {
+      error: `reservations must hold at most ${MAX_RESERVATIONS_PER_MESSAGE} items`,
+    }),
+});
+export type ReserveBatchCommand = z.infer<typeof reserveBatchSchema>;
+
 export const MAX_TOTAL_SEATS = 1_000_000;
 
 export const createEventSchema = z.object({

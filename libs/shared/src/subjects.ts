@@ -1,6 +1,8 @@
 /** NATS request/reply subjects served by the booking service. */
 export const BookingSubjects = {
   reserve: 'booking.reserve',
+  /** Several reservations in one message (see `reserveBatchSchema`). */
+  reserveBatch: 'booking.reserve.batch',
   cancel: 'booking.cancel',
   bookingHistory: 'booking.history',
   getBooking: 'booking.get',

@@ -1,8 +1,11 @@
 import { CircuitState as CircuitStateValue, currentCorrelationId, type GatewayMetrics } from '@booking/observability';
 import {
+  BookingSubjects,
   ErrorCode,
   HTTP_STATUS_BY_ERROR_CODE,
   REQUEST_ID_HEADER,
+  type BookingView,
+  type ReserveBookingCommand,
   type ServiceError,
   type ServiceReply,
 } from '@booking/shared';
@@ -34,6 +37,7 @@ import {
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
+import { ReservationGatherer } from './reservation-gatherer.js';
 
 export const BOOKING_NATS_CLIENT = Symbol('BOOKING_NATS_CLIENT');
 
@@ -82,7 +86,9 @@ const isServiceReply = (reply: unknown): reply is ServiceReply<unknown> =>
  *   AbortController and a DOMException to every request (about 4 % of the
  *   gateway's CPU in a flash sale) to do the same.
  *
- * The service's error replies become the contract's HTTP errors.
+ * The policies apply to each request, also to reservations, which travel
+ * together (`ReservationGatherer`). The service's error replies become the
+ * contract's HTTP errors.
  */
 @Injectable()
 export class BookingClient implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -99,6 +105,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   readonly counters = { breakerOpened: 0, shedByBulkhead: 0, shortCircuited: 0, retries: 0, sharedReads: 0 };
   /** Reads on their way to the booking service, by subject and payload. */
   private readonly readsInFlight = new Map<string, Promise<unknown>>();
+  readonly reservations = new ReservationGatherer(this.send.bind(this));
 
   constructor(
     @Inject(BOOKING_NATS_CLIENT) private readonly nats: ClientNats,
@@ -158,12 +165,26 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * A command (reserve, cancel, create): sent once, never retried. Once it is
+   * A command (cancel, create): sent once, never retried. Once it is
    * answered, later reads no longer join lookups that may have started before it.
    */
   async request<T>(subject: string, payload: object): Promise<T> {
     try {
-      return await this.execute(this.commandPolicy, subject, payload);
+      return await this.execute(this.commandPolicy, subject, (requestId) => this.send<T>(subject, payload, requestId));
+    } finally {
+      this.readsInFlight.clear();
+    }
+  }
+
+  /**
+   * A reservation: a command like the others, but sent with the reservations
+   * that reach this gateway at the same moment, in one message.
+   */
+  async reserve(command: ReserveBookingCommand): Promise<BookingView> {
+    try {
+      return await this.execute(this.commandPolicy, BookingSubjects.reserve, (requestId) =>
+        this.reservations.reserve(command, requestId),
+      );
     } finally {
       this.readsInFlight.clear();
     }
@@ -182,14 +203,20 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
       this.counters.sharedReads++;
       return inFlight as Promise<T>;
     }
-    const read = this.execute<T>(this.queryPolicy, subject, payload).finally(() => {
+    const read = this.execute<T>(this.queryPolicy, subject, (requestId) =>
+      this.send<T>(subject, payload, requestId),
+    ).finally(() => {
       if (this.readsInFlight.get(key) === read) this.readsInFlight.delete(key);
     });
     this.readsInFlight.set(key, read);
     return read;
   }
 
-  private async execute<T>(policy: IPolicy, subject: string, payload: object): Promise<T> {
+  private async execute<T>(
+    policy: IPolicy,
+    subject: string,
+    call: (requestId: string | undefined) => Promise<ServiceReply<T>>,
+  ): Promise<T> {
     const endTimer = this.metrics.natsRequestDuration.startTimer({ subject });
     if (!this.connected) {
       endTimer({ outcome: 'unavailable' });
@@ -199,7 +226,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     const requestId = currentCorrelationId();
     let reply: ServiceReply<T>;
     try {
-      reply = await policy.execute(() => this.send<T>(subject, payload, requestId));
+      reply = await policy.execute(() => call(requestId));
     } catch (error) {
       // The connection dropped while waiting: the reply is lost with it, so this is an outage (503), not a slow service.
       if (this.disconnects !== disconnectsBefore) {

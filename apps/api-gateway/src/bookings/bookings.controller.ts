@@ -38,7 +38,7 @@ export class BookingsController {
     @CurrentPrincipal() principal: Principal | undefined,
   ): Promise<BookingView> {
     assertMayActAs(principal, command.user_id);
-    return this.bookingService.request(BookingSubjects.reserve, command);
+    return this.bookingService.reserve(command);
   }
 
   @Get(':id')

@@ -1,4 +1,4 @@
-import { ReservationOutcome, type BookingMetrics } from '@booking/observability';
+import { correlationIdOrNew, ReservationOutcome, type BookingMetrics } from '@booking/observability';
 import {
   BookingSubjects,
   ErrorCode,
@@ -7,6 +7,7 @@ import {
   getByIdSchema,
   listBookingsSchema,
   ok,
+  reserveBatchSchema,
   reserveBookingSchema,
   validate,
   type BookingHistoryView,
@@ -14,9 +15,10 @@ import {
   type CancelledBookingView,
   type ServiceReply,
 } from '@booking/shared';
-import { Controller, Inject } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { correlationIdOf } from '../common/correlation-id.js';
+import { failureReply } from '../common/rpc-error.filter.js';
 import { BOOKING_METRICS } from '../metrics/booking-metrics.module.js';
 import { BookingRepository } from './booking.repository.js';
 import { ReservationBatcher } from './reservation-batcher.js';
@@ -25,6 +27,8 @@ import { rejectionError, type Rejection } from './reservation.js';
 /** Commands that change bookings. */
 @Controller()
 export class BookingCommandsController {
+  private readonly logger = new Logger(BookingCommandsController.name);
+
   constructor(
     private readonly reservations: ReservationBatcher,
     private readonly bookings: BookingRepository,
@@ -33,18 +37,40 @@ export class BookingCommandsController {
 
   @MessagePattern(BookingSubjects.reserve)
   async reserve(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<BookingView>> {
+    try {
+      return await this.reserveOne(payload, correlationIdOf(context));
+    } catch (error) {
+      this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
+      throw error;
+    }
+  }
+
+  /**
+   * A gateway's reservations that arrived together. They enter the batcher
+   * together, so they share its next transaction; each gets its own answer,
+   * also when another fails, since a reply lost to a neighbour's failure would
+   * hide a booking that was made.
+   */
+  @MessagePattern(BookingSubjects.reserveBatch)
+  async reserveBatch(@Payload() payload: unknown): Promise<ServiceReply<ServiceReply<BookingView>[]>> {
+    const input = validate(reserveBatchSchema, payload);
+    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
+    const replies = input.data.reservations.map(({ command, request_id }) =>
+      this.reserveOne(command, correlationIdOrNew(request_id)).catch((error: unknown) => {
+        this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
+        return failureReply(error, this.logger);
+      }),
+    );
+    return ok(await Promise.all(replies));
+  }
+
+  private async reserveOne(payload: unknown, correlationId: string): Promise<ServiceReply<BookingView>> {
     const input = validate(reserveBookingSchema, payload);
     if (!input.success) {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.invalid });
       return fail({ code: ErrorCode.Validation, message: input.message });
     }
-    let result: Awaited<ReturnType<ReservationBatcher['reserve']>>;
-    try {
-      result = await this.reservations.reserve(input.data, correlationIdOf(context));
-    } catch (error) {
-      this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
-      throw error;
-    }
+    const result = await this.reservations.reserve(input.data, correlationId);
     if ('booking' in result) {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.created });
       return ok(result.booking);

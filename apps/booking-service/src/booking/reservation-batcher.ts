@@ -21,6 +21,7 @@ interface Pending {
 export class ReservationBatcher {
   private readonly queue: Pending[] = [];
   private inFlight = 0;
+  private drainScheduled = false;
 
   constructor(
     private readonly bookings: BookingRepository,
@@ -30,7 +31,14 @@ export class ReservationBatcher {
   reserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ command, correlationId, resolve, reject });
-      this.drain();
+      // Drained once the current synchronous work is done, so reservations queued together (a batch message) go together.
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        queueMicrotask(() => {
+          this.drainScheduled = false;
+          this.drain();
+        });
+      }
     });
   }
 

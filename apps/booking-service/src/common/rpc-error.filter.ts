@@ -17,21 +17,7 @@ export class RpcErrorFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): Observable<ServiceReply<never>> | void {
     if (host.getType() === 'http') return this.replyHttp(error, host.switchToHttp().getResponse<FastifyReply>());
-    if (isDatabaseUnavailable(error)) {
-      // The driver's own message ("connect ECONNREFUSED …"), not Drizzle's wrapper, which quotes the statement and its parameters.
-      this.logger.warn(`Database unavailable: ${rootCauseMessage(error)}`);
-      return of(
-        fail({ code: ErrorCode.Unavailable, message: 'The booking database is unavailable; try again shortly' }),
-      );
-    }
-    // The root cause and its SQLSTATE; Drizzle's wrapper message would quote the statement and its parameters.
-    const code = postgresErrorCode(error);
-    const root = rootCause(error);
-    this.logger.error(
-      `Unexpected error: ${rootCauseMessage(error)}${code ? ` (SQLSTATE ${code})` : ''}`,
-      root instanceof Error ? root.stack : undefined,
-    );
-    return of(fail({ code: ErrorCode.Internal, message: 'Internal error in the booking service' }));
+    return of(failureReply(error, this.logger));
   }
 
   private replyHttp(error: unknown, reply: FastifyReply): void {
@@ -42,6 +28,27 @@ export class RpcErrorFilter implements ExceptionFilter {
     const message = error instanceof HttpException ? error.message : 'Internal server error';
     void reply.status(statusCode).send({ message, error: STATUS_CODES[statusCode] ?? 'Error', statusCode });
   }
+}
+
+/**
+ * An unexpected failure as the reply the gateway maps: Unavailable (503, worth
+ * retrying) when PostgreSQL is unreachable, Internal (500) otherwise, with the
+ * cause logged here and never put in the reply.
+ */
+export function failureReply(error: unknown, logger: Logger): ServiceReply<never> {
+  if (isDatabaseUnavailable(error)) {
+    // The driver's own message ("connect ECONNREFUSED …"), not Drizzle's wrapper, which quotes the statement and its parameters.
+    logger.warn(`Database unavailable: ${rootCauseMessage(error)}`);
+    return fail({ code: ErrorCode.Unavailable, message: 'The booking database is unavailable; try again shortly' });
+  }
+  // The root cause and its SQLSTATE, for the same reason.
+  const code = postgresErrorCode(error);
+  const root = rootCause(error);
+  logger.error(
+    `Unexpected error: ${rootCauseMessage(error)}${code ? ` (SQLSTATE ${code})` : ''}`,
+    root instanceof Error ? root.stack : undefined,
+  );
+  return fail({ code: ErrorCode.Internal, message: 'Internal error in the booking service' });
 }
 
 function rootCause(error: unknown): unknown {
