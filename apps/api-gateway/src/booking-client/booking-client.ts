@@ -164,27 +164,26 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     return BREAKER_STATES[this.breaker.state];
   }
 
-  /**
-   * A command (cancel, create): sent once, never retried. Once it is
-   * answered, later reads no longer join lookups that may have started before it.
-   */
-  async request<T>(subject: string, payload: object): Promise<T> {
-    try {
-      return await this.execute(this.commandPolicy, subject, (requestId) => this.send<T>(subject, payload, requestId));
-    } finally {
-      this.readsInFlight.clear();
-    }
+  /** A command (cancel, create): sent once, never retried. */
+  request<T>(subject: string, payload: object): Promise<T> {
+    return this.command(subject, (requestId) => this.send<T>(subject, payload, requestId));
   }
 
   /**
    * A reservation: a command like the others, but sent with the reservations
    * that reach this gateway at the same moment, in one message.
    */
-  async reserve(command: ReserveBookingCommand): Promise<BookingView> {
+  reserve(command: ReserveBookingCommand): Promise<BookingView> {
+    return this.command(BookingSubjects.reserve, (requestId) => this.reservations.reserve(command, requestId));
+  }
+
+  /** Once a command is answered, later reads no longer join lookups that may have started before it. */
+  private async command<T>(
+    subject: string,
+    call: (requestId: string | undefined) => Promise<ServiceReply<T>>,
+  ): Promise<T> {
     try {
-      return await this.execute(this.commandPolicy, BookingSubjects.reserve, (requestId) =>
-        this.reservations.reserve(command, requestId),
-      );
+      return await this.execute(this.commandPolicy, subject, call);
     } finally {
       this.readsInFlight.clear();
     }

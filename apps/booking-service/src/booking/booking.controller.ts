@@ -20,7 +20,7 @@ import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices
 import { correlationIdOf } from '../common/correlation-id.js';
 import { failureReply } from '../common/rpc-error.filter.js';
 import { BOOKING_METRICS } from '../metrics/booking-metrics.module.js';
-import { BookingRepository } from './booking.repository.js';
+import { BookingRepository, type ReserveResult } from './booking.repository.js';
 import { ReservationBatcher } from './reservation-batcher.js';
 import { rejectionError, type Rejection } from './reservation.js';
 
@@ -36,13 +36,8 @@ export class BookingCommandsController {
   ) {}
 
   @MessagePattern(BookingSubjects.reserve)
-  async reserve(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<BookingView>> {
-    try {
-      return await this.reserveOne(payload, correlationIdOf(context));
-    } catch (error) {
-      this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
-      throw error;
-    }
+  reserve(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<BookingView>> {
+    return this.reserveOne(payload, correlationIdOf(context));
   }
 
   /**
@@ -56,10 +51,9 @@ export class BookingCommandsController {
     const input = validate(reserveBatchSchema, payload);
     if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
     const replies = input.data.reservations.map(({ command, request_id }) =>
-      this.reserveOne(command, correlationIdOrNew(request_id)).catch((error: unknown) => {
-        this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
-        return failureReply(error, this.logger);
-      }),
+      this.reserveOne(command, correlationIdOrNew(request_id)).catch((error: unknown) =>
+        failureReply(error, this.logger),
+      ),
     );
     return ok(await Promise.all(replies));
   }
@@ -70,7 +64,13 @@ export class BookingCommandsController {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.invalid });
       return fail({ code: ErrorCode.Validation, message: input.message });
     }
-    const result = await this.reservations.reserve(input.data, correlationId);
+    let result: ReserveResult;
+    try {
+      result = await this.reservations.reserve(input.data, correlationId);
+    } catch (error) {
+      this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
+      throw error;
+    }
     if ('booking' in result) {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.created });
       return ok(result.booking);
