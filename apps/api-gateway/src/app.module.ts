@@ -10,7 +10,6 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LiveModule } from './live/live.module.js';
-import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { GatewayMetricsModule } from './metrics/gateway-metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { UserRateLimitGuard } from './rate-limit/user-rate-limit.guard.js';
@@ -25,7 +24,6 @@ export class AppModule {
         ObservabilityModule.forService(observability),
         GatewayMetricsModule,
         RateLimitModule,
-        IdempotencyModule,
         BookingsModule,
         EventsModule,
         HealthModule,

@@ -3,7 +3,6 @@ import {
   createHttpMetrics,
   createLogger,
   createMetricsRegistry,
-  installCorrelationId,
   installHttpMetrics,
   PinoLoggerService,
 } from '@booking/observability';
@@ -46,7 +45,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     routerOptions: { maxParamLength: 200 },
   });
   installHttpMetrics(adapter.getInstance(), createHttpMetrics(registry), logger);
-  installCorrelationId(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config, { logger, registry }),
     adapter,

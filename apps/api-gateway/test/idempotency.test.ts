@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { RequestMethod } from '@nestjs/common';
+import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IdempotencyInterceptor } from '../src/idempotency/idempotency.interceptor.js';
 import { ADMIN_TOKEN, countStatuses, Stack, tokenFor } from './support/stack.js';
 
 describe('Idempotency-Key on POST and DELETE', () => {
@@ -104,6 +108,32 @@ describe('Idempotency-Key on POST and DELETE', () => {
     expect((await stack.reserve({ event_id: eventId, user_id: 'gus' }, withKey(key, gus))).status).toBe(201);
     expect((await stack.reserve({ event_id: eventId, user_id: 'hal' }, withKey(key, hal))).status).toBe(201);
     expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(2);
+  });
+
+  it('is bound to every POST and DELETE route of the gateway, and to no read', () => {
+    const routes: { route: string; idempotent: boolean }[] = [];
+    for (const module of stack.gateway.get(ModulesContainer).values()) {
+      for (const { metatype } of module.controllers.values()) {
+        const prototype = (metatype as { prototype: Record<string, unknown> }).prototype;
+        for (const name of Object.getOwnPropertyNames(prototype)) {
+          const handler = prototype[name];
+          const method = Reflect.getMetadata(METHOD_METADATA, handler as object) as RequestMethod | undefined;
+          if (method === undefined || typeof handler !== 'function') continue;
+          const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) ?? []) as unknown[];
+          const path = [metatype as object, handler]
+            .map((target) => String(Reflect.getMetadata(PATH_METADATA, target)).replace(/^\/|\/$/g, ''))
+            .filter(Boolean)
+            .join('/');
+          const route = `${RequestMethod[method]} /${path}`;
+          routes.push({ route, idempotent: interceptors.includes(IdempotencyInterceptor) });
+        }
+      }
+    }
+    const writes = routes.filter(({ route }) => /^(POST|DELETE) /.test(route));
+    expect(writes.map(({ route }) => route).sort()).toEqual(
+      ['DELETE /api/bookings/:id', 'POST /api/bookings/reserve', 'POST /api/events'].sort(),
+    );
+    for (const { route, idempotent } of routes) expect(idempotent, route).toBe(writes.some((w) => w.route === route));
   });
 
   it('refuses malformed keys with 400', async () => {

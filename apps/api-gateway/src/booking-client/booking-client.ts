@@ -1,4 +1,4 @@
-import { CircuitState as CircuitStateValue, currentCorrelationId, type GatewayMetrics } from '@booking/observability';
+import { CircuitState as CircuitStateValue, type GatewayMetrics } from '@booking/observability';
 import {
   BookingSubjects,
   ErrorCode,
@@ -164,26 +164,23 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     return BREAKER_STATES[this.breaker.state];
   }
 
-  /** A command (cancel, create): sent once, never retried. */
-  request<T>(subject: string, payload: object): Promise<T> {
-    return this.command(subject, (requestId) => this.send<T>(subject, payload, requestId));
+  /** A command (cancel, create): sent once, never retried. `requestId` travels with it for the logs. */
+  request<T>(subject: string, payload: object, requestId: string): Promise<T> {
+    return this.command(subject, requestId, () => this.send<T>(subject, payload, requestId));
   }
 
   /**
    * A reservation: a command like the others, but sent with the reservations
    * that reach this gateway at the same moment, in one message.
    */
-  reserve(command: ReserveBookingCommand): Promise<BookingView> {
-    return this.command(BookingSubjects.reserve, (requestId) => this.reservations.reserve(command, requestId));
+  reserve(command: ReserveBookingCommand, requestId: string): Promise<BookingView> {
+    return this.command(BookingSubjects.reserve, requestId, () => this.reservations.reserve(command, requestId));
   }
 
   /** Once a command is answered, later reads no longer join lookups that may have started before it. */
-  private async command<T>(
-    subject: string,
-    call: (requestId: string | undefined) => Promise<ServiceReply<T>>,
-  ): Promise<T> {
+  private async command<T>(subject: string, requestId: string, call: () => Promise<ServiceReply<T>>): Promise<T> {
     try {
-      return await this.execute(this.commandPolicy, subject, call);
+      return await this.execute(this.commandPolicy, subject, requestId, call);
     } finally {
       this.readsInFlight.clear();
     }
@@ -195,14 +192,14 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
    * crowd reading one event this turns thousands of lookups a second into a
    * few hundred, and no answer is older than the lookup a request joined.
    */
-  query<T>(subject: string, payload: object): Promise<T> {
+  query<T>(subject: string, payload: object, requestId?: string): Promise<T> {
     const key = `${subject} ${JSON.stringify(payload)}`;
     const inFlight = this.readsInFlight.get(key);
     if (inFlight) {
       this.counters.sharedReads++;
       return inFlight as Promise<T>;
     }
-    const read = this.execute<T>(this.queryPolicy, subject, (requestId) =>
+    const read = this.execute<T>(this.queryPolicy, subject, requestId, () =>
       this.send<T>(subject, payload, requestId),
     ).finally(() => {
       if (this.readsInFlight.get(key) === read) this.readsInFlight.delete(key);
@@ -214,7 +211,8 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   private async execute<T>(
     policy: IPolicy,
     subject: string,
-    call: (requestId: string | undefined) => Promise<ServiceReply<T>>,
+    requestId: string | undefined,
+    call: () => Promise<ServiceReply<T>>,
   ): Promise<T> {
     const endTimer = this.metrics.natsRequestDuration.startTimer({ subject });
     if (!this.connected) {
@@ -222,17 +220,16 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
       throw new RetryLaterException('The booking service is unreachable; try again shortly', 503, 1);
     }
     const disconnectsBefore = this.disconnects;
-    const requestId = currentCorrelationId();
     let reply: ServiceReply<T>;
     try {
-      reply = await policy.execute(() => call(requestId));
+      reply = await policy.execute(call);
     } catch (error) {
       // The connection dropped while waiting: the reply is lost with it, so this is an outage (503), not a slow service.
       if (this.disconnects !== disconnectsBefore) {
         endTimer({ outcome: 'unavailable' });
         throw new RetryLaterException('The connection to the booking service was lost; try again shortly', 503, 1);
       }
-      const failure = this.transportFailure(subject, error);
+      const failure = this.transportFailure(subject, requestId, error);
       endTimer({ outcome: failure instanceof GatewayTimeoutException ? 'timeout' : 'unavailable' });
       throw failure;
     }
@@ -262,9 +259,12 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     return reply.response as ServiceReply<T>;
   }
 
-  private transportFailure(subject: string, error: unknown): HttpException {
+  private transportFailure(subject: string, requestId: string | undefined, error: unknown): HttpException {
     if (error instanceof TimeoutError) {
-      this.logger.warn(`${subject}: no reply within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`);
+      this.logger.warn({
+        correlationId: requestId,
+        msg: `${subject}: no reply within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`,
+      });
       return new GatewayTimeoutException(
         `The booking service did not answer within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`,
       );
@@ -286,7 +286,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
       return new RetryLaterException('The gateway is at capacity; retry shortly', 503, 1);
     }
     const reason = isNoResponders(error) ? 'no booking service is running' : describe(error);
-    this.logger.warn(`${subject}: ${reason}`);
+    this.logger.warn({ correlationId: requestId, msg: `${subject}: ${reason}` });
     return new RetryLaterException('The booking service is unavailable; try again shortly', 503, 1);
   }
 }

@@ -13,13 +13,14 @@ import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { assertMayActAs, assertMayRead, CurrentPrincipal, isAdmin, type Principal } from '../auth/principal.js';
 import { BookingClient } from '../booking-client/booking-client.js';
+import { RequestId } from '../common/request-id.js';
 import {
   ApiErrors,
-  ApiIdempotencyKey,
   bookingHistoryViewSchema,
   bookingViewSchema,
   cancelledBookingViewSchema,
 } from '../docs/api-schemas.js';
+import { Idempotent } from '../idempotency/idempotency.interceptor.js';
 
 @ApiTags('bookings')
 @ApiBearerAuth()
@@ -30,15 +31,16 @@ export class BookingsController {
   @Post('reserve')
   @HttpCode(HttpStatus.CREATED)
   @ApiOperation({ summary: 'Book one seat of an event for a user (a user token may only book as its own sub)' })
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiResponse({ status: 201, description: 'Booked', standardSchema: bookingViewSchema })
   @ApiErrors(400, 401, 403, 404, 409, 413, 415, 422, 504)
   reserve(
     @Body({ schema: reserveBookingSchema }) command: ReserveBookingCommand,
     @CurrentPrincipal() principal: Principal | undefined,
+    @RequestId() requestId: string,
   ): Promise<BookingView> {
     assertMayActAs(principal, command.user_id);
-    return this.bookingService.reserve(command);
+    return this.bookingService.reserve(command, requestId);
   }
 
   @Get(':id')
@@ -48,27 +50,29 @@ export class BookingsController {
   async get(
     @Param({ schema: idParamsSchema }) params: { id: number },
     @CurrentPrincipal() principal: Principal | undefined,
+    @RequestId() requestId: string,
   ): Promise<BookingView> {
-    const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params);
+    const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params, requestId);
     assertMayRead(principal, booking.user_id);
     return booking;
   }
 
   @Delete(':id')
   @ApiOperation({ summary: 'Cancel a booking and free its seat (a user token may cancel only its own bookings)' })
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiResponse({ status: 200, description: 'Cancelled', standardSchema: cancelledBookingViewSchema })
   @ApiErrors(400, 401, 403, 404, 422, 504)
   async cancel(
     @Param({ schema: idParamsSchema }) params: { id: number },
     @CurrentPrincipal() principal: Principal | undefined,
+    @RequestId() requestId: string,
   ): Promise<CancelledBookingView> {
     if (principal) {
       // Whose booking it is decides; the row's owner never changes, so checking first is safe.
-      const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params);
+      const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params, requestId);
       assertMayActAs(principal, booking.user_id);
     }
-    return this.bookingService.request(BookingSubjects.cancel, params);
+    return this.bookingService.request(BookingSubjects.cancel, params, requestId);
   }
 
   @Get(':id/history')
@@ -78,8 +82,13 @@ export class BookingsController {
   async history(
     @Param({ schema: idParamsSchema }) params: { id: number },
     @CurrentPrincipal() principal: Principal | undefined,
+    @RequestId() requestId: string,
   ): Promise<BookingHistoryView> {
-    const history = await this.bookingService.query<BookingHistoryView>(BookingSubjects.bookingHistory, params);
+    const history = await this.bookingService.query<BookingHistoryView>(
+      BookingSubjects.bookingHistory,
+      params,
+      requestId,
+    );
     const owner = history.events[0]?.data.user_id;
     if (owner !== undefined) assertMayRead(principal, owner);
     return history;
@@ -92,11 +101,12 @@ export class BookingsController {
   list(
     @Query({ schema: listBookingsQueryStringSchema }) query: ListBookingsQuery,
     @CurrentPrincipal() principal: Principal | undefined,
+    @RequestId() requestId: string,
   ): Promise<BookingView[]> {
     if (principal && !isAdmin(principal)) {
       query = { ...query, user_id: query.user_id ?? principal.sub };
       assertMayRead(principal, query.user_id!);
     }
-    return this.bookingService.query(BookingSubjects.listBookings, query);
+    return this.bookingService.query(BookingSubjects.listBookings, query, requestId);
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BookingClientModule } from '../booking-client/booking-client.module.js';
+import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { BookingsController } from './bookings.controller.js';
 
-@Module({ imports: [BookingClientModule], controllers: [BookingsController] })
+@Module({ imports: [BookingClientModule, IdempotencyModule], controllers: [BookingsController] })
 export class BookingsModule {}

@@ -22,14 +22,17 @@ export class HttpErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
     if (!(exception instanceof HttpException) || exception.getStatus() === HttpStatus.INTERNAL_SERVER_ERROR) {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      this.logger.error({
+        correlationId: request?.id,
+        msg: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+      });
     }
     const body = toErrorBody(exception);
     // Fastify's own client errors (415, 413, ...) arrive wrapped by Nest; say plainly what was wrong.
     const cause = exception instanceof HttpException ? exception.cause : undefined;
     if (cause instanceof Error && 'code' in cause) {
-      const request = host.switchToHttp().getRequest<FastifyRequest>();
       body.message = describeFastifyError(cause as { code: string; message: string }, request.headers['content-type']);
     }
     if (exception instanceof RetryLaterException) void reply.header('retry-after', String(exception.retryAfterSeconds));

@@ -6,7 +6,7 @@ import {
   type EventView,
 } from '@booking/shared';
 import { applyDecorators } from '@nestjs/common';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
+import { ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 
 // Response shapes for the OpenAPI document, checked against the shared view types
@@ -76,12 +76,3 @@ export const ApiErrors = (...statuses: number[]) =>
       ApiResponse({ status, description: ERROR_DESCRIPTIONS[status], standardSchema: errorBodySchema }),
     ),
   );
-
-/** Documents the Idempotency-Key header of a POST or DELETE route. */
-export const ApiIdempotencyKey = () =>
-  ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description:
-      'Up to 255 visible ASCII characters. A repeat with the same key returns the stored response (header Idempotent-Replayed: true) without running again.',
-  });

@@ -9,7 +9,9 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestj
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, PublicRoute } from '../auth/auth.decorators.js';
 import { BookingClient } from '../booking-client/booking-client.js';
-import { ApiErrors, ApiIdempotencyKey, eventViewSchema } from '../docs/api-schemas.js';
+import { RequestId } from '../common/request-id.js';
+import { ApiErrors, eventViewSchema } from '../docs/api-schemas.js';
+import { Idempotent } from '../idempotency/idempotency.interceptor.js';
 
 @ApiTags('events')
 @Controller('api/events')
@@ -21,11 +23,14 @@ export class EventsController {
   @AdminOnly()
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Create an event (admin token required)' })
-  @ApiIdempotencyKey()
+  @Idempotent()
   @ApiResponse({ status: 201, description: 'Created', standardSchema: eventViewSchema })
   @ApiErrors(400, 401, 403, 413, 415, 422, 504)
-  create(@Body({ schema: createEventSchema }) command: CreateEventCommand): Promise<EventView> {
-    return this.bookingService.request(BookingSubjects.createEvent, command);
+  create(
+    @Body({ schema: createEventSchema }) command: CreateEventCommand,
+    @RequestId() requestId: string,
+  ): Promise<EventView> {
+    return this.bookingService.request(BookingSubjects.createEvent, command, requestId);
   }
 
   @Get()
@@ -33,8 +38,8 @@ export class EventsController {
   @ApiOperation({ summary: 'All events with seats left' })
   @ApiResponse({ status: 200, standardSchema: eventViewSchema.array() })
   @ApiErrors(504)
-  list(): Promise<EventView[]> {
-    return this.bookingService.query(BookingSubjects.listEvents, {});
+  list(@RequestId() requestId: string): Promise<EventView[]> {
+    return this.bookingService.query(BookingSubjects.listEvents, {}, requestId);
   }
 
   @Get(':id')
@@ -42,7 +47,7 @@ export class EventsController {
   @ApiOperation({ summary: 'One event with seats left' })
   @ApiResponse({ status: 200, standardSchema: eventViewSchema })
   @ApiErrors(400, 404, 504)
-  get(@Param({ schema: idParamsSchema }) params: { id: number }): Promise<EventView> {
-    return this.bookingService.query(BookingSubjects.getEvent, params);
+  get(@Param({ schema: idParamsSchema }) params: { id: number }, @RequestId() requestId: string): Promise<EventView> {
+    return this.bookingService.query(BookingSubjects.getEvent, params, requestId);
   }
 }

@@ -1,14 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  applyDecorators,
   BadRequestException,
   ConflictException,
   Injectable,
   Logger,
   UnprocessableEntityException,
+  UseInterceptors,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { catchError, defer, mergeMap, of, type Observable } from 'rxjs';
 import { toErrorBody } from '../common/http-error.filter.js';
@@ -21,7 +24,7 @@ const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
 const POLL_MS = 25;
 
 /**
- * `Idempotency-Key` on POST and DELETE (every such route, present and future):
+ * `Idempotency-Key` on the POST and DELETE routes marked `@Idempotent()`:
  * the first request runs and its status and body are stored; a repeat with the
  * same key and request gets them back without running again (header
  * `Idempotent-Replayed: true`); a repeat with a different request gets 422;
@@ -106,3 +109,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
     }
   }
 }
+
+/**
+ * Accepts `Idempotency-Key` on a POST or DELETE route, and documents it. Every
+ * such route carries it (a test checks). It is bound per route, not globally:
+ * a global interceptor puts every request, reads included, through Nest's rxjs
+ * interceptor chain, about 20 µs of the gateway's CPU per read.
+ */
+export const Idempotent = () =>
+  applyDecorators(
+    UseInterceptors(IdempotencyInterceptor),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'Up to 255 visible ASCII characters. A repeat with the same key returns the stored response (header Idempotent-Replayed: true) without running again.',
+    }),
+  );

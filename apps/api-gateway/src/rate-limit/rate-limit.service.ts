@@ -1,10 +1,11 @@
 import type { GatewayMetrics } from '@booking/observability';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { REDIS } from '../redis/redis.module.js';
+import { LeasedWindowLimiter, type WindowDecision } from './leased-window-limiter.js';
 
 export type RateLimitScope = 'ip' | 'user';
 
@@ -18,14 +19,16 @@ export interface RateLimitDecision {
 }
 
 interface ScopeLimiter {
-  shared: RateLimiterRedis;
+  shared: LeasedWindowLimiter;
   /** Used only while Redis is unreachable: the same limits, counted by this replica alone. */
   local: RateLimiterMemory;
 }
 
 /**
  * Fixed-window counters in Redis, shared by every gateway replica: one limit
- * per client IP, one per authenticated user.
+ * per client IP, one per authenticated user. Replicas take points from Redis
+ * in leases (`LeasedWindowLimiter`), so a busy key costs a few Redis calls a
+ * second, not one per request.
  *
  * Policy when Redis is unreachable: fail open to a per-replica in-memory limit
  * with the same numbers (so the whole fleet allows at most N replicas × limit),
@@ -34,7 +37,7 @@ interface ScopeLimiter {
  * guarantees (no oversell, no double booking) live in PostgreSQL, not here.
  */
 @Injectable()
-export class RateLimitService {
+export class RateLimitService implements OnModuleDestroy {
   private readonly logger = new Logger(RateLimitService.name);
   private readonly limiters: Record<RateLimitScope, ScopeLimiter>;
   private redisAvailable = true;
@@ -53,11 +56,20 @@ export class RateLimitService {
         keyPrefix: `${config.REDIS_KEY_PREFIX}rl:${scope}`,
       };
       return {
-        shared: new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true }),
+        shared: new LeasedWindowLimiter(redis, {
+          points,
+          windowSeconds: config.RATE_LIMIT_WINDOW_S,
+          keyPrefix: options.keyPrefix,
+        }),
         local: new RateLimiterMemory(options),
       };
     };
     this.limiters = { ip: build('ip', config.RATE_LIMIT_IP_MAX), user: build('user', config.RATE_LIMIT_USER_MAX) };
+  }
+
+  onModuleDestroy(): void {
+    this.limiters.ip.shared.dispose();
+    this.limiters.user.shared.dispose();
   }
 
   get enabled(): boolean {
@@ -71,36 +83,24 @@ export class RateLimitService {
 
   async consume(scope: RateLimitScope, key: string): Promise<RateLimitDecision> {
     const limiter = this.limiters[scope];
-    let result: RateLimiterRes;
-    let allowed = true;
+    let decision: WindowDecision;
     try {
-      result = await limiter.shared.consume(key);
+      decision = await limiter.shared.consume(key);
       this.markRedis(true);
-    } catch (outcome) {
-      if (outcome instanceof RateLimiterRes) {
-        result = outcome;
-        allowed = false;
-        this.markRedis(true);
-      } else {
-        this.markRedis(false, outcome);
-        this.counters.redisFallbacks++;
-        try {
-          result = await limiter.local.consume(key);
-        } catch (local) {
-          result = local as RateLimiterRes;
-          allowed = false;
-        }
-      }
+    } catch (error) {
+      this.markRedis(false, error);
+      this.counters.redisFallbacks++;
+      decision = await consumeLocally(limiter.local, key);
     }
-    if (!allowed) {
+    if (!decision.allowed) {
       this.counters.rejected[scope]++;
       this.metrics.rateLimitRejections.inc({ limit: scope });
     }
     return {
-      allowed,
+      allowed: decision.allowed,
       limit: limiter.shared.points,
-      remaining: result.remainingPoints,
-      resetSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
+      remaining: decision.remaining,
+      resetSeconds: Math.max(1, Math.ceil(decision.msBeforeReset / 1000)),
       windowSeconds: this.config.RATE_LIMIT_WINDOW_S,
     };
   }
@@ -113,6 +113,16 @@ export class RateLimitService {
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.warn(`Redis unavailable (${reason}): rate limits fall back to per-replica counting`);
     }
+  }
+}
+
+async function consumeLocally(limiter: RateLimiterMemory, key: string): Promise<WindowDecision> {
+  try {
+    const result = await limiter.consume(key);
+    return { allowed: true, remaining: result.remainingPoints, msBeforeReset: result.msBeforeNext };
+  } catch (refusal) {
+    const result = refusal as RateLimiterRes;
+    return { allowed: false, remaining: result.remainingPoints, msBeforeReset: result.msBeforeNext };
   }
 }
 
