@@ -18,6 +18,8 @@ import { registerRequestId, requestIdFor } from './common/request-id.js';
 import { frameworkErrors, registerJsonBodyParser } from './common/request-parsing.js';
 import type { GatewayConfig } from './config.js';
 import { setupOpenApi } from './docs/openapi.js';
+import { registerIdempotencyRecorder } from './idempotency/idempotency.guard.js';
+import { IdempotencyStore } from './idempotency/idempotency.store.js';
 import { registerIpRateLimit } from './rate-limit/rate-limit.hook.js';
 import { RateLimitService } from './rate-limit/rate-limit.service.js';
 import { serveWebApp } from './web/web-app.js';
@@ -60,6 +62,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   registerGracefulShutdown(fastify);
   registerIpRateLimit(fastify, app.get(RateLimitService));
   registerSecurityHeaders(fastify);
+  registerIdempotencyRecorder(fastify, app.get(IdempotencyStore));
   const origins = splitList(config.CORS_ORIGINS);
   if (origins.length > 0) {
     await app.register(fastifyCors, {

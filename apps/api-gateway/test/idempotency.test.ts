@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { RequestMethod } from '@nestjs/common';
-import { INTERCEPTORS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdempotencyInterceptor } from '../src/idempotency/idempotency.interceptor.js';
+import { IdempotencyGuard } from '../src/idempotency/idempotency.guard.js';
 import { ADMIN_TOKEN, countStatuses, Stack, tokenFor } from './support/stack.js';
 
 describe('Idempotency-Key on POST and DELETE', () => {
@@ -119,13 +119,13 @@ describe('Idempotency-Key on POST and DELETE', () => {
           const handler = prototype[name];
           const method = Reflect.getMetadata(METHOD_METADATA, handler as object) as RequestMethod | undefined;
           if (method === undefined || typeof handler !== 'function') continue;
-          const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) ?? []) as unknown[];
+          const guards = (Reflect.getMetadata(GUARDS_METADATA, handler) ?? []) as unknown[];
           const path = [metatype as object, handler]
             .map((target) => String(Reflect.getMetadata(PATH_METADATA, target)).replace(/^\/|\/$/g, ''))
             .filter(Boolean)
             .join('/');
           const route = `${RequestMethod[method]} /${path}`;
-          routes.push({ route, idempotent: interceptors.includes(IdempotencyInterceptor) });
+          routes.push({ route, idempotent: guards.includes(IdempotencyGuard) });
         }
       }
     }

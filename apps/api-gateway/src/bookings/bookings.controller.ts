@@ -20,7 +20,7 @@ import {
   bookingViewSchema,
   cancelledBookingViewSchema,
 } from '../docs/api-schemas.js';
-import { Idempotent } from '../idempotency/idempotency.interceptor.js';
+import { Idempotent } from '../idempotency/idempotency.guard.js';
 
 @ApiTags('bookings')
 @ApiBearerAuth()

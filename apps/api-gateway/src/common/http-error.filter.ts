@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { IdempotentReplay } from '../idempotency/idempotency.guard.js';
 import { describeFastifyError } from './request-parsing.js';
 import { RetryLaterException } from './retry-later.exception.js';
 
@@ -15,6 +16,7 @@ export interface ErrorBody {
  * the ones Fastify raises before a route runs (malformed JSON, 413, 415). An
  * unexpected error, or any 500 (also one reported by the booking service), is
  * logged and answered "Internal server error": internals never reach a client.
+ * It also sends idempotent replays, which a guard can only throw.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -23,6 +25,10 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest>();
+    if (exception instanceof IdempotentReplay) {
+      void reply.status(exception.response.status).header('idempotent-replayed', 'true').send(exception.response.body);
+      return;
+    }
     if (!(exception instanceof HttpException) || exception.getStatus() === HttpStatus.INTERNAL_SERVER_ERROR) {
       this.logger.error({
         correlationId: request?.id,
@@ -41,7 +47,7 @@ export class HttpErrorFilter implements ExceptionFilter {
 }
 
 /** The error body for any thrown value: an HttpException's own status and message, a bare 500 otherwise. */
-export function toErrorBody(exception: unknown): ErrorBody {
+function toErrorBody(exception: unknown): ErrorBody {
   if (exception instanceof HttpException && exception.getStatus() !== HttpStatus.INTERNAL_SERVER_ERROR) {
     const statusCode = exception.getStatus();
     const response = exception.getResponse();

@@ -11,7 +11,7 @@ import { AdminOnly, PublicRoute } from '../auth/auth.decorators.js';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { RequestId } from '../common/request-id.js';
 import { ApiErrors, eventViewSchema } from '../docs/api-schemas.js';
-import { Idempotent } from '../idempotency/idempotency.interceptor.js';
+import { Idempotent } from '../idempotency/idempotency.guard.js';
 
 @ApiTags('events')
 @Controller('api/events')
