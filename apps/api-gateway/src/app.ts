@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   createHttpMetrics,
   createLogger,
@@ -6,7 +7,6 @@ import {
   installHttpMetrics,
   PinoLoggerService,
 } from '@booking/observability';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastifyCors from '@fastify/cors';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';

@@ -31,7 +31,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (!(exception instanceof HttpException) || exception.getStatus() === HttpStatus.INTERNAL_SERVER_ERROR) {
       this.logger.error({
-        correlationId: request?.id,
+        correlationId: request.id,
         msg: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
       });
     }

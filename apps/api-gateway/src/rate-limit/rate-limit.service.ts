@@ -50,18 +50,11 @@ export class RateLimitService implements OnModuleDestroy {
     @Inject(GATEWAY_METRICS) private readonly metrics: GatewayMetrics,
   ) {
     const build = (scope: RateLimitScope, points: number): ScopeLimiter => {
-      const options = {
-        points,
-        duration: config.RATE_LIMIT_WINDOW_S,
-        keyPrefix: `${config.REDIS_KEY_PREFIX}rl:${scope}`,
-      };
+      const keyPrefix = `${config.REDIS_KEY_PREFIX}rl:${scope}`;
+      const windowSeconds = config.RATE_LIMIT_WINDOW_S;
       return {
-        shared: new LeasedWindowLimiter(redis, {
-          points,
-          windowSeconds: config.RATE_LIMIT_WINDOW_S,
-          keyPrefix: options.keyPrefix,
-        }),
-        local: new RateLimiterMemory(options),
+        shared: new LeasedWindowLimiter(redis, { points, windowSeconds, keyPrefix }),
+        local: new RateLimiterMemory({ points, duration: windowSeconds, keyPrefix }),
       };
     };
     this.limiters = { ip: build('ip', config.RATE_LIMIT_IP_MAX), user: build('user', config.RATE_LIMIT_USER_MAX) };
