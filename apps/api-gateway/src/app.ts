@@ -4,6 +4,7 @@ import {
   createHttpMetrics,
   createLogger,
   createMetricsRegistry,
+  genReqId,
   installHttpMetrics,
   PinoLoggerService,
 } from '@booking/observability';
@@ -15,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerGracefulShutdown } from './common/graceful-shutdown.js';
-import { registerRequestId, requestIdFor } from './common/request-id.js';
+import { registerRequestId } from './common/request-id.js';
 import { frameworkErrors, registerJsonBodyParser } from './common/request-parsing.js';
 import type { GatewayConfig } from './config.js';
 import { setupOpenApi } from './docs/openapi.js';
@@ -42,7 +43,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const registry = createMetricsRegistry();
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
-    genReqId: requestIdFor,
+    genReqId,
     trustProxy: splitList(config.TRUST_PROXY),
     frameworkErrors,
     routerOptions: { maxParamLength: 200 },

@@ -11,8 +11,15 @@ import { randomUUID } from 'node:crypto';
 
 const storage = new AsyncLocalStorage<string>();
 
-/** A client-supplied id is accepted only when short and plain, so it cannot forge log lines or bloat headers. */
-const ACCEPTABLE_ID = /^[\w.:@-]{1,128}$/;
+/**
+ * A client-supplied id is accepted only when short and plain, so it cannot
+ * forge log lines or bloat headers: letters, digits and `. _ ~ : + / = @ -`
+ * (UUIDs, ULIDs, base64 and trace ids fit).
+ */
+const ACCEPTABLE_ID = /^[A-Za-z0-9._~:+/=@-]{1,128}$/;
+
+/** What ACCEPTABLE_ID allows, for the gateway's refusal of a malformed X-Request-Id. */
+export const ACCEPTABLE_ID_DESCRIPTION = '1-128 characters of letters, digits and . _ ~ : + / = @ -';
 
 export function correlationIdFrom(value: unknown): string | undefined {
   const candidate = Array.isArray(value) ? value[0] : value;

@@ -26,6 +26,7 @@ class Lines {
 describe('correlation ids', () => {
   it('accepts short plain ids and refuses anything that could forge or bloat a log line', () => {
     expect(correlationIdFrom('abc-123_x.y:z@w')).toBe('abc-123_x.y:z@w');
+    expect(correlationIdFrom('b64+id/x=~')).toBe('b64+id/x=~');
     expect(correlationIdFrom(['first', 'second'])).toBe('first');
     for (const bad of ['', 'a b', 'x'.repeat(129), 'line\nbreak', '{"a":1}', 42, undefined, null]) {
       expect(correlationIdFrom(bad), String(bad)).toBeUndefined();

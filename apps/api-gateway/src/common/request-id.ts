@@ -1,16 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { ACCEPTABLE_ID_DESCRIPTION } from '@booking/observability';
 import { REQUEST_ID_HEADER } from '@booking/shared';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-
-const VALID_REQUEST_ID = /^[A-Za-z0-9._~:+/=-]{1,128}$/;
-
-/** Fastify's `genReqId`: the caller's X-Request-Id when it is well-formed, a new UUID otherwise. */
-export function requestIdFor(request: { headers: Record<string, string | string[] | undefined> }): string {
-  const given = request.headers[REQUEST_ID_HEADER];
-  return typeof given === 'string' && VALID_REQUEST_ID.test(given) ? given : randomUUID();
-}
 
 /**
  * Echoes the request id on every response. A malformed X-Request-Id is refused
@@ -23,7 +15,7 @@ export function registerRequestId(fastify: FastifyInstance): void {
     const given = request.headers[REQUEST_ID_HEADER];
     if (given !== undefined && given !== request.id) {
       await reply.code(400).send({
-        message: `${REQUEST_ID_HEADER} must be 1-128 characters of letters, digits and . _ ~ : + / = -`,
+        message: `${REQUEST_ID_HEADER} must be ${ACCEPTABLE_ID_DESCRIPTION}`,
         error: STATUS_CODES[400],
         statusCode: 400,
       });

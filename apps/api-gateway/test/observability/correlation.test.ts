@@ -93,6 +93,15 @@ describe('correlation ids in the logs (gateway → NATS → booking-service proc
     expect(gatewayLines(id)).toContainEqual(expect.objectContaining({ route: '/api/events' }));
   });
 
+  it('forwards every id the gateway accepts unchanged, base64 characters included', async () => {
+    const id = 'b64+Id/x=~@1';
+    const response = await stack.request('GET', '/api/events', undefined, { 'x-request-id': id });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-request-id')).toBe(id);
+    await eventually(() => serviceLines(id).length > 0);
+    expect(serviceLines(id)).toContainEqual(expect.objectContaining({ subject: 'event.list' }));
+  });
+
   it('refuses an id that could forge log lines, and logs nothing of it', async () => {
     for (const bad of ['bad id with spaces {"level":"fatal"}', 'x'.repeat(129)]) {
       const response = await stack.request('GET', '/api/events', undefined, { 'x-request-id': bad });
