@@ -7,7 +7,6 @@ import {
 } from '@booking/shared';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BookingClient } from '../src/booking-client/booking-client.js';
 import { ReservationGatherer, type SendRequest } from '../src/booking-client/reservation-gatherer.js';
 import { countStatuses, Stack } from './support/stack.js';
 
@@ -32,10 +31,17 @@ describe('reservations sent together, against the real stack', () => {
     return message.json<{ response: ServiceReply<unknown> }>().response;
   }
 
+  /** The gateway's booking_reservations_per_message histogram, as Prometheus scrapes it. */
+  async function reservationsPerMessage(): Promise<{ count: number; sum: number }> {
+    const text = await (await fetch(`${stack.baseUrl}/metrics`)).text();
+    const value = (series: string) =>
+      Number(new RegExp(`^booking_reservations_per_message_${series} (\\S+)$`, 'm').exec(text)?.[1]);
+    return { count: value('count'), sum: value('sum') };
+  }
+
   it('a burst of buyers goes in fewer messages, each buyer gets their own answer, and no seat is oversold', async () => {
     const eventId = await stack.db.createEvent(30);
-    const gatherer = stack.gateway.get(BookingClient).reservations;
-    const before = { ...gatherer.counters };
+    const before = await reservationsPerMessage();
     let batchMessages = 0;
     const spy = nats.subscribe(BookingSubjects.reserveBatch, { callback: () => batchMessages++ });
     await nats.flush();
@@ -49,9 +55,10 @@ describe('reservations sent together, against the real stack', () => {
       if (response.status === 201) expect(response.body).toMatchObject({ event_id: eventId, user_id: users[i] });
       else expect(response.body.message).toMatch(new RegExp(`^(User ${users[i]} already booked|No available seats)`));
     });
-    const messages = gatherer.counters.messages - before.messages;
-    expect(gatherer.counters.reservations - before.reservations).toBe(130);
-    expect(messages).toBeLessThan(130);
+    const after = await reservationsPerMessage();
+    // booking_reservations_per_message: its count is messages sent, its sum the reservations they carried.
+    expect(after.sum - before.sum).toBe(130);
+    expect(after.count - before.count).toBeLessThan(130);
     expect(batchMessages).toBeGreaterThan(0);
 
     const { rows } = await stack.db.query<{ n: number; users: number }>(
@@ -138,7 +145,8 @@ describe('ReservationGatherer', () => {
       calls.push(call);
       return answer(call);
     }) as SendRequest;
-    return { gatherer: new ReservationGatherer(send), calls };
+    const sizes: number[] = [];
+    return { gatherer: new ReservationGatherer(send, (size) => sizes.push(size)), calls, sizes };
   }
 
   const booked = (user_id: string): ServiceReply<BookingView> => ({
@@ -155,7 +163,7 @@ describe('ReservationGatherer', () => {
   });
 
   it('sends reservations of one turn as one message and hands each caller its own answer', async () => {
-    const { gatherer, calls } = gathererAnswering(async ({ payload }) => ({
+    const { gatherer, calls, sizes } = gathererAnswering(async ({ payload }) => ({
       ok: true,
       data: payload.reservations.map((item: { command: { user_id: string } }) => booked(item.command.user_id)),
     }));
@@ -174,11 +182,11 @@ describe('ReservationGatherer', () => {
       },
       requestId: undefined,
     });
-    expect(gatherer.counters).toEqual({ messages: 1, reservations: 3 });
+    expect(sizes).toEqual([3]);
   });
 
   it(`splits more than ${MAX_RESERVATIONS_PER_MESSAGE} reservations over several messages`, async () => {
-    const { gatherer, calls } = gathererAnswering(async ({ subject, payload }) =>
+    const { gatherer, calls, sizes } = gathererAnswering(async ({ subject, payload }) =>
       subject === BookingSubjects.reserve
         ? booked('u')
         : { ok: true, data: payload.reservations.map(() => booked('u')) },
@@ -191,6 +199,7 @@ describe('ReservationGatherer', () => {
       BookingSubjects.reserve,
     ]);
     expect(calls[1]!.payload.reservations[0].command.user_id).toBe(`u${MAX_RESERVATIONS_PER_MESSAGE}`);
+    expect(sizes).toEqual([MAX_RESERVATIONS_PER_MESSAGE, MAX_RESERVATIONS_PER_MESSAGE, 1]);
   });
 
   it("makes an error reply for the whole message every caller's reply", async () => {

@@ -105,7 +105,9 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   readonly counters = { breakerOpened: 0, shedByBulkhead: 0, shortCircuited: 0, retries: 0, sharedReads: 0 };
   /** Reads on their way to the booking service, by subject and payload. */
   private readonly readsInFlight = new Map<string, Promise<unknown>>();
-  readonly reservations = new ReservationGatherer(this.send.bind(this));
+  readonly reservations = new ReservationGatherer(this.send.bind(this), (size) =>
+    this.metrics.reservationsPerMessage.observe(size),
+  );
 
   constructor(
     @Inject(BOOKING_NATS_CLIENT) private readonly nats: ClientNats,

@@ -39,10 +39,12 @@ interface Pending {
  */
 export class ReservationGatherer {
   private pending: Pending[] = [];
-  /** Messages sent and reservations they carried, for monitoring. */
-  readonly counters = { messages: 0, reservations: 0 };
 
-  constructor(private readonly send: SendRequest) {}
+  /** `sent` hears the size of each message (for the `booking_reservations_per_message` metric). */
+  constructor(
+    private readonly send: SendRequest,
+    private readonly sent: (reservations: number) => void,
+  ) {}
 
   reserve(command: ReserveBookingCommand, requestId: string | undefined): Promise<ServiceReply<BookingView>> {
     return new Promise((resolve, reject) => {
@@ -60,8 +62,7 @@ export class ReservationGatherer {
   }
 
   private async sendMessage(batch: Pending[]): Promise<void> {
-    this.counters.messages++;
-    this.counters.reservations += batch.length;
+    this.sent(batch.length);
     try {
       const replies = batch.length === 1 ? [await this.sendOne(batch[0]!)] : await this.sendMany(batch);
       batch.forEach((pending, i) => pending.resolve(replies[i]!));

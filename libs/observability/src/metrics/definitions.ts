@@ -54,6 +54,14 @@ export const Metrics = {
     labelNames: ['limit'],
     exportedBy: ['api-gateway'],
   }),
+  reservationsPerMessage: define({
+    name: 'booking_reservations_per_message',
+    help: 'Reservations the gateway sent to the booking service together in one NATS message (1: alone).',
+    type: 'histogram',
+    labelNames: [],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    exportedBy: ['api-gateway'],
+  }),
   circuitBreakerState: define({
     name: 'circuit_breaker_state',
     help: 'State of a circuit breaker: 0 closed, 1 half-open, 2 open.',
