@@ -27,8 +27,8 @@ export function registerRequestId(fastify: FastifyInstance): void {
 /**
  * The request's id, for a route handler to pass on to the booking service.
  * Passed by hand rather than kept in an AsyncLocalStorage: on Node 20 that
- * puts a hook on every promise the gateway makes, about 13 µs of CPU per
- * request, 10 % of it on the read path.
+ * puts a hook on every promise the gateway makes, which cost about 13 µs per
+ * request on the read path (docs/performance.md).
  */
 export const RequestId = createParamDecorator(
   (_data: unknown, context: ExecutionContext): string => context.switchToHttp().getRequest<FastifyRequest>().id,
