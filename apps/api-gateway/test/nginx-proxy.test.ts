@@ -214,7 +214,8 @@ describe.skipIf(!nginx.binary)('nginx in front of the gateway (shipped configura
       expect(response.status).toBe(200);
       expect(response.headers['x-request-id']).toBe('client-id-42');
       expect(recorder.last().headers['x-request-id']).toBe('client-id-42');
-      expect(proxy.accessLog).toContain('"request_id":"client-id-42"');
+      // nginx writes its access log line after the response has gone out.
+      await expect.poll(() => proxy.accessLog).toContain('"request_id":"client-id-42"');
     });
 
     it('sets an X-Request-Id when the client sends none or a malformed one', async () => {
