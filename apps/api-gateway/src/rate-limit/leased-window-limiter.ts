@@ -104,9 +104,7 @@ export class LeasedWindowLimiter {
       window.tokens -= 1;
       return this.allowed(window, now);
     }
-    if (window.count >= this.points && window.endsAt > now && window.leasing === 0) {
-      return { allowed: false, remaining: 0, msBeforeReset: window.endsAt - now };
-    }
+    if (window.count >= this.points && window.endsAt > now && window.leasing === 0) return this.refused(window, now);
     return new Promise((resolve, reject) => {
       window.waiters.push((decision) => (decision instanceof Error ? reject(decision) : resolve(decision)));
       this.leaseFor(key, window);
@@ -167,7 +165,7 @@ export class LeasedWindowLimiter {
         window.tokens -= 1;
         window.waiters.shift()!(this.allowed(window, now));
       } else if (window.count >= this.points && window.leasing === 0) {
-        window.waiters.shift()!({ allowed: false, remaining: 0, msBeforeReset: Math.max(0, window.endsAt - now) });
+        window.waiters.shift()!(this.refused(window, now));
       } else {
         return;
       }
@@ -180,6 +178,10 @@ export class LeasedWindowLimiter {
       remaining: Math.max(0, this.points - window.count + window.tokens),
       msBeforeReset: Math.max(0, window.endsAt - now),
     };
+  }
+
+  private refused(window: KeyWindow, now: number): WindowDecision {
+    return { allowed: false, remaining: 0, msBeforeReset: Math.max(0, window.endsAt - now) };
   }
 
   private forgetEnded(): void {
