@@ -118,7 +118,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     const client = await this.database.pool.connect();
     let released = false;
     try {
-      await client.query('BEGIN');
+      // Stamped rows leave dead entries in the partial index until VACUUM. A bitmap scan (the planner's
+      // choice, pending rows being few) visits all of them on every claim: 2.9 ms a claim in a load run,
+      // against 0.2 ms for the ordered index scan, which marks them dead as it passes and skips them after.
+      await client.query('BEGIN; SET LOCAL enable_bitmapscan = off');
       const { rows } = await client.query<PendingRow>(
         `SELECT id, type, occurred_at, correlation_id, data FROM outbox
           WHERE published_at IS NULL ORDER BY position
