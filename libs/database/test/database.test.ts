@@ -67,6 +67,31 @@ describe('database', () => {
     expect(await seats()).toEqual([0, 0]);
   });
 
+  it('keeps the counters exact for a many-row statement over several events, and refuses all of it when one overflows', async () => {
+    const roomy = await db.createEvent(5);
+    const tight = await db.createEvent(1);
+    const seats = async () =>
+      (
+        await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = ANY($1) ORDER BY id', [
+          [roomy, tight],
+        ])
+      ).rows.map((r) => r.booked_seats);
+    await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($1, $3), ($4, $2)', [
+      roomy,
+      's1',
+      's2',
+      tight,
+    ]);
+    expect(await seats()).toEqual([2, 1]);
+    await expect(
+      db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($3, $2)', [roomy, 's3', tight]),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'events_booked_seats_within_capacity' });
+    expect(await seats()).toEqual([2, 1]);
+    expect(await db.count('bookings', 'event_id = ANY($1)', [[roomy, tight]])).toBe(3);
+    await db.query('DELETE FROM bookings WHERE event_id = ANY($1)', [[roomy, tight]]);
+    expect(await seats()).toEqual([0, 0]);
+  });
+
   it('lets an operator add an event with plain SQL: every other column has a default', async () => {
     const { rows } = await db.query<{ booked_seats: number; created_at: Date; updated_at: Date }>(
       "INSERT INTO events (name, total_seats) VALUES ('psql event', 10) RETURNING booked_seats, created_at, updated_at",
