@@ -1,12 +1,12 @@
 import { OUTBOX_NOTIFY_CHANNEL, type DatabaseConnection } from '@booking/database';
 import { createOutboxMetrics, METRICS_REGISTRY, type OutboxBacklog, type Registry } from '@booking/observability';
 import { ensureBookingEventsStream, type BookingEvent } from '@booking/shared';
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { DATABASE } from '../database/database.module.js';
 import { EVENTS_NATS } from './events-nats.provider.js';
+import { JetStreamBatchPublisher } from './jetstream-batch-publisher.js';
 import { PgListener } from './pg-listener.js';
 
 interface PendingRow {
@@ -34,7 +34,7 @@ interface PendingRow {
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private readonly js: JetStreamClient;
+  private readonly publisher: JetStreamBatchPublisher;
   private listener?: PgListener;
   private pollTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
@@ -52,7 +52,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(EVENTS_NATS) private readonly nats: NatsConnection,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
-    this.js = jetstream(nats, { timeout: config.OUTBOX_PUBLISH_TIMEOUT_MS });
+    this.publisher = new JetStreamBatchPublisher(nats, config.OUTBOX_PUBLISH_TIMEOUT_MS);
     this.metrics = createOutboxMetrics(registry, () => this.backlog());
   }
 
@@ -81,6 +81,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     clearTimeout(this.retryTimer);
     await this.listener?.close();
     await this.running;
+    this.publisher.close();
   }
 
   /** Publishes everything pending now; a wake-up while a drain runs makes it go round once more. */
@@ -128,11 +129,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.config.OUTBOX_BATCH_SIZE],
       );
-      // Sent in order on one connection, so JetStream stores them in order; acks are awaited together.
-      const results = await Promise.allSettled(
-        rows.map((row) => this.js.publish(row.type, JSON.stringify(toEnvelope(row)), { msgID: row.id })),
+      const outcomes = await this.publisher.publish(
+        rows.map((row) => ({ subject: row.type, data: JSON.stringify(toEnvelope(row)), msgID: row.id })),
       );
-      const published = rows.filter((_, index) => results[index]!.status === 'fulfilled').map((row) => row.id);
+      const published = rows.filter((_, index) => outcomes[index] === undefined).map((row) => row.id);
       if (published.length > 0) {
         await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [published]);
       }
@@ -141,8 +141,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       if (published.length > 0) this.metrics.published.inc({ outcome: 'ok' }, published.length);
       if (published.length < rows.length)
         this.metrics.published.inc({ outcome: 'error' }, rows.length - published.length);
-      const failure = results.find((result) => result.status === 'rejected');
-      if (failure) throw failure.reason;
+      const failure = outcomes.find((outcome) => outcome !== undefined);
+      if (failure) throw failure;
       return rows.length;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
