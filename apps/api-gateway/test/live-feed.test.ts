@@ -1,4 +1,4 @@
-import { BookingEventType } from '@booking/shared';
+import { BookingEventType, BookingSubjects } from '@booking/shared';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../src/app.js';
@@ -40,6 +40,26 @@ describe('live seats feed (NATS booking events → SSE)', () => {
     streams.forEach((stream) => stream.close());
     await nats?.close();
     await stack?.stop();
+  });
+
+  // First: the tests below leave their streams open.
+  it('looks nothing up while no stream is open, and starts with the first one', async () => {
+    const eventId = await stack.db.createEvent(4);
+    let lookups = 0;
+    const spy = nats.subscribe(BookingSubjects.getEvent, {
+      callback: (_error, message) => {
+        if (message.json<{ data: { id: number } }>().data.id === eventId) lookups++;
+      },
+    });
+    await nats.flush();
+    for (let i = 0; i < 20; i++) nats.publish(BookingEventType.created, envelope(BookingEventType.created, eventId, i));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(lookups).toBe(0);
+    const stream = await open();
+    nats.publish(BookingEventType.created, envelope(BookingEventType.created, eventId));
+    expect(JSON.parse((await stream.waitFor(seatsOf(eventId), 1_000)).data)).toMatchObject({ available_seats: 4 });
+    expect(lookups).toBe(1);
+    spy.unsubscribe();
   });
 
   it('is a server-sent events stream that proxies do not buffer', async () => {

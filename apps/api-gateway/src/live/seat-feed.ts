@@ -25,7 +25,8 @@ const seatChangeSchema = z.object({ data: z.object({ event_id: idSchema('event_i
  * read from the booking service (the source of truth), so a lost, repeated or
  * out-of-order message can never leave a page with a wrong number for longer
  * than the next change. Bursts are coalesced: at most one lookup per event per
- * LIVE_COALESCE_MS, however many bookings arrive in it.
+ * LIVE_COALESCE_MS, however many bookings arrive in it. While no stream is open,
+ * messages are dropped unread.
  */
 @Injectable()
 export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -70,6 +71,9 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   private onMessage(message: Msg): void {
+    // Nobody is watching: no parsing, no lookups. Under load that is thousands of messages and, with many
+    // events changing, hundreds of lookups a second (a quarter of the seed baseline's throughput).
+    if (!this.updates$.observed) return;
     let eventId: number;
     try {
       eventId = seatChangeSchema.parse(message.json()).data.event_id;
