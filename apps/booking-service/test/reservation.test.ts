@@ -1,6 +1,13 @@
 import { ErrorCode } from '@booking/shared';
 import { describe, expect, it } from 'vitest';
-import { allocateSeats, bookingKey, rejectionError, rejectionFor, seatsLeft } from '../src/booking/reservation.js';
+import {
+  allocateSeats,
+  bookingKey,
+  holdsWithoutLocks,
+  rejectionError,
+  rejectionFor,
+  seatsLeft,
+} from '../src/booking/reservation.js';
 
 describe('reservation rule', () => {
   it.each([
@@ -94,5 +101,71 @@ describe('allocateSeats', () => {
     ).toEqual([book, book]);
     expect(seats.get(1)).toBe(1);
     expect(booked.size).toBe(0);
+  });
+});
+
+describe('holdsWithoutLocks', () => {
+  const decide = (
+    requests: { event_id: number; user_id: string }[],
+    seats: Map<number, number>,
+    booked = new Set<string>(),
+  ) => holdsWithoutLocks(requests, allocateSeats(requests, seats, booked), seats);
+
+  it('holds when every request is booked', () => {
+    expect(
+      decide(
+        [
+          { event_id: 1, user_id: 'a' },
+          { event_id: 2, user_id: 'a' },
+        ],
+        new Map([
+          [1, 5],
+          [2, 1],
+        ]),
+      ),
+    ).toBe(true);
+  });
+
+  it('holds for refusals the snapshot justifies alone: duplicate, unknown event, no seat left', () => {
+    const requests = [
+      { event_id: 1, user_id: 'dup' },
+      { event_id: 9, user_id: 'x' },
+      { event_id: 2, user_id: 'late' },
+      { event_id: 1, user_id: 'new' },
+    ];
+    expect(
+      decide(
+        requests,
+        new Map([
+          [1, 3],
+          [2, 0],
+        ]),
+        new Set([bookingKey(1, 'dup')]),
+      ),
+    ).toBe(true);
+  });
+
+  it('does not hold when the batch itself used up the last seats and refused the rest', () => {
+    expect(
+      decide(
+        ['a', 'b', 'c'].map((user_id) => ({ event_id: 1, user_id })),
+        new Map([[1, 2]]),
+      ),
+    ).toBe(false);
+    // Also when another event of the batch was sold out before it: the partial one decides.
+    const requests = [
+      { event_id: 2, user_id: 'a' },
+      { event_id: 1, user_id: 'a' },
+      { event_id: 1, user_id: 'b' },
+    ];
+    expect(
+      decide(
+        requests,
+        new Map([
+          [1, 1],
+          [2, 0],
+        ]),
+      ),
+    ).toBe(false);
   });
 });

@@ -5,6 +5,9 @@
 -- once, by the statement's net change. The invariant is the same: the update
 -- runs inside the inserting statement, so an insert past capacity still fails
 -- the CHECK events_booked_seats_within_capacity and rolls back with it.
+-- The events are locked in id order first, with the lock the update itself
+-- takes (FOR NO KEY UPDATE, which the foreign-key checks' FOR KEY SHARE does
+-- not block), so statements touching the same events cannot deadlock.
 -- (Transition tables cannot be combined with a column list, so the update
 -- trigger fires on every UPDATE of bookings; one that keeps event_id nets zero.)
 DROP TRIGGER bookings_maintain_booked_seats ON bookings;
@@ -15,14 +18,19 @@ CREATE FUNCTION bookings_count_booked_seats() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
+    PERFORM 1 FROM events WHERE id IN (SELECT event_id FROM new_bookings) ORDER BY id FOR NO KEY UPDATE;
     UPDATE events e SET booked_seats = e.booked_seats + c.seats, updated_at = now()
     FROM (SELECT event_id, count(*)::int AS seats FROM new_bookings GROUP BY event_id) c
     WHERE e.id = c.event_id;
   ELSIF TG_OP = 'DELETE' THEN
+    PERFORM 1 FROM events WHERE id IN (SELECT event_id FROM old_bookings) ORDER BY id FOR NO KEY UPDATE;
     UPDATE events e SET booked_seats = e.booked_seats - c.seats, updated_at = now()
     FROM (SELECT event_id, count(*)::int AS seats FROM old_bookings GROUP BY event_id) c
     WHERE e.id = c.event_id;
   ELSE
+    PERFORM 1 FROM events
+    WHERE id IN (SELECT event_id FROM new_bookings UNION SELECT event_id FROM old_bookings)
+    ORDER BY id FOR NO KEY UPDATE;
     UPDATE events e SET booked_seats = e.booked_seats + c.seats, updated_at = now()
     FROM (
       SELECT event_id, sum(seats)::int AS seats FROM (

@@ -13,7 +13,15 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { PgErrorCode, postgresErrorCode, retryOnDeadlock } from '../common/postgres-errors.js';
 import { DATABASE } from '../database/database.module.js';
-import { allocateSeats, bookingKey, rejectionError, rejectionFor, type Rejection } from './reservation.js';
+import {
+  allocateSeats,
+  bookingKey,
+  holdsWithoutLocks,
+  rejectionError,
+  rejectionFor,
+  type Allocation,
+  type Rejection,
+} from './reservation.js';
 
 export type ReserveResult = { booking: BookingView } | { rejection: Rejection };
 
@@ -93,86 +101,130 @@ export class BookingRepository {
   }
 
   /**
-   * Many reservations in one short transaction: lock the events involved (in id
-   * order, so concurrent batches cannot deadlock), read seats left and existing
-   * bookings (a fresh snapshot after the locks, so nothing committed is missed),
-   * decide with `allocateSeats`, insert the winners in one statement, commit
-   * once. The constraints still guard the insert: if any fires, the batch is
-   * rolled back and its requests are retried one by one with `reserve`.
-   * That one statement also writes the outbox rows: `booking.created` per
-   * winner and `booking.failed` per rejection, committed with the batch.
-   * `correlationIds[i]` belongs to `commands[i]`.
+   * Many reservations, decided together in plain code (`allocateSeats`) and
+   * written by one statement: the winners' bookings, a `booking.created`
+   * outbox row per winner and a `booking.failed` row per rejection, all or
+   * nothing. `correlationIds[i]` belongs to `commands[i]`.
+   *
+   * First without locks: one read of seats left and existing bookings, then
+   * the write as a statement of its own. The constraints re-check every
+   * booking as it is inserted, and `holdsWithoutLocks` admits only batches
+   * whose refusals that read justifies alone. Otherwise, or when a constraint
+   * fires because a concurrent writer got there first, the batch is decided
+   * again under the events' row locks (`reserveManyLocked`).
    */
   async reserveMany(
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
   ): Promise<ReserveResult[]> {
+    const eventIds = distinctEventIds(commands);
+    const facts = await this.database.db.execute<{
+      event_id: number;
+      seats_left: number | null;
+      user_id: string | null;
+    }>(sql`
+      SELECT id AS event_id, total_seats - booked_seats AS seats_left, NULL AS user_id FROM events
+      WHERE id = ANY(${toIntArray(eventIds)})
+      UNION ALL
+      SELECT event_id, NULL, user_id FROM (${bookedAmong(commands)}) AS booked`);
+    const seatsLeft = new Map<number, number>();
+    const booked = new Set<string>();
+    for (const row of facts.rows) {
+      if (row.user_id === null) seatsLeft.set(row.event_id, row.seats_left!);
+      else booked.add(bookingKey(row.event_id, row.user_id));
+    }
+    const allocations = allocateSeats(commands, seatsLeft, booked);
+    if (holdsWithoutLocks(commands, allocations, seatsLeft)) {
+      try {
+        return await this.writeBatch(this.database.db, commands, correlationIds, allocations);
+      } catch (error) {
+        if (!isRace(error)) throw error;
+      }
+    }
+    return this.reserveManyLocked(commands, correlationIds, eventIds);
+  }
+
+  /**
+   * The batch in one short transaction: lock the events involved (in id order,
+   * with the seat-counter trigger's own lock, so concurrent batches and
+   * statements cannot deadlock), read seats left and existing
+   * bookings (a fresh snapshot after the locks, so nothing committed is
+   * missed), decide, write, commit once. The constraints still guard the
+   * write: if any fires, the batch is rolled back and its requests are
+   * retried one by one with `reserve`.
+   */
+  private async reserveManyLocked(
+    commands: readonly ReserveBookingCommand[],
+    correlationIds: readonly string[],
+    eventIds: readonly number[],
+  ): Promise<ReserveResult[]> {
     try {
       return await this.database.db.transaction(async (tx) => {
-        const eventIds = [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);
         const locked = await tx.execute<{ id: number; seats_left: number }>(sql`
           SELECT id, total_seats - booked_seats AS seats_left FROM events
-          WHERE id = ANY(${toIntArray(eventIds)}) ORDER BY id FOR UPDATE`);
-        const existing = await tx.execute<{ event_id: number; user_id: string }>(sql`
-          SELECT b.event_id, b.user_id FROM bookings b
-          JOIN unnest(${toIntArray(commands.map((c) => c.event_id))}, ${toTextArray(commands.map((c) => c.user_id))})
-            AS r(event_id, user_id) ON b.event_id = r.event_id AND b.user_id = r.user_id`);
+          WHERE id = ANY(${toIntArray(eventIds)}) ORDER BY id FOR NO KEY UPDATE`);
+        const existing = await tx.execute<{ event_id: number; user_id: string }>(bookedAmong(commands));
         const allocations = allocateSeats(
           commands,
           new Map(locked.rows.map((row) => [row.id, row.seats_left])),
           new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
         );
-        const winners = commands.flatMap((command, i) =>
-          allocations[i]!.kind === 'book' ? [{ command, correlationId: correlationIds[i]! }] : [],
-        );
-        const failures = commands.flatMap((command, i) => {
-          const allocation = allocations[i]!;
-          return allocation.kind === 'reject'
-            ? [{ command, correlationId: correlationIds[i]!, data: failedData(command, allocation.rejection) }]
-            : [];
-        });
-        const inserted = await tx.execute<BookingViewRow>(sql`
-          WITH requested AS (
-            SELECT * FROM unnest(${toIntArray(winners.map((w) => w.command.event_id))},
-                                 ${toTextArray(winners.map((w) => w.command.user_id))},
-                                 ${toTextArray(winners.map((w) => w.correlationId))})
-              AS r(event_id, user_id, correlation_id)
-          ), inserted AS (
-            INSERT INTO bookings (event_id, user_id) SELECT event_id, user_id FROM requested
-            RETURNING id, event_id, user_id, created_at
-          ), created_events AS (
-            INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
-            SELECT ${BookingEventType.created}, i.id, i.event_id, r.correlation_id,
-                   jsonb_build_object('booking_id', i.id, 'event_id', i.event_id, 'user_id', i.user_id,
-                                      'created_at', ${isoUtc(sql`i.created_at`)})
-            FROM inserted i JOIN requested r ON r.event_id = i.event_id AND r.user_id = i.user_id
-          ), failed_events AS (
-            INSERT INTO outbox (type, event_id, correlation_id, data)
-            SELECT ${BookingEventType.failed}, f.event_id, f.correlation_id, f.data
-            FROM unnest(${toIntArray(failures.map((f) => f.command.event_id))},
-                        ${toTextArray(failures.map((f) => f.correlationId))},
-                        ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
-              AS f(event_id, correlation_id, data)
-          )
-          SELECT id, event_id, user_id, created_at FROM inserted`);
-        const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
-        return commands.map((command, i): ReserveResult => {
-          const allocation = allocations[i]!;
-          if (allocation.kind === 'reject') return { rejection: allocation.rejection };
-          return { booking: byKey.get(bookingKey(command.event_id, command.user_id))! };
-        });
+        return this.writeBatch(tx, commands, correlationIds, allocations);
       });
     } catch (error) {
-      if (
-        !rejectionForConstraint(postgresErrorCode(error)) &&
-        postgresErrorCode(error) !== PgErrorCode.DeadlockDetected
-      ) {
-        throw error;
-      }
+      if (!isRace(error)) throw error;
       const results: ReserveResult[] = [];
       for (const [i, command] of commands.entries()) results.push(await this.reserve(command, correlationIds[i]!));
       return results;
     }
+  }
+
+  /** Inserts the winners and every request's outbox row in one statement; the answers in request order. */
+  private async writeBatch(
+    executor: Pick<DatabaseConnection['db'], 'execute'>,
+    commands: readonly ReserveBookingCommand[],
+    correlationIds: readonly string[],
+    allocations: readonly Allocation[],
+  ): Promise<ReserveResult[]> {
+    const winners = commands.flatMap((command, i) =>
+      allocations[i]!.kind === 'book' ? [{ command, correlationId: correlationIds[i]! }] : [],
+    );
+    const failures = commands.flatMap((command, i) => {
+      const allocation = allocations[i]!;
+      return allocation.kind === 'reject'
+        ? [{ command, correlationId: correlationIds[i]!, data: failedData(command, allocation.rejection) }]
+        : [];
+    });
+    const inserted = await executor.execute<BookingViewRow>(sql`
+      WITH requested AS (
+        SELECT * FROM unnest(${toIntArray(winners.map((w) => w.command.event_id))},
+                             ${toTextArray(winners.map((w) => w.command.user_id))},
+                             ${toTextArray(winners.map((w) => w.correlationId))})
+          AS r(event_id, user_id, correlation_id)
+      ), inserted AS (
+        INSERT INTO bookings (event_id, user_id) SELECT event_id, user_id FROM requested
+        RETURNING id, event_id, user_id, created_at
+      ), created_events AS (
+        INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
+        SELECT ${BookingEventType.created}, i.id, i.event_id, r.correlation_id,
+               jsonb_build_object('booking_id', i.id, 'event_id', i.event_id, 'user_id', i.user_id,
+                                  'created_at', ${isoUtc(sql`i.created_at`)})
+        FROM inserted i JOIN requested r ON r.event_id = i.event_id AND r.user_id = i.user_id
+      ), failed_events AS (
+        INSERT INTO outbox (type, event_id, correlation_id, data)
+        SELECT ${BookingEventType.failed}, f.event_id, f.correlation_id, f.data
+        FROM unnest(${toIntArray(failures.map((f) => f.command.event_id))},
+                    ${toTextArray(failures.map((f) => f.correlationId))},
+                    ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
+          AS f(event_id, correlation_id, data)
+      )
+      SELECT id, event_id, user_id, created_at FROM inserted`);
+    const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
+    return commands.map((command, i): ReserveResult => {
+      const allocation = allocations[i]!;
+      if (allocation.kind === 'reject') return { rejection: allocation.rejection };
+      return { booking: byKey.get(bookingKey(command.event_id, command.user_id))! };
+    });
   }
 
   /**
@@ -264,6 +316,20 @@ export class BookingRepository {
     );
   }
 }
+
+/** A constraint that fired, or a deadlock: a concurrent writer got there first, so decide again more carefully. */
+const isRace = (error: unknown): boolean =>
+  rejectionForConstraint(postgresErrorCode(error)) !== undefined ||
+  postgresErrorCode(error) === PgErrorCode.DeadlockDetected;
+
+const distinctEventIds = (commands: readonly ReserveBookingCommand[]): number[] =>
+  [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);
+
+/** The requested (event, user) pairs that are already booked. */
+const bookedAmong = (commands: readonly ReserveBookingCommand[]) => sql`
+  SELECT b.event_id, b.user_id FROM bookings b
+  JOIN unnest(${toIntArray(commands.map((c) => c.event_id))}, ${toTextArray(commands.map((c) => c.user_id))})
+    AS r(event_id, user_id) ON b.event_id = r.event_id AND b.user_id = r.user_id`;
 
 /** Races the snapshot check lost are caught by the constraints themselves. */
 function rejectionForConstraint(code: string | undefined): Rejection | undefined {

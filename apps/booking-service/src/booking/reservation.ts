@@ -76,3 +76,25 @@ export function allocateSeats(
 }
 
 export const bookingKey = (eventId: number, userId: string): string => `${eventId}\u0000${userId}`;
+
+/**
+ * Whether a batch decided on an unlocked snapshot (read after its requests
+ * arrived) may stand. Its bookings are re-checked by the constraints as they
+ * are inserted, so they hold or the insert fails. A refusal holds when the
+ * snapshot alone justifies it: a duplicate, an unknown event, or an event the
+ * snapshot shows with no seat left. Where the batch itself used up an event's
+ * last seats, refusing the rest would be right only if no seat was freed
+ * before the insert, so that batch is decided again under the events' locks.
+ */
+export function holdsWithoutLocks(
+  requests: readonly ReserveBookingCommand[],
+  allocations: readonly Allocation[],
+  seatsLeftByEvent: ReadonlyMap<number, number>,
+): boolean {
+  return allocations.every(
+    (allocation, i) =>
+      allocation.kind === 'book' ||
+      allocation.rejection !== 'sold_out' ||
+      (seatsLeftByEvent.get(requests[i]!.event_id) ?? 0) <= 0,
+  );
+}
