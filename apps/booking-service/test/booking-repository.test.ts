@@ -1,3 +1,4 @@
+import { connectDatabase } from '@booking/database';
 import { TestDatabase } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BookingRepository } from '../src/booking/booking.repository.js';
@@ -115,6 +116,59 @@ describe('BookingRepository (real PostgreSQL)', () => {
       ]);
     } finally {
       await db.query('DROP TRIGGER reject_mallory ON bookings; DROP FUNCTION reject_mallory()');
+    }
+  });
+
+  it('two replicas batching over the same events at once: no oversold seat, no double booking, no deadlock', async () => {
+    const seats = [3, 10, 40, 150, 1000];
+    const eventIds: number[] = [];
+    for (const total of seats) eventIds.push(await db.createEvent(total));
+    const deadlocks = async () =>
+      Number(
+        (
+          await db.query<{ n: string }>(
+            'SELECT deadlocks AS n FROM pg_stat_database WHERE datname = current_database()',
+          )
+        ).rows[0]!.n,
+      );
+    const deadlocksBefore = await deadlocks();
+    const replicas = [connectDatabase(db.url, { poolSize: 6 }), connectDatabase(db.url, { poolSize: 6 })];
+    try {
+      const repositories = replicas.map((connection) => new BookingRepository(connection));
+      // 48 batches of 25, events in shifting orders; every 7th request repeats an earlier user.
+      const batches = Array.from({ length: 48 }, (_, b) =>
+        Array.from({ length: 25 }, (_, i) => {
+          const n = b * 25 + i;
+          return { event_id: eventIds[(n * 7 + b) % eventIds.length]!, user_id: `u${n % 7 === 6 ? n - 5 : n}` };
+        }),
+      );
+      const results = (
+        await Promise.all(
+          batches.map((batch, b) =>
+            repositories[b % 2]!.reserveMany(batch, correlations(batch.length, `replicas-${b}`)),
+          ),
+        )
+      ).flat();
+      const requests = batches.flat();
+      for (const [index, eventId] of eventIds.entries()) {
+        const asked = new Set(requests.filter((r) => r.event_id === eventId).map((r) => r.user_id)).size;
+        const rows = await db.count('bookings', 'event_id = $1', [eventId]);
+        expect(rows).toBe(Math.min(seats[index]!, asked));
+        const counter = await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [
+          eventId,
+        ]);
+        expect(counter.rows[0]!.booked_seats).toBe(rows);
+        const booked = results.filter((r, i) => 'booking' in r && requests[i]!.event_id === eventId).length;
+        expect(booked).toBe(rows);
+      }
+      const doubles = await db.query(
+        'SELECT event_id, user_id FROM bookings WHERE event_id = ANY($1) GROUP BY 1, 2 HAVING count(*) > 1',
+        [eventIds],
+      );
+      expect(doubles.rowCount).toBe(0);
+      expect(await deadlocks()).toBe(deadlocksBefore);
+    } finally {
+      await Promise.all(replicas.map((connection) => connection.close()));
     }
   });
 

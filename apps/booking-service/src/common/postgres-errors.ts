@@ -39,8 +39,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 /**
  * Runs one self-contained statement again when PostgreSQL chose it as a
  * deadlock victim: the statement was rolled back whole, so repeating it is
- * safe. Deadlocks arise between a lone reservation (bookings, then the event
- * row via the trigger) and a batch (event rows first, then bookings).
+ * safe. Every lock on an events row is taken in id order with one strength,
+ * so deadlocks on them are not expected; this is the safety net if one comes.
  */
 export async function retryOnDeadlock<T>(statement: () => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
