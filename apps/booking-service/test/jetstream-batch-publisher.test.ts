@@ -65,6 +65,18 @@ describe('JetStreamBatchPublisher', () => {
     silent.unsubscribe();
   });
 
+  it('reports a message answered with something other than an acknowledgement', async () => {
+    const impostor = connection.subscribe('impostor.subject', {
+      callback: (_error, message) => message.respond('oops'),
+    });
+    await connection.flush();
+    const [outcome] = await publisher.publish([{ subject: 'impostor.subject', data: '{}', msgID: 'impostor-1' }]);
+    expect(outcome?.message).toMatch(/unreadable acknowledgement/);
+    impostor.unsubscribe();
+    // The publisher still works afterwards.
+    expect(await publisher.publish([{ subject: 'stored.after', data: '{}', msgID: 'after-1' }])).toEqual([undefined]);
+  });
+
   it('reports every message of a batch sent on a closed connection', async () => {
     const closing = await connect({ servers: nats.url });
     const closed = new JetStreamBatchPublisher(closing, 500);

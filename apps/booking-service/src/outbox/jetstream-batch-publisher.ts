@@ -102,7 +102,12 @@ function refusal(msg: Msg): Error | undefined {
   // A status reply: 503 when no stream captures the subject.
   if (msg.headers?.hasError)
     return new Error(`JetStream refused the message: ${msg.headers.code} ${msg.headers.description}`);
-  const ack = msg.json<{ stream?: string; error?: { description?: string } }>();
+  let ack: { stream?: string; error?: { description?: string } };
+  try {
+    ack = msg.json();
+  } catch {
+    return new Error('JetStream sent an unreadable acknowledgement');
+  }
   if (ack.error) return new Error(`JetStream refused the message: ${ack.error.description ?? 'unknown error'}`);
   return ack.stream ? undefined : new Error('JetStream sent an acknowledgement without a stream');
 }
