@@ -4,8 +4,8 @@
  * keeps them equal). Without a heap cap V8 sizes the heap from the machine's
  * memory and lets garbage pile up: the gateway peaked at about 300 MB resident
  * in a load run. With this cap it peaks near 165 MB at the same throughput. A
- * lower cap (256) also made V8 collect the old generation at 1.3 times its live
- * size, which sent loaded gateways into garbage-collection storms
- * (docs/performance.md).
+ * lower cap (256) also made V8 collect the old generation again once it reached
+ * at most 1.3 times its live size, which sent loaded gateways into
+ * garbage-collection storms (docs/performance.md).
  */
 export const SERVICE_NODE_OPTIONS = '--max-old-space-size=1024';
