@@ -3,6 +3,7 @@ import { BookingSubjects, reserveBookingSchema, validate } from '@booking/shared
 import { connect } from '@nats-io/transport-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_SECURITY_HEADERS } from '../src/common/security-headers.js';
 import { respondAsBookingService, Stack, type ApiResponse } from './support/stack.js';
 
 const unsignedToken = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${Buffer.from(
@@ -490,15 +491,32 @@ describe('HTTP hygiene', () => {
     await stack?.stop();
   });
 
-  it('sends security headers and a request id on every response, errors included', async () => {
-    for (const path of ['/api/events', '/api/nowhere', '/api/bookings/abc']) {
+  it('sends the API security headers and a request id on every API response, errors included', async () => {
+    for (const path of ['/api/events', '/api/events/1', '/api/nowhere', '/api/bookings/abc']) {
       const response = await stack.request('GET', path);
+      for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) {
+        expect(response.headers.get(name), `${path} ${name}`).toBe(value);
+      }
+      expect(response.headers.get('content-security-policy'), path).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('x-request-id'), path).toMatch(/^[0-9a-f-]{36}$/);
+      expect(response.headers.get('x-powered-by'), path).toBeNull();
+      // Meaningful only to an HTML document.
+      expect(response.headers.get('cross-origin-opener-policy'), path).toBeNull();
+      expect(response.headers.get('x-xss-protection'), path).toBeNull();
+    }
+  });
+
+  it("sends helmet's page headers, with a policy for the page's own scripts, on the web app and the API docs", async () => {
+    for (const path of ['/', '/events/3', '/api/docs', '/api/docs/openapi.json', '/health/live', '/nowhere']) {
+      const response = await stack.request('GET', path);
+      expect(response.headers.get('content-security-policy'), path).toContain("script-src 'self'");
+      expect(response.headers.get('content-security-policy'), path).toContain("default-src 'self'");
+      expect(response.headers.get('cross-origin-opener-policy'), path).toBe('same-origin');
       expect(response.headers.get('x-content-type-options'), path).toBe('nosniff');
       expect(response.headers.get('x-frame-options'), path).toBe('SAMEORIGIN');
       expect(response.headers.get('strict-transport-security'), path).toMatch(/max-age=\d+/);
-      expect(response.headers.get('content-security-policy'), path).toContain("default-src 'self'");
       expect(response.headers.get('x-request-id'), path).toMatch(/^[0-9a-f-]{36}$/);
-      expect(response.headers.get('x-powered-by'), path).toBeNull();
     }
   });
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_SECURITY_HEADERS } from '../src/common/security-headers.js';
 import { RateLimitService } from '../src/rate-limit/rate-limit.service.js';
 import { countStatuses, httpRequest, Stack, tokenFor } from './support/stack.js';
 
@@ -36,6 +37,8 @@ describe('rate limiting in Redis', () => {
       expect(refused.headers.get('ratelimit-remaining')).toBe('0');
       expect(refused.headers.get('ratelimit-reset')).toBe(String(retryAfter));
       expect(refused.headers.get('ratelimit-policy')).toBe('10;w=60');
+      expect(refused.headers.get('content-security-policy')).toBe(API_SECURITY_HEADERS['content-security-policy']);
+      expect(refused.headers.get('x-content-type-options')).toBe('nosniff');
     }
     // Refused requests never reached the booking service.
     expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(10);
