@@ -2,6 +2,7 @@ import { BookingEventType, BookingSubjects } from '@booking/shared';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../src/app.js';
+import { API_SECURITY_HEADERS } from '../src/common/security-headers.js';
 import { loadGatewayConfig } from '../src/config.js';
 import { SseClient, type SseMessage } from './support/sse.js';
 import { Stack } from './support/stack.js';
@@ -67,6 +68,11 @@ describe('live seats feed (NATS booking events → SSE)', () => {
     expect(stream.response.status).toBe(200);
     expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(stream.response.headers.get('x-accel-buffering')).toBe('no');
+    // Written past Fastify's reply, yet with its headers.
+    expect(stream.response.headers.get('content-security-policy')).toBe(
+      API_SECURITY_HEADERS['content-security-policy'],
+    );
+    expect(stream.response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('pushes the new seats left to every open stream within a second of booking.created', async () => {

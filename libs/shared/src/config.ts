@@ -39,9 +39,9 @@ export function loadConfig<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEn
  * that objects made at some allocation site (a request's) live long and
  * allocate them in the old generation from then on; they do not, so the old
  * generation fills with garbage and full collections follow each other for the
- * rest of the process's life. Half of the gateways started under load did so,
- * at two thirds of their throughput (docs/performance.md). Set here because
- * NODE_OPTIONS does not accept the flag.
+ * rest of the process's life. Four gateways in ten started under load did so,
+ * at about two thirds of their throughput (docs/performance.md). Set here
+ * because NODE_OPTIONS does not accept the flag.
  */
 export async function runService(start: () => Promise<unknown>): Promise<void> {
   setFlagsFromString('--no-allocation-site-pretenuring');
