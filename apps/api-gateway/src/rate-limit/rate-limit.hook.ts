@@ -9,7 +9,8 @@ export const isUnlimitedPath = (url: string): boolean => {
 };
 
 /**
- * The per-IP limit runs as Fastify's first hook, before the body is read or a
+ * The per-IP limit runs as an `onRequest` hook (after the request id and the
+ * security headers, so its 429 carries both), before the body is read or a
  * route is matched, so floods of junk, oversized bodies and unknown paths are
  * refused as cheaply as possible.
  */
