@@ -318,9 +318,10 @@ export class BookingRepository {
 }
 
 /** A constraint that fired, or a deadlock: a concurrent writer got there first, so decide again more carefully. */
-const isRace = (error: unknown): boolean =>
-  rejectionForConstraint(postgresErrorCode(error)) !== undefined ||
-  postgresErrorCode(error) === PgErrorCode.DeadlockDetected;
+const isRace = (error: unknown): boolean => {
+  const code = postgresErrorCode(error);
+  return rejectionForConstraint(code) !== undefined || code === PgErrorCode.DeadlockDetected;
+};
 
 const distinctEventIds = (commands: readonly ReserveBookingCommand[]): number[] =>
   [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);
