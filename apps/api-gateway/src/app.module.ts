@@ -38,7 +38,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: UserRateLimitGuard },
       ],
-      exports: [GATEWAY_CONFIG],
+      exports: [GATEWAY_CONFIG, TokenVerifier],
     };
   }
 }

@@ -170,6 +170,22 @@ describe('authentication and authorization (AUTH_MODE=required)', () => {
     expect((await stack.request('GET', '/health/live')).status).toBe(200);
   });
 
+  it('checks a token sent with the public event lookup, as on every route', async () => {
+    const path = `/api/events/${eventId}`;
+    const expired = await stack.request('GET', path, undefined, bearer(await sign(validClaims({ exp: now() - 60 }))));
+    expect(expired.status).toBe(401);
+    expect(expired.body).toEqual({ message: 'Token has expired', error: 'Unauthorized', statusCode: 401 });
+    expect(expired.headers.get('www-authenticate')).toBe(
+      'Bearer realm="event-booking", error="invalid_token", error_description="Token has expired"',
+    );
+    const malformed = await stack.request('GET', path, undefined, { authorization: 'Basic YWxpY2U6cGFzcw==' });
+    expect(malformed.status).toBe(401);
+    expect(malformed.body.message).toBe('Authorization header must be "Bearer <token>"');
+    const valid = await stack.request('GET', path, undefined, bearer(await tokenFor({ sub: 'alice' })));
+    expect(valid.status).toBe(200);
+    expect(valid.body).toMatchObject({ id: eventId, total_seats: 50 });
+  });
+
   describe('AUTH_MODE=optional', () => {
     let optional: string;
     beforeAll(async () => {

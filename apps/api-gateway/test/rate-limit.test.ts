@@ -74,6 +74,14 @@ describe('rate limiting in Redis', () => {
     expect(erinResponses[1]!.headers.get('ratelimit-limit')).toBe('3');
     expect(erinResponses[1]!.headers.get('ratelimit-remaining')).toBe('1');
     expect((await httpRequest(`${url}/api/bookings`, 'GET', undefined, frank)).status).toBe(200);
+    // The event lookup (a plain Fastify route, not a Nest one) counts against the same limit.
+    const erinReads = await httpRequest(`${url}/api/events/${eventId}`, 'GET', undefined, erin);
+    expect(erinReads.status).toBe(429);
+    expect(erinReads.body.message).toMatch(/^Too many requests for user erin; retry in \d+ s$/);
+    const frankReads = await httpRequest(`${url}/api/events/${eventId}`, 'GET', undefined, frank);
+    expect(frankReads.status).toBe(200);
+    expect(frankReads.headers.get('ratelimit-remaining')).toBe('1');
+    expect((await httpRequest(`${url}/api/events/${eventId}`, 'GET')).status).toBe(200);
   });
 
   it('lets the limits be raised by configuration (RATE_LIMIT_ENABLED=false turns them off)', async () => {

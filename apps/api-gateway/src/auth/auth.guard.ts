@@ -7,7 +7,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { ADMIN_ONLY, PUBLIC_ROUTE } from './auth.decorators.js';
 import { isAdmin } from './principal.js';
@@ -17,7 +17,8 @@ import { TokenVerifier } from './token-verifier.js';
  * Authenticates every route: a bearer token, when sent, must be valid (401
  * otherwise) and becomes `request.principal`. Admin routes need the `admin`
  * role (401 without a token, 403 with another role); with AUTH_MODE=required
- * every non-public route needs a token.
+ * every non-public route needs a token. Every 401 names the scheme
+ * (`WWW-Authenticate`, set where errors are sent).
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -28,37 +29,28 @@ export class AuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<FastifyRequest>();
-    const reply = http.getResponse<FastifyReply>();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const targets = [context.getHandler(), context.getClass()];
-    try {
-      const token = bearerToken(request.headers.authorization);
-      if (token !== undefined) request.principal = await this.verifier.verify(token);
-      if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
-        if (!request.principal)
-          throw new UnauthorizedException('Admin token required: send Authorization: Bearer <token>');
-        if (!isAdmin(request.principal)) throw new ForbiddenException('This route requires the admin role');
-      } else if (
-        this.config.AUTH_MODE === 'required' &&
-        !request.principal &&
-        !this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)
-      ) {
-        throw new UnauthorizedException('Bearer token required: send Authorization: Bearer <token>');
-      }
-    } catch (error) {
-      if (error instanceof UnauthorizedException) {
-        // RFC 6750: tell the client which scheme to use and why the token was refused.
-        const description = String(error.message).replace(/["\\]/g, "'");
-        void reply.header(
-          'www-authenticate',
-          `Bearer realm="event-booking", error="invalid_token", error_description="${description}"`,
-        );
-      }
-      throw error;
+    await authenticate(request, this.verifier);
+    if (this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
+      if (!request.principal)
+        throw new UnauthorizedException('Admin token required: send Authorization: Bearer <token>');
+      if (!isAdmin(request.principal)) throw new ForbiddenException('This route requires the admin role');
+    } else if (
+      this.config.AUTH_MODE === 'required' &&
+      !request.principal &&
+      !this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)
+    ) {
+      throw new UnauthorizedException('Bearer token required: send Authorization: Bearer <token>');
     }
     return true;
   }
+}
+
+/** A bearer token, when sent, must be valid (401 otherwise): it becomes `request.principal`. */
+export async function authenticate(request: FastifyRequest, verifier: TokenVerifier): Promise<void> {
+  const token = bearerToken(request.headers.authorization);
+  if (token !== undefined) request.principal = await verifier.verify(token);
 }
 
 /** The token of `Authorization: Bearer <token>`; undefined when no header; 401 for any other shape. */

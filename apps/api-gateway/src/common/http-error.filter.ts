@@ -11,6 +11,8 @@ export interface ErrorBody {
   statusCode: number;
 }
 
+const logger = new Logger('HttpErrorFilter');
+
 /**
  * Every error leaves the gateway as `{ message, error, statusCode }`, including
  * the ones Fastify raises before a route runs (malformed JSON, 413, 415). An
@@ -20,30 +22,40 @@ export interface ErrorBody {
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HttpErrorFilter');
-
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const request = host.switchToHttp().getRequest<FastifyRequest>();
-    if (exception instanceof IdempotentReplay) {
-      void reply.status(exception.response.status).header('idempotent-replayed', 'true').send(exception.response.body);
-      return;
-    }
-    if (!(exception instanceof HttpException) || exception.getStatus() === HttpStatus.INTERNAL_SERVER_ERROR) {
-      this.logger.error({
-        correlationId: request.id,
-        msg: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
-      });
-    }
-    const body = toErrorBody(exception);
-    // Fastify's own client errors (415, 413, ...) arrive wrapped by Nest; say plainly what was wrong.
-    const cause = exception instanceof HttpException ? exception.cause : undefined;
-    if (cause instanceof Error && 'code' in cause) {
-      body.message = describeFastifyError(cause as { code: string; message: string }, request.headers['content-type']);
-    }
-    if (exception instanceof RetryLaterException) void reply.header('retry-after', String(exception.retryAfterSeconds));
-    void reply.status(body.statusCode).send(body);
+    const http = host.switchToHttp();
+    sendHttpError(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
+}
+
+/** Answers `request` with `exception` as the filter above describes; also the error handler of the plain Fastify routes. */
+export function sendHttpError(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  if (exception instanceof IdempotentReplay) {
+    void reply.status(exception.response.status).header('idempotent-replayed', 'true').send(exception.response.body);
+    return;
+  }
+  if (!(exception instanceof HttpException) || exception.getStatus() === HttpStatus.INTERNAL_SERVER_ERROR) {
+    logger.error({
+      correlationId: request.id,
+      msg: exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    });
+  }
+  const body = toErrorBody(exception);
+  // Fastify's own client errors (415, 413, ...) arrive wrapped by Nest; say plainly what was wrong.
+  const cause = exception instanceof HttpException ? exception.cause : undefined;
+  if (cause instanceof Error && 'code' in cause) {
+    body.message = describeFastifyError(cause as { code: string; message: string }, request.headers['content-type']);
+  }
+  if (exception instanceof RetryLaterException) void reply.header('retry-after', String(exception.retryAfterSeconds));
+  if (body.statusCode === HttpStatus.UNAUTHORIZED) {
+    // RFC 6750: tell the client which scheme to use and why the token was refused.
+    const description = body.message.replace(/["\\]/g, "'");
+    void reply.header(
+      'www-authenticate',
+      `Bearer realm="event-booking", error="invalid_token", error_description="${description}"`,
+    );
+  }
+  void reply.status(body.statusCode).send(body);
 }
 
 /** The error body for any thrown value: an HttpException's own status and message, a bare 500 otherwise. */

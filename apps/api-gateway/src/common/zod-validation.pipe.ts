@@ -12,9 +12,13 @@ export class ZodValidationPipe<T> implements PipeTransform<unknown, T> {
 
   transform(value: unknown, metadata?: ArgumentMetadata): T {
     const schema = this.schema ?? (metadata?.schema as z.ZodType<T> | undefined);
-    if (!schema) return value as T;
-    const result = validate(schema, value);
-    if (!result.success) throw new BadRequestException(result.message);
-    return result.data;
+    return schema ? parseOrReject(schema, value) : (value as T);
   }
+}
+
+/** `value` as `schema` parses it, or a 400 naming each bad field. */
+export function parseOrReject<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = validate(schema, value);
+  if (!result.success) throw new BadRequestException(result.message);
+  return result.data;
 }

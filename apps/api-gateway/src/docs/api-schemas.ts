@@ -6,7 +6,7 @@ import {
   type EventView,
 } from '@booking/shared';
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiResponse, type ParameterObject, type ResponseObject, type SchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
 
 // Response shapes for the OpenAPI document, checked against the shared view types
@@ -69,10 +69,38 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   504: 'The booking service did not answer in time',
 };
 
+/** The error statuses a route documents: its own, and those every route can give. */
+const withCommonErrors = (statuses: number[]): number[] => [...new Set([...statuses, 429, 503])];
+
 /** Documents the error responses a route can give, all in the `{ message, error, statusCode }` shape. */
 export const ApiErrors = (...statuses: number[]) =>
   applyDecorators(
-    ...[...new Set([...statuses, 429, 503])].map((status) =>
+    ...withCommonErrors(statuses).map((status) =>
       ApiResponse({ status, description: ERROR_DESCRIPTIONS[status], standardSchema: errorBodySchema }),
     ),
   );
+
+// The same documentation as OpenAPI objects, for a route Nest does not register (a plain Fastify route).
+
+/** A JSON response whose body is the named schema (`Event`, `Error`, …). */
+export const jsonResponse = (schemaId: string, description = ''): ResponseObject => ({
+  description,
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaId}` } } },
+});
+
+/** As `ApiErrors`. */
+export const errorResponses = (...statuses: number[]): Record<number, ResponseObject> =>
+  Object.fromEntries(
+    withCommonErrors(statuses).map((status) => [status, jsonResponse('Error', ERROR_DESCRIPTIONS[status])]),
+  );
+
+/** The path parameters of an object schema, as `@Param({ schema })` documents them. */
+export function pathParameters(schema: z.ZodObject): ParameterObject[] {
+  const { properties = {}, required = [] } = z.toJSONSchema(schema, { io: 'input' });
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    required: required.includes(name),
+    in: 'path',
+    schema: property as SchemaObject,
+  }));
+}

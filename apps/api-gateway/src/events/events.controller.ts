@@ -1,11 +1,5 @@
-import {
-  BookingSubjects,
-  createEventSchema,
-  idParamsSchema,
-  type CreateEventCommand,
-  type EventView,
-} from '@booking/shared';
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { BookingSubjects, createEventSchema, type CreateEventCommand, type EventView } from '@booking/shared';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, PublicRoute } from '../auth/auth.decorators.js';
 import { BookingClient } from '../booking-client/booking-client.js';
@@ -40,14 +34,5 @@ export class EventsController {
   @ApiErrors(504)
   list(@RequestId() requestId: string): Promise<EventView[]> {
     return this.bookingService.query(BookingSubjects.listEvents, {}, requestId);
-  }
-
-  @Get(':id')
-  @PublicRoute()
-  @ApiOperation({ summary: 'One event with seats left' })
-  @ApiResponse({ status: 200, standardSchema: eventViewSchema })
-  @ApiErrors(400, 404, 504)
-  get(@Param({ schema: idParamsSchema }) params: { id: number }, @RequestId() requestId: string): Promise<EventView> {
-    return this.bookingService.query(BookingSubjects.getEvent, params, requestId);
   }
 }
