@@ -10,17 +10,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
  * booking service's correlation ids.
  */
 export function registerRequestId(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply) => {
+  fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     const given = request.headers[REQUEST_ID_HEADER];
-    if (given !== undefined && given !== request.id) {
-      await reply.code(400).send({
-        message: `${REQUEST_ID_HEADER} must be ${ACCEPTABLE_ID_DESCRIPTION}`,
-        error: STATUS_CODES[400],
-        statusCode: 400,
-      });
-      return reply;
-    }
+    if (given === undefined || given === request.id) return done();
+    void reply.code(400).send({
+      message: `${REQUEST_ID_HEADER} must be ${ACCEPTABLE_ID_DESCRIPTION}`,
+      error: STATUS_CODES[400],
+      statusCode: 400,
+    });
   });
 }
 

@@ -74,24 +74,37 @@ export class RateLimitService implements OnModuleDestroy {
     return this.redisAvailable;
   }
 
-  async consume(scope: RateLimitScope, key: string): Promise<RateLimitDecision> {
+  /**
+   * Takes one point of `scope`'s limit for `key`. Decided at once, without a
+   * promise, while this replica's lease of the window has points left (nearly
+   * every request of a busy client); otherwise after Redis answered, or after
+   * counting locally when it could not.
+   */
+  consume(scope: RateLimitScope, key: string): RateLimitDecision | Promise<RateLimitDecision> {
     const limiter = this.limiters[scope];
-    let decision: WindowDecision;
-    try {
-      decision = await limiter.shared.consume(key);
-      this.markRedis(true);
-    } catch (error) {
-      this.markRedis(false, error);
-      this.counters.redisFallbacks++;
-      decision = await consumeLocally(limiter.local, key);
-    }
+    const decision = limiter.shared.consume(key);
+    if (!(decision instanceof Promise)) return this.decided(scope, decision);
+    return decision.then(
+      (fromRedis) => {
+        this.markRedis(true);
+        return this.decided(scope, fromRedis);
+      },
+      async (error: unknown) => {
+        this.markRedis(false, error);
+        this.counters.redisFallbacks++;
+        return this.decided(scope, await consumeLocally(limiter.local, key));
+      },
+    );
+  }
+
+  private decided(scope: RateLimitScope, decision: WindowDecision): RateLimitDecision {
     if (!decision.allowed) {
       this.counters.rejected[scope]++;
       this.metrics.rateLimitRejections.inc({ limit: scope });
     }
     return {
       allowed: decision.allowed,
-      limit: limiter.shared.points,
+      limit: this.limiters[scope].shared.points,
       remaining: decision.remaining,
       resetSeconds: Math.max(1, Math.ceil(decision.msBeforeReset / 1000)),
       windowSeconds: this.config.RATE_LIMIT_WINDOW_S,
