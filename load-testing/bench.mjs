@@ -54,23 +54,40 @@ const results = [];
 const median = (runs, pick) => runs.map(pick).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
 
 async function scenario(name, connections, setup, load) {
-  const runs = [];
-  for (let i = 0; i < repeat; i++) {
-    const context = await setup();
-    progress(`${name} @ ${connections} connections, ${seconds}s${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''}…`);
-    const result = await load(context);
-    result.check = await checkInvariants(pool);
-    if (!result.check.ok) progress(`INVARIANT VIOLATED after ${name}: ${JSON.stringify(result.check)}`);
-    runs.push(result);
-  }
-  // Report the run with the median throughput, so its latencies belong to one real run.
-  const medianRps = median(runs, (r) => r.requestsPerSecond ?? r.transactionsPerSecond);
-  const chosen = runs.find((r) => (r.requestsPerSecond ?? r.transactionsPerSecond) === medianRps);
-  const row = { scenario: name, ...chosen, runs: runs.map((r) => r.requestsPerSecond ?? r.transactionsPerSecond) };
-  results.push(row);
-  progress(`  → ${row.requestsPerSecond ?? row.transactionsPerSecond}/s`);
+  const [row] = await interleaved({ name, connections, setup, load });
   return row;
 }
+
+/**
+ * Runs each scenario `repeat` times in rounds (a, b, a, b, …) rather than one
+ * after the other, so that two scenarios compared by a ratio meet the same
+ * moments of a shared, noisy machine: run i of one is paired with run i of the
+ * other (see `pairedRatio`).
+ */
+async function interleaved(...definitions) {
+  const runs = definitions.map(() => []);
+  for (let i = 0; i < repeat; i++) {
+    for (const [d, { name, connections, setup, load }] of definitions.entries()) {
+      const context = await setup();
+      progress(`${name} @ ${connections} connections, ${seconds}s${repeat > 1 ? ` (run ${i + 1}/${repeat})` : ''}…`);
+      const result = await load(context);
+      result.check = await checkInvariants(pool);
+      if (!result.check.ok) progress(`INVARIANT VIOLATED after ${name}: ${JSON.stringify(result.check)}`);
+      runs[d].push(result);
+    }
+  }
+  return definitions.map(({ name }, d) => {
+    // Report the run with the median throughput, so its latencies belong to one real run.
+    const medianRps = median(runs[d], throughput);
+    const chosen = runs[d].find((r) => throughput(r) === medianRps);
+    const row = { scenario: name, ...chosen, runs: runs[d].map(throughput) };
+    results.push(row);
+    progress(`  → ${name}: ${throughput(row)}/s (runs: ${row.runs.join(', ')})`);
+    return row;
+  });
+}
+
+const throughput = (run) => run.requestsPerSecond ?? run.transactionsPerSecond;
 
 async function createEvent(totalSeats, name) {
   const { rows } = await pool.query('INSERT INTO events (name, total_seats) VALUES ($1, $2) RETURNING id', [
@@ -124,14 +141,21 @@ try {
         }),
     );
   }
-  if (scenarios.has('read')) {
-    await scenario(
-      'read path',
-      200,
-      async () => flashEventId ?? (await createEvent(1000, 'read')),
-      (id) => runLoad({ targets, path: `/api/events/${id}`, connections: 200, seconds }),
-    );
-  }
+  const read = {
+    name: 'read path',
+    connections: 200,
+    setup: async () => flashEventId ?? (await createEvent(1000, 'read')),
+    load: (id) => runLoad({ targets, path: `/api/events/${id}`, connections: 200, seconds }),
+  };
+  const bare = {
+    name: 'bare Node HTTP server',
+    connections: 200,
+    setup: async () => null,
+    load: () => bareNodeServer({ connections: 200, seconds }),
+  };
+  // The read path is judged against the bare server: their runs alternate.
+  const compared = [scenarios.has('read') && read, scenarios.has('bare') && bare].filter(Boolean);
+  if (compared.length > 0) await interleaved(...compared);
   if (scenarios.has('pgbench')) {
     await scenario(
       'pgbench reserve (PostgreSQL alone)',
@@ -139,14 +163,6 @@ try {
       // Seats never run out here: every transaction is a full booking on the one hot event row.
       () => createEvent(100_000_000, 'pgbench hot row'),
       (eventId) => pgbenchReserve({ databaseUrl, eventId, clients: 32, seconds }),
-    );
-  }
-  if (scenarios.has('bare')) {
-    await scenario(
-      'bare Node HTTP server',
-      200,
-      async () => null,
-      () => bareNodeServer({ connections: 200, seconds }),
     );
   }
 } finally {
@@ -164,7 +180,12 @@ function report(memory) {
   const read = by('read path');
   const bare = by('bare Node HTTP server');
   if (flash && pgbench) ratios.flashVsPgbench = +(flash.requestsPerSecond / pgbench.transactionsPerSecond).toFixed(2);
-  if (read && bare) ratios.readVsBareNode = +(read.requestsPerSecond / bare.requestsPerSecond).toFixed(2);
+  if (read && bare) {
+    // Run i of each was measured back to back: the median of their ratios.
+    const pairs = read.runs.map((rps, i) => +(rps / bare.runs[i]).toFixed(2));
+    ratios.readVsBareNode = median(pairs, (ratio) => ratio);
+    ratios.readVsBareNodeByRun = pairs;
+  }
 
   const machine = {
     cpus: cpus().length,
