@@ -1,32 +1,8 @@
-import type { SQL } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import * as schema from './schema.js';
 
 export type Database = NodePgDatabase<typeof schema>;
-
-/** The database or one of its transactions: whatever can run a statement. */
-export type Executor = Pick<Database, 'execute' | '_'>;
-
-const dialect = new PgDialect();
-
-/**
- * Runs `query` as a named prepared statement: PostgreSQL parses and plans it
- * once per connection instead of on every call (about a quarter of the CPU
- * PostgreSQL spent on the reservation batch's read, docs/performance.md). For
- * the hot statements only: the text under one `name` must never change, so
- * lists go in as one array parameter each, never as one parameter per element.
- */
-export function executePrepared<T extends Record<string, unknown>>(
-  executor: Executor,
-  name: string,
-  query: SQL,
-): Promise<pg.QueryResult<T>> {
-  return executor._.session.prepareQuery(dialect.sqlToQuery(query), undefined, name, false).execute() as Promise<
-    pg.QueryResult<T>
-  >;
-}
 
 export interface DatabaseConnection {
   db: Database;

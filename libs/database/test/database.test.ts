@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestDatabase } from '@booking/testing';
-import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectDatabase,
   ensureDatabaseExists,
-  executePrepared,
   migrateDatabase,
   MIGRATIONS_FOLDER,
   redactUrl,
@@ -143,31 +141,6 @@ describe('database', () => {
       await admin.connect();
       await admin.query(`DROP DATABASE ${pg.escapeIdentifier(url.pathname.slice(1))} WITH (FORCE)`);
       await admin.end();
-    }
-  });
-
-  it('runs a hot statement as a named prepared statement, on the database and in a transaction', async () => {
-    const eventId = await db.createEvent(7);
-    // One connection, so that the statements it prepared can be seen from it.
-    const connection = connectDatabase(db.url, { poolSize: 1 });
-    const seatsOf = (executor: Parameters<typeof executePrepared>[0], id: number) =>
-      executePrepared<{ total_seats: number }>(
-        executor,
-        'test-seats',
-        sql`SELECT total_seats FROM events WHERE id = ${id}`,
-      );
-    try {
-      expect((await seatsOf(connection.db, eventId)).rows).toEqual([{ total_seats: 7 }]);
-      const inTransaction = await connection.db.transaction(async (tx) => (await seatsOf(tx, eventId)).rows);
-      expect(inTransaction).toEqual([{ total_seats: 7 }]);
-      expect((await seatsOf(connection.db, -1)).rows).toEqual([]);
-      const { rows } = await connection.pool.query('SELECT statement FROM pg_prepared_statements WHERE name = $1', [
-        'test-seats',
-      ]);
-      expect(rows).toHaveLength(1);
-      expect(rows[0].statement).toContain('SELECT total_seats FROM events WHERE id = $1');
-    } finally {
-      await connection.close();
     }
   });
 

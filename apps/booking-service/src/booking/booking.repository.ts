@@ -1,4 +1,4 @@
-import { bookings, executePrepared, type DatabaseConnection, type Executor } from '@booking/database';
+import { bookings, type DatabaseConnection } from '@booking/database';
 import {
   BookingEventType,
   type BookingEvent,
@@ -64,10 +64,7 @@ export class BookingRepository {
   private async tryReserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
     try {
       const result = await retryOnDeadlock(() =>
-        executePrepared<ReserveRow>(
-          this.database.db,
-          'reserve-one',
-          sql`
+        this.database.db.execute<ReserveRow>(sql`
         WITH inserted AS (
           INSERT INTO bookings (event_id, user_id)
           SELECT e.id, ${command.user_id} FROM events e
@@ -85,8 +82,7 @@ export class BookingRepository {
                EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id}) AS event_exists,
                EXISTS (SELECT 1 FROM bookings WHERE event_id = ${command.event_id} AND user_id = ${command.user_id}) AS already_booked,
                EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id} AND booked_seats < total_seats) AS seat_available
-        FROM (SELECT 1) AS one LEFT JOIN inserted i ON true`,
-        ),
+        FROM (SELECT 1) AS one LEFT JOIN inserted i ON true`),
       );
       const row = result.rows[0]!;
       if (row.id !== null) return { booking: toBookingView(row as BookingViewRow) };
@@ -122,19 +118,15 @@ export class BookingRepository {
     correlationIds: readonly string[],
   ): Promise<ReserveResult[]> {
     const eventIds = distinctEventIds(commands);
-    const facts = await executePrepared<{
+    const facts = await this.database.db.execute<{
       event_id: number;
       seats_left: number | null;
       user_id: string | null;
-    }>(
-      this.database.db,
-      'reserve-batch-facts',
-      sql`
+    }>(sql`
       SELECT id AS event_id, total_seats - booked_seats AS seats_left, NULL AS user_id FROM events
       WHERE id = ANY(${toIntArray(eventIds)})
       UNION ALL
-      SELECT event_id, NULL, user_id FROM (${bookedAmong(commands)}) AS booked`,
-    );
+      SELECT event_id, NULL, user_id FROM (${bookedAmong(commands)}) AS booked`);
     const seatsLeft = new Map<number, number>();
     const booked = new Set<string>();
     for (const row of facts.rows) {
@@ -189,7 +181,7 @@ export class BookingRepository {
 
   /** Inserts the winners and every request's outbox row in one statement; the answers in request order. */
   private async writeBatch(
-    executor: Executor,
+    executor: Pick<DatabaseConnection['db'], 'execute'>,
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
     allocations: readonly Allocation[],
@@ -203,10 +195,7 @@ export class BookingRepository {
         ? [{ command, correlationId: correlationIds[i]!, data: failedData(command, allocation.rejection) }]
         : [];
     });
-    const inserted = await executePrepared<BookingViewRow>(
-      executor,
-      'reserve-batch-write',
-      sql`
+    const inserted = await executor.execute<BookingViewRow>(sql`
       WITH requested AS (
         SELECT * FROM unnest(${toIntArray(winners.map((w) => w.command.event_id))},
                              ${toTextArray(winners.map((w) => w.command.user_id))},
@@ -229,8 +218,7 @@ export class BookingRepository {
                     ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
           AS f(event_id, correlation_id, data)
       )
-      SELECT id, event_id, user_id, created_at FROM inserted`,
-    );
+      SELECT id, event_id, user_id, created_at FROM inserted`);
     const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
     return commands.map((command, i): ReserveResult => {
       const allocation = allocations[i]!;

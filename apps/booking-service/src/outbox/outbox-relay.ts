@@ -123,24 +123,18 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       // choice, pending rows being few) visits all of them on every claim: 2.9 ms a claim in a load run,
       // against 0.2 ms for the ordered index scan, which marks them dead as it passes and skips them after.
       await client.query('BEGIN; SET LOCAL enable_bitmapscan = off');
-      // Named statements, as the reservations' (executePrepared): parsed and planned once per connection.
-      const { rows } = await client.query<PendingRow>({
-        name: 'outbox-claim',
-        text: `SELECT id, type, occurred_at, correlation_id, data FROM outbox
+      const { rows } = await client.query<PendingRow>(
+        `SELECT id, type, occurred_at, correlation_id, data FROM outbox
           WHERE published_at IS NULL ORDER BY position
           LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        values: [this.config.OUTBOX_BATCH_SIZE],
-      });
+        [this.config.OUTBOX_BATCH_SIZE],
+      );
       const outcomes = await this.publisher.publish(
         rows.map((row) => ({ subject: row.type, data: JSON.stringify(toEnvelope(row)), msgID: row.id })),
       );
       const published = rows.filter((_, index) => outcomes[index] === undefined).map((row) => row.id);
       if (published.length > 0) {
-        await client.query({
-          name: 'outbox-stamp',
-          text: 'UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])',
-          values: [published],
-        });
+        await client.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])', [published]);
       }
       await client.query('COMMIT');
       this.publishedCount += published.length;
