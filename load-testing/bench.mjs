@@ -62,7 +62,7 @@ async function scenario(name, connections, setup, load) {
  * Runs each scenario `repeat` times in rounds (a, b, a, b, …) rather than one
  * after the other, so that two scenarios compared by a ratio meet the same
  * moments of a shared, noisy machine: run i of one is paired with run i of the
- * other (see `pairedRatio`).
+ * other, and `report` takes the median of the pairs' ratios.
  */
 async function interleaved(...definitions) {
   const runs = definitions.map(() => []);
