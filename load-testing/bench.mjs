@@ -39,11 +39,20 @@ const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@
 const progress = (message) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
 let system;
+// Stopped from outside (kill, a CI timeout), stop what this run started: services left running would take
+// a share of the next run's requests from the same database.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    progress(`${signal}: stopping the system under test`);
+    void Promise.resolve(system?.stop()).finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+  });
+}
 let targets = args.url;
 let databaseUrl = args['database-url'];
 if (!targets) {
   databaseUrl = await recreateDatabase(adminUrl, 'booking_bench');
-  system = await startSystem(databaseUrl, Number(args['booking-replicas']), Number(args['gateway-replicas']));
+  system = new SystemUnderTest(root);
+  await startSystem(system, databaseUrl, Number(args['booking-replicas']), Number(args['gateway-replicas']));
   targets = system.targets;
 } else if (!databaseUrl) {
   throw new Error('--url needs --database-url so that the checks can read the database');
@@ -183,7 +192,10 @@ function report(memory) {
   if (read && bare) {
     // Run i of each was measured back to back: the median of their ratios.
     const pairs = read.runs.map((rps, i) => +(rps / bare.runs[i]).toFixed(2));
-    ratios.readVsBareNode = median(pairs, (ratio) => ratio);
+    const sorted = [...pairs].sort((x, y) => x - y);
+    const half = Math.floor(sorted.length / 2);
+    // A ratio need not be one run's, so an even count takes the mean of the middle two.
+    ratios.readVsBareNode = +(sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2).toFixed(2);
     ratios.readVsBareNodeByRun = pairs;
   }
 
@@ -228,10 +240,9 @@ function report(memory) {
   if (results.some((r) => r.check && !r.check.ok)) process.exitCode = 1;
 }
 
-async function startSystem(url, bookingReplicas, gatewayReplicas) {
-  const sut = new SystemUnderTest(root);
+async function startSystem(sut, url, bookingReplicas, gatewayReplicas) {
   try {
-    return await startProcesses(sut, url, bookingReplicas, gatewayReplicas);
+    await startProcesses(sut, url, bookingReplicas, gatewayReplicas);
   } catch (error) {
     await sut.stop();
     throw error;
@@ -290,7 +301,6 @@ async function startProcesses(sut, url, bookingReplicas, gatewayReplicas) {
     sut.onStop(() => nginx.stop());
     sut.targets = [nginx.baseUrl];
   }
-  return sut;
 }
 
 /** Limits raised by configuration, never by removing features. */
