@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { constants, cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,7 +44,7 @@ let system;
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
     progress(`${signal}: stopping the system under test`);
-    void Promise.resolve(system?.stop()).finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : 15)));
+    void Promise.resolve(system?.stop()).finally(() => process.exit(128 + constants.signals[signal]));
   });
 }
 let targets = args.url;
@@ -61,6 +61,12 @@ if (!targets) {
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 const results = [];
 const median = (runs, pick) => runs.map(pick).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+/** The median of numbers that need not be one run's (ratios): an even count takes the mean of the middle two. */
+function medianValue(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
+}
 
 async function scenario(name, connections, setup, load) {
   const [row] = await interleaved({ name, connections, setup, load });
@@ -192,10 +198,7 @@ function report(memory) {
   if (read && bare) {
     // Run i of each was measured back to back: the median of their ratios.
     const pairs = read.runs.map((rps, i) => +(rps / bare.runs[i]).toFixed(2));
-    const sorted = [...pairs].sort((x, y) => x - y);
-    const half = Math.floor(sorted.length / 2);
-    // A ratio need not be one run's, so an even count takes the mean of the middle two.
-    ratios.readVsBareNode = +(sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2).toFixed(2);
+    ratios.readVsBareNode = +medianValue(pairs).toFixed(2);
     ratios.readVsBareNodeByRun = pairs;
   }
 
