@@ -79,8 +79,11 @@ export const outbox = pgTable(
     index('outbox_unpublished_idx')
       .on(table.position)
       .where(sql`${table.publishedAt} IS NULL`),
-    index('outbox_booking_id_idx').on(table.bookingId),
-    index('outbox_occurred_at_idx').on(table.occurredAt),
+    // Only events of a booking are looked up by booking (the history view): refusals, most rows in a
+    // flash sale, carry none and stay out of the index.
+    index('outbox_booking_id_idx')
+      .on(table.bookingId)
+      .where(sql`${table.bookingId} IS NOT NULL`),
   ],
 );
 
