@@ -56,18 +56,37 @@ describe('outbox relays racing', () => {
     // Publish attempts, not stream contents: JetStream de-duplication would hide a double publish.
     expect(published.reduce((a, b) => a + b, 0)).toBe(1000);
     expect(published.filter((n) => n > 0).length).toBeGreaterThan(1);
-    expect((await db.query('SELECT 1 FROM outbox WHERE published_at IS NULL')).rowCount).toBe(0);
+    expect((await db.query('SELECT 1 FROM outbox_pending')).rowCount).toBe(0);
     const { events } = await readBookingEvents(connections[0]!);
     expect(events).toHaveLength(1000);
     expect(new Set(events.map((e) => e.event.id)).size).toBe(1000);
   });
 
+  it('reports the backlog: rows still queued and the age of the first in line', async () => {
+    const relay = new OutboxRelay(config(), db.connection, connections[0]!, createMetricsRegistry());
+    relay.wake();
+    await relay.idle();
+    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeSeconds: 0 });
+    await insertOutboxRows(5, 'backlog-');
+    await db.query(
+      `UPDATE outbox SET occurred_at = now() - interval '30 seconds'
+        WHERE position = (SELECT min(position) FROM outbox_pending)`,
+    );
+    const backlog = await relay.backlog();
+    expect(backlog.pending).toBe(5);
+    expect(backlog.oldestAgeSeconds).toBeGreaterThanOrEqual(30);
+    expect(backlog.oldestAgeSeconds).toBeLessThan(60);
+    relay.wake();
+    await relay.idle();
+    expect(await relay.backlog()).toEqual({ pending: 0, oldestAgeSeconds: 0 });
+  });
+
   it('a re-send of rows a crashed relay had published is dropped by the message id', async () => {
     const before = (await readBookingEvents(connections[0]!)).events.length;
     await insertOutboxRows(50, 'crashed-');
-    // A relay published these, then died before stamping them: they are still pending in the outbox.
+    // A relay published these, then died before dequeuing them: they are still pending.
     const { rows } = await db.query<{ id: string; type: string }>(
-      'SELECT id, type FROM outbox WHERE published_at IS NULL ORDER BY position',
+      'SELECT id, type FROM outbox JOIN outbox_pending USING (position) ORDER BY position',
     );
     const js = jetstream(connections[1]!);
     for (const row of rows) await js.publish(row.type, JSON.stringify({ id: row.id }), { msgID: row.id });

@@ -1,2 +1,2 @@
-/** The LISTEN/NOTIFY channel the outbox trigger (migration 0003) signals after a commit. */
+/** The LISTEN/NOTIFY channel the outbox trigger (migration 0006) signals after a commit. */
 export const OUTBOX_NOTIFY_CHANNEL = 'outbox_pending';

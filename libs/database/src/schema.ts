@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   bigserial,
   check,
   index,
@@ -56,8 +57,8 @@ export const bookings = pgTable(
 /**
  * Transactional outbox: one row per booking event, written by the same
  * statement as the booking change, so a committed change always has its event.
- * The relay publishes unpublished rows (oldest first) and stamps `published_at`;
- * rows are kept as the audit trail behind the booking history view.
+ * Written once and never updated: what is still to publish is `outboxPending`.
+ * Rows are kept as the audit trail behind the booking history view.
  */
 export const outbox = pgTable(
   'outbox',
@@ -73,12 +74,8 @@ export const outbox = pgTable(
     correlationId: varchar('correlation_id', { length: 255 }).notNull(),
     data: jsonb('data').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true }).notNull().defaultNow(),
-    publishedAt: timestamp('published_at', { withTimezone: true }),
   },
   (table) => [
-    index('outbox_unpublished_idx')
-      .on(table.position)
-      .where(sql`${table.publishedAt} IS NULL`),
     // Only events of a booking are looked up by booking (the history view): refusals, most rows in a
     // flash sale, carry none and stay out of the index.
     index('outbox_booking_id_idx')
@@ -86,6 +83,17 @@ export const outbox = pgTable(
       .where(sql`${table.bookingId} IS NOT NULL`),
   ],
 );
+
+/**
+ * The positions of the outbox rows not yet published. A trigger on `outbox`
+ * (migration 0006) adds every inserted row, whoever inserts it; the relay
+ * deletes a row once JetStream has acknowledged its event. A queue apart from
+ * the outbox, so that publishing deletes one small row instead of writing a
+ * new version of the outbox row and an entry in each of its indexes.
+ */
+export const outboxPending = pgTable('outbox_pending', {
+  position: bigint('position', { mode: 'number' }).primaryKey(),
+});
 
 /** Tables of the notification service, in a schema of their own; the booking service never touches them. */
 export const notificationsSchema = pgSchema('notifications');

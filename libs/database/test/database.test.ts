@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestDatabase } from '@booking/testing';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -116,6 +118,52 @@ describe('database', () => {
     };
     expect(journal.entries.length).toBeGreaterThanOrEqual(2);
     expect(Number(rows[0]!.n)).toBe(journal.entries.length);
+  });
+
+  it('queues every outbox row for the relay, also one inserted with plain SQL', async () => {
+    const { rows } = await db.query<{ position: string }>(
+      `INSERT INTO outbox (type, event_id, correlation_id, data)
+       VALUES ('booking.failed', 1, 'sql', '{}'), ('booking.failed', 1, 'sql', '{}') RETURNING position`,
+    );
+    const queued = await db.query('SELECT 1 FROM outbox_pending WHERE position = ANY($1::bigint[])', [
+      rows.map((row) => row.position),
+    ]);
+    expect(queued.rowCount).toBe(2);
+  });
+
+  it('upgrading to the outbox queue keeps unpublished rows pending and published ones done', async () => {
+    // The migrations up to the one before the queue, from a copy of the folder with a shortened journal.
+    const folder = mkdtempSync(join(tmpdir(), 'migrations-'));
+    const url = new URL(db.url);
+    url.pathname = `${url.pathname}_upgrade`;
+    await ensureDatabaseExists(url.toString());
+    const old = connectDatabase(url.toString(), { poolSize: 1, applicationName: 'test' });
+    try {
+      cpSync(MIGRATIONS_FOLDER, folder, { recursive: true });
+      const journalPath = join(folder, 'meta/_journal.json');
+      const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: { tag: string }[] };
+      const queue = journal.entries.findIndex((entry) => entry.tag.endsWith('_outbox_pending_queue'));
+      expect(queue).toBeGreaterThan(0);
+      writeFileSync(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, queue) }));
+      await migrate(old.db, { migrationsFolder: folder });
+      const { rows } = await old.pool.query<{ position: string; published: boolean }>(
+        `INSERT INTO outbox (type, event_id, correlation_id, data, published_at)
+         SELECT 'booking.failed', 1, 'old', '{}', CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, 6) g
+         RETURNING position, published_at IS NOT NULL AS published`,
+      );
+      await migrateDatabase(url.toString());
+      const queued = await old.pool.query<{ position: string }>('SELECT position FROM outbox_pending ORDER BY 1');
+      expect(queued.rows.map((row) => row.position)).toEqual(
+        rows.filter((row) => !row.published).map((row) => row.position),
+      );
+    } finally {
+      await old.close();
+      rmSync(folder, { recursive: true, force: true });
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(url.pathname.slice(1))} WITH (FORCE)`);
+      await admin.end();
+    }
   });
 
   it('seeds exactly one demo event into an empty database, even with concurrent seeders', async () => {

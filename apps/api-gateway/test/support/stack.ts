@@ -223,7 +223,7 @@ export class Stack {
   /** Waits until the outbox relay has published every committed outbox row. */
   async outboxDrained(timeoutMs = 20_000): Promise<void> {
     await waitUntil(
-      async () => (await this.db.query('SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1')).rowCount === 0,
+      async () => (await this.db.query('SELECT 1 FROM outbox_pending LIMIT 1')).rowCount === 0,
       timeoutMs,
       'outbox rows still unpublished',
     );

@@ -36,7 +36,7 @@ export async function replayBookingEvents(nats: NatsConnection, pool: pg.Pool, s
   const replayed = rebuildBookingCounts(events);
   const database = since ? await outboxCounts(pool, since) : await bookingsCounts(pool);
   const mismatches = compareBookingCounts(replayed, database);
-  const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL');
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox_pending');
   const byType = (type: string) => events.filter((event) => event.type === type).length;
   return {
     since: since?.toISOString() ?? null,
