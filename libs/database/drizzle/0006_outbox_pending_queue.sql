@@ -7,6 +7,11 @@
 -- and the relay deletes a position once JetStream has acknowledged its event.
 -- The same trigger wakes the relays (NOTIFY is delivered at commit, never for
 -- a rolled-back change), replacing the trigger of 0003.
+-- The lock first, for the whole migration: no row may be inserted between the
+-- copy of the unpublished rows and the new trigger, and no older relay may
+-- stamp one meanwhile.
+LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE;
+--> statement-breakpoint
 CREATE TABLE "outbox_pending" (
 	"position" bigint PRIMARY KEY NOT NULL
 );
