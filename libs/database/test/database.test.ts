@@ -24,6 +24,23 @@ describe('database', () => {
     await db?.drop();
   });
 
+  /** The URL of a database beside the test's own, named with `suffix` (not created). */
+  const siblingDatabaseUrl = (suffix: string): string => {
+    const url = new URL(db.url);
+    url.pathname = `${url.pathname}_${suffix}`;
+    return url.toString();
+  };
+
+  async function dropDatabase(url: string): Promise<void> {
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE ${pg.escapeIdentifier(new URL(url).pathname.slice(1))} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+
   it('refuses to oversell even for plain SQL inserts (trigger + CHECK)', async () => {
     const eventId = await db.createEvent(2);
     await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($1, $3)', [eventId, 'a', 'b']);
@@ -134,10 +151,9 @@ describe('database', () => {
   it('upgrading to the outbox queue keeps unpublished rows pending and published ones done', async () => {
     // The migrations up to the one before the queue, from a copy of the folder with a shortened journal.
     const folder = mkdtempSync(join(tmpdir(), 'migrations-'));
-    const url = new URL(db.url);
-    url.pathname = `${url.pathname}_upgrade`;
-    await ensureDatabaseExists(url.toString());
-    const old = connectDatabase(url.toString(), { poolSize: 1, applicationName: 'test' });
+    const url = siblingDatabaseUrl('upgrade');
+    await ensureDatabaseExists(url);
+    const old = connectDatabase(url, { poolSize: 1, applicationName: 'test' });
     try {
       cpSync(MIGRATIONS_FOLDER, folder, { recursive: true });
       const journalPath = join(folder, 'meta/_journal.json');
@@ -151,7 +167,7 @@ describe('database', () => {
          SELECT 'booking.failed', 1, 'old', '{}', CASE WHEN g % 2 = 0 THEN now() END FROM generate_series(1, 6) g
          RETURNING position, published_at IS NOT NULL AS published`,
       );
-      await migrateDatabase(url.toString());
+      await migrateDatabase(url);
       const queued = await old.pool.query<{ position: string }>('SELECT position FROM outbox_pending ORDER BY 1');
       expect(queued.rows.map((row) => row.position)).toEqual(
         rows.filter((row) => !row.published).map((row) => row.position),
@@ -159,20 +175,16 @@ describe('database', () => {
     } finally {
       await old.close();
       rmSync(folder, { recursive: true, force: true });
-      const admin = new pg.Client({ connectionString: db.url });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(url.pathname.slice(1))} WITH (FORCE)`);
-      await admin.end();
+      await dropDatabase(url);
     }
   });
 
   it('seeds exactly one demo event into an empty database, even with concurrent seeders', async () => {
-    const url = new URL(db.url);
-    url.pathname = `${url.pathname}_seed`;
-    expect(await ensureDatabaseExists(url.toString())).toBe(true);
-    expect(await ensureDatabaseExists(url.toString())).toBe(false);
-    await migrateDatabase(url.toString());
-    const connection = connectDatabase(url.toString(), { poolSize: 4 });
+    const url = siblingDatabaseUrl('seed');
+    expect(await ensureDatabaseExists(url)).toBe(true);
+    expect(await ensureDatabaseExists(url)).toBe(false);
+    await migrateDatabase(url);
+    const connection = connectDatabase(url, { poolSize: 4 });
     try {
       const results = await Promise.all([
         seedDemoEvent(connection.db),
@@ -185,10 +197,7 @@ describe('database', () => {
       expect(rows).toEqual([{ name: 'Demo Concert', total_seats: 100 }]);
     } finally {
       await connection.close();
-      const admin = new pg.Client({ connectionString: 'postgresql://postgres@127.0.0.1:5432/postgres' });
-      await admin.connect();
-      await admin.query(`DROP DATABASE ${pg.escapeIdentifier(url.pathname.slice(1))} WITH (FORCE)`);
-      await admin.end();
+      await dropDatabase(url);
     }
   });
 
