@@ -14,7 +14,7 @@ import pg from 'pg';
 import { bareNodeServer, pgbenchReserve } from './lib/baselines.mjs';
 import { checkInvariants } from './lib/checks.mjs';
 import { runLoad } from './lib/load.mjs';
-import { latencyChartSvg, printTable } from './lib/report.mjs';
+import { flashSaleSummary, latencyChartSvg, printTable } from './lib/report.mjs';
 import { recreateDatabase, SystemUnderTest } from './lib/system.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -221,6 +221,7 @@ function report(memory) {
   );
   console.log(`Setup: ${JSON.stringify(setup)}\n`);
   console.log(printTable(results));
+  if (flash) console.log(`\n${flashSaleSummary(flash)}`);
   console.log(`\nRatios: ${JSON.stringify(ratios)}`);
   console.log(
     `Peak RSS per process (MB): ${memory.map((m) => `${m.name} ${m.peakRssMb}`).join(', ') || 'n/a (external system)'}`,

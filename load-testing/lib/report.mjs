@@ -23,6 +23,23 @@ export function printTable(rows) {
   return [row(headers), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
 }
 
+/**
+ * A flash sale's two kinds of answer, which the table's percentiles mix: the
+ * bookings, all made while the crowd arrives, and the refusals after.
+ */
+export function flashSaleSummary(row) {
+  const booked = row.byStatus?.['201'];
+  const refused = row.byStatus?.['409'];
+  if (!booked) return 'Flash sale: no seat was booked.';
+  const latencies = ({ latencyMs: l }) => `p50 ${l.p50}, p95 ${l.p95}, p99 ${l.p99} ms`;
+  return [
+    `Flash sale (the median run): ${row.statuses['201']} seats sold within ${booked.lastAtMs} ms of the start.`,
+    `  bookings (201): ${latencies(booked)}`,
+    refused ? `  refusals (409): ${latencies(refused)}` : '  no refusals',
+    `  every answer after the first second (the connections opening): ${latencies({ latencyMs: row.latencyAfterFirstSecondMs })}`,
+  ].join('\n');
+}
+
 const fmt = (value) => (value === undefined || Number.isNaN(value) ? '' : String(value));
 
 export function latencyChartSvg(title, points) {
