@@ -1,6 +1,6 @@
 import { connectDatabase } from '@booking/database';
 import { TestDatabase } from '@booking/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BookingRepository } from '../src/booking/booking.repository.js';
 
 /** One correlation id per command, `tag-0`, `tag-1`, ... */
@@ -170,6 +170,104 @@ describe('BookingRepository (real PostgreSQL)', () => {
     } finally {
       await Promise.all(replicas.map((connection) => connection.close()));
     }
+  });
+
+  it('writes a batch on the seats it last saw in one statement, without reading first', async () => {
+    const eventId = await db.createEvent(10);
+    const replica = new BookingRepository(db.connection);
+    const execute = vi.spyOn(db.connection.db, 'execute');
+    try {
+      await replica.reserveMany(
+        [
+          { event_id: eventId, user_id: 'seen-1' },
+          { event_id: eventId, user_id: 'seen-2' },
+        ],
+        correlations(2, 'seen'),
+      );
+      expect(execute).toHaveBeenCalledTimes(2); // the event was new to this replica: read, then write
+      execute.mockClear();
+      const results = await replica.reserveMany(
+        [
+          { event_id: eventId, user_id: 'unread-1' },
+          { event_id: eventId, user_id: 'unread-1' },
+          { event_id: eventId, user_id: 'unread-2' },
+        ],
+        correlations(3, 'unread'),
+      );
+      expect(execute).toHaveBeenCalledTimes(1);
+      expect(results.map((r) => ('booking' in r ? 'booked' : r.rejection))).toEqual([
+        'booked',
+        'already_booked',
+        'booked',
+      ]);
+    } finally {
+      execute.mockRestore();
+    }
+    expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(4);
+    const { rows } = await db.query<{ type: string; correlation_id: string }>(
+      "SELECT type, correlation_id FROM outbox WHERE correlation_id LIKE 'unread-%' ORDER BY correlation_id",
+    );
+    expect(rows.map((r) => [r.correlation_id, r.type])).toEqual([
+      ['unread-0', 'booking.created'],
+      ['unread-1', 'booking.failed'],
+      ['unread-2', 'booking.created'],
+    ]);
+  });
+
+  it('answers right when what a replica last saw is out of date', async () => {
+    const eventId = await db.createEvent(5);
+    const [a, b] = [new BookingRepository(db.connection), new BookingRepository(db.connection)];
+    const outcomes = (results: Awaited<ReturnType<BookingRepository['reserveMany']>>) =>
+      results.map((r) => ('booking' in r ? 'booked' : r.rejection));
+    await a.reserveMany(
+      [
+        { event_id: eventId, user_id: 'a-1' },
+        { event_id: eventId, user_id: 'a-2' },
+      ],
+      correlations(2, 'stale-a'),
+    );
+    await b.reserveMany(
+      [
+        { event_id: eventId, user_id: 'b-1' },
+        { event_id: eventId, user_id: 'b-2' },
+      ],
+      correlations(2, 'stale-b'),
+    );
+    // A still counts three seats and no booking of b-1's: its unread write fails, and the batch is decided on a read.
+    expect(
+      outcomes(
+        await a.reserveMany(
+          [
+            { event_id: eventId, user_id: 'b-1' },
+            { event_id: eventId, user_id: 'a-3' },
+            { event_id: eventId, user_id: 'a-4' },
+          ],
+          correlations(3, 'stale-a2'),
+        ),
+      ),
+    ).toEqual(['already_booked', 'booked', 'sold_out']);
+    // Now A counts no seat left; a seat B frees is still sold, since a refusal always comes from a read.
+    const { rows } = await db.query<{ id: number }>('SELECT id FROM bookings WHERE event_id = $1 AND user_id = $2', [
+      eventId,
+      'b-2',
+    ]);
+    expect(await b.cancel(rows[0]!.id, 'stale-cancel')).toBeDefined();
+    expect(
+      outcomes(
+        await a.reserveMany(
+          [
+            { event_id: eventId, user_id: 'a-5' },
+            { event_id: eventId, user_id: 'a-6' },
+          ],
+          correlations(2, 'stale-a3'),
+        ),
+      ),
+    ).toEqual(['booked', 'sold_out']);
+    expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(5);
+    const counter = await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [
+      eventId,
+    ]);
+    expect(counter.rows[0]!.booked_seats).toBe(5);
   });
 
   it('lets other errors through', async () => {

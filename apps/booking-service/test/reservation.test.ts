@@ -7,6 +7,8 @@ import {
   rejectionError,
   rejectionFor,
   seatsLeft,
+  seatsLeftAfter,
+  writableUnread,
 } from '../src/booking/reservation.js';
 
 describe('reservation rule', () => {
@@ -167,5 +169,62 @@ describe('holdsWithoutLocks', () => {
         ]),
       ),
     ).toBe(false);
+  });
+});
+
+describe('writableUnread', () => {
+  const decide = (requests: { event_id: number; user_id: string }[], lastSeen: Map<number, number>) =>
+    writableUnread(allocateSeats(requests, lastSeen, new Set()));
+
+  it('admits a batch that books in full, and a second request of a user in it', () => {
+    expect(
+      decide(
+        [
+          { event_id: 1, user_id: 'a' },
+          { event_id: 1, user_id: 'a' },
+          { event_id: 2, user_id: 'b' },
+        ],
+        new Map([
+          [1, 1],
+          [2, 3],
+        ]),
+      ),
+    ).toBe(true);
+  });
+
+  it('needs a read for any other refusal: an event not seen, or one seen short of seats', () => {
+    expect(decide([{ event_id: 3, user_id: 'a' }], new Map([[1, 5]]))).toBe(false);
+    expect(
+      decide(
+        [
+          { event_id: 1, user_id: 'a' },
+          { event_id: 1, user_id: 'b' },
+        ],
+        new Map([[1, 1]]),
+      ),
+    ).toBe(false);
+    expect(decide([{ event_id: 1, user_id: 'a' }], new Map([[1, 0]]))).toBe(false);
+  });
+});
+
+describe('seatsLeftAfter', () => {
+  it('takes one seat per booking, none for a refusal, and leaves its input alone', () => {
+    const requests = [
+      { event_id: 1, user_id: 'a' },
+      { event_id: 1, user_id: 'a' },
+      { event_id: 2, user_id: 'b' },
+      { event_id: 2, user_id: 'c' },
+    ];
+    const before = new Map([
+      [1, 4],
+      [2, 1],
+    ]);
+    expect(seatsLeftAfter(requests, allocateSeats(requests, before, new Set()), before)).toEqual(
+      new Map([
+        [1, 3],
+        [2, 0],
+      ]),
+    );
+    expect(before.get(1)).toBe(4);
   });
 });

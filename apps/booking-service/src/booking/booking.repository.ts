@@ -19,6 +19,8 @@ import {
   holdsWithoutLocks,
   rejectionError,
   rejectionFor,
+  seatsLeftAfter,
+  writableUnread,
   type Allocation,
   type Rejection,
 } from './reservation.js';
@@ -36,6 +38,8 @@ interface ReserveRow extends Record<string, unknown> {
 }
 
 const MAX_LIST_SIZE = 1000;
+const NO_BOOKINGS: ReadonlySet<string> = new Set();
+const MAX_REMEMBERED_EVENTS = 10_000;
 
 /** A timestamp as the API writes it (UTC, milliseconds, trailing Z), in SQL, for event payloads. */
 const isoUtc = (column: SQL) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -43,6 +47,12 @@ const isoUtc = (column: SQL) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-
 @Injectable()
 export class BookingRepository {
   private readonly logger = new Logger(BookingRepository.name);
+  /**
+   * Seats left per event as this replica last saw them, less what it has
+   * booked since. Only ever a guess: other replicas book and cancel too, so
+   * it decides whether a batch is tried before reading, never an answer.
+   */
+  private readonly lastSeatsLeft = new Map<number, number>();
 
   constructor(@Inject(DATABASE) private readonly database: DatabaseConnection) {}
 
@@ -106,18 +116,36 @@ export class BookingRepository {
    * outbox row per winner and a `booking.failed` row per rejection, all or
    * nothing. `correlationIds[i]` belongs to `commands[i]`.
    *
-   * First without locks: one read of seats left and existing bookings, then
-   * the write as a statement of its own. The constraints re-check every
-   * booking as it is inserted, and `holdsWithoutLocks` admits only batches
-   * whose refusals that read justifies alone. Otherwise, or when a constraint
-   * fires because a concurrent writer got there first, the batch is decided
-   * again under the events' row locks (`reserveManyLocked`).
+   * A batch that books in full on the seats this replica last saw is written
+   * at once, without a read (`writableUnread`): one statement, whose
+   * constraints re-check every booking. Any other batch, or one a constraint
+   * refused, is decided without locks: one read of seats left and existing
+   * bookings, then the write as a statement of its own, which
+   * `holdsWithoutLocks` admits only when that read alone justifies its
+   * refusals. A batch it does not admit, or whose write a constraint refused
+   * because a concurrent writer got there first, is decided again under the
+   * events' row locks (`reserveManyLocked`).
    */
   async reserveMany(
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
   ): Promise<ReserveResult[]> {
     const eventIds = distinctEventIds(commands);
+    const lastSeen = new Map<number, number>();
+    for (const eventId of eventIds) {
+      const left = this.lastSeatsLeft.get(eventId);
+      if (left !== undefined) lastSeen.set(eventId, left);
+    }
+    const unread = allocateSeats(commands, lastSeen, NO_BOOKINGS);
+    if (writableUnread(unread)) {
+      // Taken before the write, so that batches in flight at the same time do not count the same seats.
+      this.remember(seatsLeftAfter(commands, unread, lastSeen));
+      try {
+        return await this.writeBatch(this.database.db, commands, correlationIds, unread);
+      } catch (error) {
+        if (!isRace(error)) throw error;
+      }
+    }
     const facts = await this.database.db.execute<{
       event_id: number;
       seats_left: number | null;
@@ -134,6 +162,7 @@ export class BookingRepository {
       else booked.add(bookingKey(row.event_id, row.user_id));
     }
     const allocations = allocateSeats(commands, seatsLeft, booked);
+    this.remember(seatsLeftAfter(commands, allocations, seatsLeft));
     if (holdsWithoutLocks(commands, allocations, seatsLeft)) {
       try {
         return await this.writeBatch(this.database.db, commands, correlationIds, allocations);
@@ -142,6 +171,12 @@ export class BookingRepository {
       }
     }
     return this.reserveManyLocked(commands, correlationIds, eventIds);
+  }
+
+  private remember(seatsLeft: ReadonlyMap<number, number>): void {
+    // A guess may be dropped at any time: past a bound, all are, and the next batches read.
+    if (this.lastSeatsLeft.size > MAX_REMEMBERED_EVENTS) this.lastSeatsLeft.clear();
+    for (const [eventId, left] of seatsLeft) this.lastSeatsLeft.set(eventId, left);
   }
 
   /**
@@ -164,11 +199,13 @@ export class BookingRepository {
           SELECT id, total_seats - booked_seats AS seats_left FROM events
           WHERE id = ANY(${toIntArray(eventIds)}) ORDER BY id FOR NO KEY UPDATE`);
         const existing = await tx.execute<{ event_id: number; user_id: string }>(bookedAmong(commands));
+        const seatsLeft = new Map(locked.rows.map((row) => [row.id, row.seats_left]));
         const allocations = allocateSeats(
           commands,
-          new Map(locked.rows.map((row) => [row.id, row.seats_left])),
+          seatsLeft,
           new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
         );
+        this.remember(seatsLeftAfter(commands, allocations, seatsLeft));
         return this.writeBatch(tx, commands, correlationIds, allocations);
       });
     } catch (error) {

@@ -98,3 +98,29 @@ export function holdsWithoutLocks(
       (seatsLeftByEvent.get(requests[i]!.event_id) ?? 0) <= 0,
   );
 }
+
+/**
+ * Whether a batch decided on the seats left this replica last saw may be
+ * written before anything is read: every reservation books, or is a second
+ * request of a user in the same batch, a refusal the batch's own insert
+ * justifies. The constraints re-check every booking as it is inserted, so a
+ * count that is out of date costs a failed statement, never a wrong answer.
+ * Any other refusal needs a fresh read to justify it.
+ */
+export function writableUnread(allocations: readonly Allocation[]): boolean {
+  return allocations.every((allocation) => allocation.kind === 'book' || allocation.rejection === 'already_booked');
+}
+
+/** The seats each event has left once a batch's bookings are made. */
+export function seatsLeftAfter(
+  requests: readonly ReserveBookingCommand[],
+  allocations: readonly Allocation[],
+  seatsLeftByEvent: ReadonlyMap<number, number>,
+): Map<number, number> {
+  const left = new Map(seatsLeftByEvent);
+  allocations.forEach((allocation, i) => {
+    const eventId = requests[i]!.event_id;
+    if (allocation.kind === 'book') left.set(eventId, left.get(eventId)! - 1);
+  });
+  return left;
+}
