@@ -6,6 +6,10 @@ import { BookingRepository } from '../src/booking/booking.repository.js';
 /** One correlation id per command, `tag-0`, `tag-1`, ... */
 const correlations = (count: number, tag: string) => Array.from({ length: count }, (_, i) => `${tag}-${i}`);
 
+/** 'booked' or the reason of the refusal, per request. */
+const outcomes = (results: Awaited<ReturnType<BookingRepository['reserveMany']>>) =>
+  results.map((r) => ('booking' in r ? 'booked' : r.rejection));
+
 describe('BookingRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
   let repository: BookingRepository;
@@ -17,6 +21,15 @@ describe('BookingRepository (real PostgreSQL)', () => {
   afterAll(async () => {
     await db?.drop();
   });
+
+  /** [correlation id, event type] of the outbox rows written for the correlation ids `tag-0`, `tag-1`, ... */
+  const outboxTypes = async (tag: string) =>
+    (
+      await db.query<{ type: string; correlation_id: string }>(
+        'SELECT type, correlation_id FROM outbox WHERE correlation_id LIKE $1 ORDER BY correlation_id',
+        [`${tag}-%`],
+      )
+    ).rows.map((r) => [r.correlation_id, r.type]);
 
   it('decides a mixed batch exactly as one-by-one reservations would', async () => {
     const small = await db.createEvent(2);
@@ -34,7 +47,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
       ],
       correlations(7, 'mixed'),
     );
-    expect(results.map((r) => ('booking' in r ? 'booked' : r.rejection))).toEqual([
+    expect(outcomes(results)).toEqual([
       'booked',
       'event_not_found',
       'already_booked',
@@ -106,10 +119,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
       ]);
       expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(2);
       // The rolled-back batch left no outbox rows; the one-by-one retries wrote one each.
-      const { rows } = await db.query<{ type: string; correlation_id: string }>(
-        "SELECT type, correlation_id FROM outbox WHERE correlation_id LIKE 'fallback-%' ORDER BY correlation_id",
-      );
-      expect(rows.map((r) => [r.correlation_id, r.type])).toEqual([
+      expect(await outboxTypes('fallback')).toEqual([
         ['fallback-0', 'booking.created'],
         ['fallback-1', 'booking.failed'],
         ['fallback-2', 'booking.created'],
@@ -195,19 +205,12 @@ describe('BookingRepository (real PostgreSQL)', () => {
         correlations(3, 'unread'),
       );
       expect(execute).toHaveBeenCalledTimes(1);
-      expect(results.map((r) => ('booking' in r ? 'booked' : r.rejection))).toEqual([
-        'booked',
-        'already_booked',
-        'booked',
-      ]);
+      expect(outcomes(results)).toEqual(['booked', 'already_booked', 'booked']);
     } finally {
       execute.mockRestore();
     }
     expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(4);
-    const { rows } = await db.query<{ type: string; correlation_id: string }>(
-      "SELECT type, correlation_id FROM outbox WHERE correlation_id LIKE 'unread-%' ORDER BY correlation_id",
-    );
-    expect(rows.map((r) => [r.correlation_id, r.type])).toEqual([
+    expect(await outboxTypes('unread')).toEqual([
       ['unread-0', 'booking.created'],
       ['unread-1', 'booking.failed'],
       ['unread-2', 'booking.created'],
@@ -217,8 +220,6 @@ describe('BookingRepository (real PostgreSQL)', () => {
   it('answers right when what a replica last saw is out of date', async () => {
     const eventId = await db.createEvent(5);
     const [a, b] = [new BookingRepository(db.connection), new BookingRepository(db.connection)];
-    const outcomes = (results: Awaited<ReturnType<BookingRepository['reserveMany']>>) =>
-      results.map((r) => ('booking' in r ? 'booked' : r.rejection));
     await a.reserveMany(
       [
         { event_id: eventId, user_id: 'a-1' },
