@@ -139,7 +139,7 @@ export class BookingRepository {
     const unread = allocateSeats(commands, lastSeen, NO_BOOKINGS);
     if (writableUnread(unread)) {
       // Taken before the write, so that batches in flight at the same time do not count the same seats.
-      this.remember(seatsLeftAfter(commands, unread, lastSeen));
+      this.remember(commands, unread, lastSeen);
       try {
         return await this.writeBatch(this.database.db, commands, correlationIds, unread);
       } catch (error) {
@@ -162,7 +162,7 @@ export class BookingRepository {
       else booked.add(bookingKey(row.event_id, row.user_id));
     }
     const allocations = allocateSeats(commands, seatsLeft, booked);
-    this.remember(seatsLeftAfter(commands, allocations, seatsLeft));
+    this.remember(commands, allocations, seatsLeft);
     if (holdsWithoutLocks(commands, allocations, seatsLeft)) {
       try {
         return await this.writeBatch(this.database.db, commands, correlationIds, allocations);
@@ -173,10 +173,17 @@ export class BookingRepository {
     return this.reserveManyLocked(commands, correlationIds, eventIds);
   }
 
-  private remember(seatsLeft: ReadonlyMap<number, number>): void {
+  /** Keeps the seats a decided batch leaves its events, given the seats it was decided on. */
+  private remember(
+    commands: readonly ReserveBookingCommand[],
+    allocations: readonly Allocation[],
+    seatsLeftBefore: ReadonlyMap<number, number>,
+  ): void {
     // A guess may be dropped at any time: past a bound, all are, and the next batches read.
     if (this.lastSeatsLeft.size > MAX_REMEMBERED_EVENTS) this.lastSeatsLeft.clear();
-    for (const [eventId, left] of seatsLeft) this.lastSeatsLeft.set(eventId, left);
+    for (const [eventId, left] of seatsLeftAfter(commands, allocations, seatsLeftBefore)) {
+      this.lastSeatsLeft.set(eventId, left);
+    }
   }
 
   /**
@@ -205,7 +212,7 @@ export class BookingRepository {
           seatsLeft,
           new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
         );
-        this.remember(seatsLeftAfter(commands, allocations, seatsLeft));
+        this.remember(commands, allocations, seatsLeft);
         return this.writeBatch(tx, commands, correlationIds, allocations);
       });
     } catch (error) {
