@@ -217,6 +217,72 @@ describe('BookingRepository (real PostgreSQL)', () => {
     ]);
   });
 
+  it('refuses a batch for an event it saw sold out in one statement, which reads and writes', async () => {
+    const eventId = await db.createEvent(1);
+    const replica = new BookingRepository(db.connection);
+    await replica.reserveMany(
+      [
+        { event_id: eventId, user_id: 'first' },
+        { event_id: eventId, user_id: 'second' },
+      ],
+      correlations(2, 'sellout'),
+    );
+    const execute = vi.spyOn(db.connection.db, 'execute');
+    try {
+      const results = await replica.reserveMany(
+        [
+          { event_id: eventId, user_id: 'late-1' },
+          { event_id: eventId, user_id: 'late-1' },
+          { event_id: eventId, user_id: 'late-2' },
+        ],
+        correlations(3, 'late'),
+      );
+      expect(execute).toHaveBeenCalledTimes(1);
+      expect(outcomes(results)).toEqual(['sold_out', 'sold_out', 'sold_out']);
+    } finally {
+      execute.mockRestore();
+    }
+    const failed = await db.query<{ correlation_id: string; type: string; reason: string }>(
+      "SELECT correlation_id, type, data->>'reason' AS reason FROM outbox WHERE correlation_id LIKE 'late-%' ORDER BY correlation_id",
+    );
+    expect(failed.rows.map((r) => [r.correlation_id, r.type, r.reason])).toEqual([
+      ['late-0', 'booking.failed', 'sold_out'],
+      ['late-1', 'booking.failed', 'sold_out'],
+      ['late-2', 'booking.failed', 'sold_out'],
+    ]);
+  });
+
+  it('decides on what it read when a batch refused for want of seats holds a user who has booked', async () => {
+    const eventId = await db.createEvent(1);
+    const a = new BookingRepository(db.connection);
+    await a.reserveMany(
+      [
+        { event_id: eventId, user_id: 'a-1' },
+        { event_id: eventId, user_id: 'a-2' },
+      ],
+      correlations(2, 'held-a'),
+    );
+    // A saw the event sold out, so it expects to refuse a-1 for want of a seat; the statement finds a-1's booking.
+    expect(
+      outcomes(
+        await a.reserveMany(
+          [
+            { event_id: eventId, user_id: 'a-1' },
+            { event_id: eventId, user_id: 'a-3' },
+          ],
+          correlations(2, 'held-a2'),
+        ),
+      ),
+    ).toEqual(['already_booked', 'sold_out']);
+    const failed = await db.query<{ correlation_id: string; reason: string }>(
+      "SELECT correlation_id, data->>'reason' AS reason FROM outbox WHERE correlation_id LIKE 'held-a2-%' ORDER BY correlation_id",
+    );
+    expect(failed.rows.map((r) => [r.correlation_id, r.reason])).toEqual([
+      ['held-a2-0', 'already_booked'],
+      ['held-a2-1', 'sold_out'],
+    ]);
+  });
+
   it('answers right when what a replica last saw is out of date', async () => {
     const eventId = await db.createEvent(5);
     const [a, b] = [new BookingRepository(db.connection), new BookingRepository(db.connection)];
@@ -264,6 +330,11 @@ describe('BookingRepository (real PostgreSQL)', () => {
         ),
       ),
     ).toEqual(['booked', 'sold_out']);
+    // The statement that found the freed seat wrote nothing: one outbox row per request.
+    expect(await outboxTypes('stale-a3')).toEqual([
+      ['stale-a3-0', 'booking.created'],
+      ['stale-a3-1', 'booking.failed'],
+    ]);
     expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(5);
     const counter = await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [
       eventId,

@@ -2,6 +2,7 @@ import { ErrorCode } from '@booking/shared';
 import { describe, expect, it } from 'vitest';
 import {
   allocateSeats,
+  allSoldOut,
   bookingKey,
   holdsWithoutLocks,
   rejectionError,
@@ -204,6 +205,43 @@ describe('writableUnread', () => {
       ),
     ).toBe(false);
     expect(decide([{ event_id: 1, user_id: 'a' }], new Map([[1, 0]]))).toBe(false);
+  });
+});
+
+describe('allSoldOut', () => {
+  const decide = (requests: { event_id: number; user_id: string }[], lastSeen: Map<number, number>) =>
+    allSoldOut(allocateSeats(requests, lastSeen, new Set()));
+
+  it('holds when every event asked for was seen with no seat left, a user asking twice included', () => {
+    expect(
+      decide(
+        [
+          { event_id: 1, user_id: 'a' },
+          { event_id: 1, user_id: 'a' },
+          { event_id: 2, user_id: 'b' },
+        ],
+        new Map([
+          [1, 0],
+          [2, 0],
+        ]),
+      ),
+    ).toBe(true);
+  });
+
+  it('does not hold for a booking or an event not seen', () => {
+    expect(
+      decide(
+        [
+          { event_id: 1, user_id: 'a' },
+          { event_id: 2, user_id: 'b' },
+        ],
+        new Map([
+          [1, 0],
+          [2, 1],
+        ]),
+      ),
+    ).toBe(false);
+    expect(decide([{ event_id: 3, user_id: 'a' }], new Map([[1, 0]]))).toBe(false);
   });
 });
 

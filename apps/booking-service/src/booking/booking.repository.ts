@@ -15,6 +15,7 @@ import { PgErrorCode, postgresErrorCode, retryOnDeadlock } from '../common/postg
 import { DATABASE } from '../database/database.module.js';
 import {
   allocateSeats,
+  allSoldOut,
   bookingKey,
   holdsWithoutLocks,
   rejectionError,
@@ -118,13 +119,15 @@ export class BookingRepository {
    *
    * A batch that books in full on the seats this replica last saw is written
    * at once, without a read (`writableUnread`): one statement, whose
-   * constraints re-check every booking. Any other batch, or one a constraint
-   * refused, is decided without locks: one read of seats left and existing
-   * bookings, then the write as a statement of its own, which
-   * `holdsWithoutLocks` admits only when that read alone justifies its
-   * refusals. A batch it does not admit, or whose write a constraint refused
-   * because a concurrent writer got there first, is decided again under the
-   * events' row locks (`reserveManyLocked`).
+   * constraints re-check every booking. A batch it would refuse in full for
+   * want of seats is read and written in one statement, if that statement's
+   * snapshot agrees (`writeRefusalsIfSoldOut`). Any other batch, or one a
+   * constraint or that snapshot refused, is decided without locks: one read
+   * of seats left and existing bookings, then the write as a statement of its
+   * own, which `holdsWithoutLocks` admits only when that read alone justifies
+   * its refusals. A batch it does not admit, or whose write a constraint
+   * refused because a concurrent writer got there first, is decided again
+   * under the events' row locks (`reserveManyLocked`).
    */
   async reserveMany(
     commands: readonly ReserveBookingCommand[],
@@ -146,21 +149,15 @@ export class BookingRepository {
         if (!isRace(error)) throw error;
       }
     }
-    const facts = await this.database.db.execute<{
-      event_id: number;
-      seats_left: number | null;
-      user_id: string | null;
-    }>(sql`
-      SELECT id AS event_id, total_seats - booked_seats AS seats_left, NULL AS user_id FROM events
-      WHERE id = ANY(${toIntArray(eventIds)})
-      UNION ALL
-      SELECT event_id, NULL, user_id FROM (${bookedAmong(commands)}) AS booked`);
-    const seatsLeft = new Map<number, number>();
-    const booked = new Set<string>();
-    for (const row of facts.rows) {
-      if (row.user_id === null) seatsLeft.set(row.event_id, row.seats_left!);
-      else booked.add(bookingKey(row.event_id, row.user_id));
+    let facts: BatchFacts;
+    if (allSoldOut(unread)) {
+      const guarded = await this.writeRefusalsIfSoldOut(commands, correlationIds, eventIds);
+      if (guarded.written) return commands.map(() => ({ rejection: 'sold_out' }));
+      facts = guarded.facts;
+    } else {
+      facts = toBatchFacts((await this.database.db.execute<FactRow>(batchFacts(commands, eventIds))).rows);
     }
+    const { seatsLeft, booked } = facts;
     const allocations = allocateSeats(commands, seatsLeft, booked);
     this.remember(commands, allocations, seatsLeft);
     if (holdsWithoutLocks(commands, allocations, seatsLeft)) {
@@ -171,6 +168,40 @@ export class BookingRepository {
       }
     }
     return this.reserveManyLocked(commands, correlationIds, eventIds);
+  }
+
+  /**
+   * The read and the refusals' write in one statement, for a batch refused in
+   * full on the seats this replica last saw. Its `booking.failed` rows are
+   * inserted only if the statement's snapshot shows every event sold out and
+   * none of the batch's users booked: the facts those refusals need, as
+   * `holdsWithoutLocks` asks of a read. Otherwise nothing is written, and the
+   * facts the statement read decide the batch. A flash sale's refusals so
+   * take one round trip instead of two.
+   */
+  private async writeRefusalsIfSoldOut(
+    commands: readonly ReserveBookingCommand[],
+    correlationIds: readonly string[],
+    eventIds: readonly number[],
+  ): Promise<{ written: true } | { written: false; facts: BatchFacts }> {
+    const failures = commands.map((command, i) => ({
+      command,
+      correlationId: correlationIds[i]!,
+      data: failedData(command, 'sold_out'),
+    }));
+    const result = await this.database.db.execute<FactRow & { sold_out: boolean }>(sql`
+      WITH facts AS (${batchFacts(commands, eventIds)}),
+      sold_out AS (
+        SELECT count(*) FILTER (WHERE user_id IS NULL AND seats_left <= 0) = ${eventIds.length}
+               AND count(*) FILTER (WHERE user_id IS NOT NULL) = 0 AS holds
+        FROM facts
+      ), failed_events AS (
+        INSERT INTO outbox (type, event_id, correlation_id, data)
+        ${failedEventRows(failures)} WHERE (SELECT holds FROM sold_out)
+      )
+      SELECT f.event_id, f.seats_left, f.user_id, s.holds AS sold_out FROM sold_out s LEFT JOIN facts f ON true`);
+    if (result.rows[0]!.sold_out) return { written: true };
+    return { written: false, facts: toBatchFacts(result.rows) };
   }
 
   /** Keeps the seats a decided batch leaves its events, given the seats it was decided on. */
@@ -255,12 +286,7 @@ export class BookingRepository {
                                   'created_at', ${isoUtc(sql`i.created_at`)})
         FROM inserted i JOIN requested r ON r.event_id = i.event_id AND r.user_id = i.user_id
       ), failed_events AS (
-        INSERT INTO outbox (type, event_id, correlation_id, data)
-        SELECT ${BookingEventType.failed}, f.event_id, f.correlation_id, f.data
-        FROM unnest(${toIntArray(failures.map((f) => f.command.event_id))},
-                    ${toTextArray(failures.map((f) => f.correlationId))},
-                    ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
-          AS f(event_id, correlation_id, data)
+        INSERT INTO outbox (type, event_id, correlation_id, data) ${failedEventRows(failures)}
       )
       SELECT id, event_id, user_id, created_at FROM inserted`);
     const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
@@ -375,6 +401,46 @@ const bookedAmong = (commands: readonly ReserveBookingCommand[]) => sql`
   SELECT b.event_id, b.user_id FROM bookings b
   JOIN unnest(${toIntArray(commands.map((c) => c.event_id))}, ${toTextArray(commands.map((c) => c.user_id))})
     AS r(event_id, user_id) ON b.event_id = r.event_id AND b.user_id = r.user_id`;
+
+/** What decides a batch: each event's seats left (one row each), then the requested pairs already booked. */
+const batchFacts = (commands: readonly ReserveBookingCommand[], eventIds: readonly number[]) => sql`
+  SELECT id AS event_id, total_seats - booked_seats AS seats_left, NULL AS user_id FROM events
+  WHERE id = ANY(${toIntArray(eventIds)})
+  UNION ALL
+  SELECT event_id, NULL, user_id FROM (${bookedAmong(commands)}) AS booked`;
+
+interface FactRow extends Record<string, unknown> {
+  /** Null only where a statement joined no fact at all (none of the events exists). */
+  event_id: number | null;
+  seats_left: number | null;
+  user_id: string | null;
+}
+
+interface BatchFacts {
+  seatsLeft: Map<number, number>;
+  booked: Set<string>;
+}
+
+function toBatchFacts(rows: readonly FactRow[]): BatchFacts {
+  const seatsLeft = new Map<number, number>();
+  const booked = new Set<string>();
+  for (const { event_id: eventId, seats_left: left, user_id: userId } of rows) {
+    if (eventId === null) continue;
+    if (userId === null) seatsLeft.set(eventId, left!);
+    else booked.add(bookingKey(eventId, userId));
+  }
+  return { seatsLeft, booked };
+}
+
+/** `booking.failed` outbox rows, ready for an `INSERT INTO outbox (type, event_id, correlation_id, data)`. */
+const failedEventRows = (
+  failures: readonly { command: ReserveBookingCommand; correlationId: string; data: BookingFailedData }[],
+) => sql`
+  SELECT ${BookingEventType.failed}, f.event_id, f.correlation_id, f.data
+  FROM unnest(${toIntArray(failures.map((f) => f.command.event_id))},
+              ${toTextArray(failures.map((f) => f.correlationId))},
+              ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
+    AS f(event_id, correlation_id, data)`;
 
 /** Races the snapshot check lost are caught by the constraints themselves. */
 function rejectionForConstraint(code: string | undefined): Rejection | undefined {

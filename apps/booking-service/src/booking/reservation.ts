@@ -111,6 +111,15 @@ export function writableUnread(allocations: readonly Allocation[]): boolean {
   return allocations.every((allocation) => allocation.kind === 'book' || allocation.rejection === 'already_booked');
 }
 
+/**
+ * Whether a batch decided on the seats last seen refuses every reservation
+ * for want of a seat. Such refusals hold only if a fresh snapshot shows the
+ * same: every event sold out and none of the batch's users booked.
+ */
+export function allSoldOut(allocations: readonly Allocation[]): boolean {
+  return allocations.every((allocation) => allocation.kind === 'reject' && allocation.rejection === 'sold_out');
+}
+
 /** The seats each event has left once a batch's bookings are made. */
 export function seatsLeftAfter(
   requests: readonly ReserveBookingCommand[],
