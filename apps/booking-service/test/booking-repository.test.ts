@@ -22,14 +22,14 @@ describe('BookingRepository (real PostgreSQL)', () => {
     await db?.drop();
   });
 
-  /** [correlation id, event type] of the outbox rows written for the correlation ids `tag-0`, `tag-1`, ... */
-  const outboxTypes = async (tag: string) =>
+  /** [correlation id, event type, a refusal's reason] of the outbox rows written for `tag-0`, `tag-1`, ... */
+  const outboxRows = async (tag: string) =>
     (
-      await db.query<{ type: string; correlation_id: string }>(
-        'SELECT type, correlation_id FROM outbox WHERE correlation_id LIKE $1 ORDER BY correlation_id',
+      await db.query<{ type: string; correlation_id: string; reason: string | null }>(
+        "SELECT type, correlation_id, data->>'reason' AS reason FROM outbox WHERE correlation_id LIKE $1 ORDER BY correlation_id",
         [`${tag}-%`],
       )
-    ).rows.map((r) => [r.correlation_id, r.type]);
+    ).rows.map((r) => [r.correlation_id, r.type, r.reason]);
 
   it('decides a mixed batch exactly as one-by-one reservations would', async () => {
     const small = await db.createEvent(2);
@@ -119,10 +119,10 @@ describe('BookingRepository (real PostgreSQL)', () => {
       ]);
       expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(2);
       // The rolled-back batch left no outbox rows; the one-by-one retries wrote one each.
-      expect(await outboxTypes('fallback')).toEqual([
-        ['fallback-0', 'booking.created'],
-        ['fallback-1', 'booking.failed'],
-        ['fallback-2', 'booking.created'],
+      expect(await outboxRows('fallback')).toEqual([
+        ['fallback-0', 'booking.created', null],
+        ['fallback-1', 'booking.failed', 'already_booked'],
+        ['fallback-2', 'booking.created', null],
       ]);
     } finally {
       await db.query('DROP TRIGGER reject_mallory ON bookings; DROP FUNCTION reject_mallory()');
@@ -210,10 +210,10 @@ describe('BookingRepository (real PostgreSQL)', () => {
       execute.mockRestore();
     }
     expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(4);
-    expect(await outboxTypes('unread')).toEqual([
-      ['unread-0', 'booking.created'],
-      ['unread-1', 'booking.failed'],
-      ['unread-2', 'booking.created'],
+    expect(await outboxRows('unread')).toEqual([
+      ['unread-0', 'booking.created', null],
+      ['unread-1', 'booking.failed', 'already_booked'],
+      ['unread-2', 'booking.created', null],
     ]);
   });
 
@@ -242,10 +242,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
     } finally {
       execute.mockRestore();
     }
-    const failed = await db.query<{ correlation_id: string; type: string; reason: string }>(
-      "SELECT correlation_id, type, data->>'reason' AS reason FROM outbox WHERE correlation_id LIKE 'late-%' ORDER BY correlation_id",
-    );
-    expect(failed.rows.map((r) => [r.correlation_id, r.type, r.reason])).toEqual([
+    expect(await outboxRows('late')).toEqual([
       ['late-0', 'booking.failed', 'sold_out'],
       ['late-1', 'booking.failed', 'sold_out'],
       ['late-2', 'booking.failed', 'sold_out'],
@@ -274,12 +271,9 @@ describe('BookingRepository (real PostgreSQL)', () => {
         ),
       ),
     ).toEqual(['already_booked', 'sold_out']);
-    const failed = await db.query<{ correlation_id: string; reason: string }>(
-      "SELECT correlation_id, data->>'reason' AS reason FROM outbox WHERE correlation_id LIKE 'held-a2-%' ORDER BY correlation_id",
-    );
-    expect(failed.rows.map((r) => [r.correlation_id, r.reason])).toEqual([
-      ['held-a2-0', 'already_booked'],
-      ['held-a2-1', 'sold_out'],
+    expect(await outboxRows('held-a2')).toEqual([
+      ['held-a2-0', 'booking.failed', 'already_booked'],
+      ['held-a2-1', 'booking.failed', 'sold_out'],
     ]);
   });
 
@@ -331,9 +325,9 @@ describe('BookingRepository (real PostgreSQL)', () => {
       ),
     ).toEqual(['booked', 'sold_out']);
     // The statement that found the freed seat wrote nothing: one outbox row per request.
-    expect(await outboxTypes('stale-a3')).toEqual([
-      ['stale-a3-0', 'booking.created'],
-      ['stale-a3-1', 'booking.failed'],
+    expect(await outboxRows('stale-a3')).toEqual([
+      ['stale-a3-0', 'booking.created', null],
+      ['stale-a3-1', 'booking.failed', 'sold_out'],
     ]);
     expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(5);
     const counter = await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [

@@ -173,75 +173,44 @@ describe('holdsWithoutLocks', () => {
   });
 });
 
-describe('writableUnread', () => {
-  const decide = (requests: { event_id: number; user_id: string }[], lastSeen: Map<number, number>) =>
-    writableUnread(allocateSeats(requests, lastSeen, new Set()));
+describe('deciding on the seats last seen', () => {
+  /** The batch decided on the seats last seen, [event id, seats] each, and no booking read. */
+  const decided = (requests: { event_id: number; user_id: string }[], ...lastSeen: [number, number][]) =>
+    allocateSeats(requests, new Map(lastSeen), new Set());
+  /** A user asking twice for event 1, another once for event 2. */
+  const twiceAndOnce = [
+    { event_id: 1, user_id: 'a' },
+    { event_id: 1, user_id: 'a' },
+    { event_id: 2, user_id: 'b' },
+  ];
 
-  it('admits a batch that books in full, and a second request of a user in it', () => {
+  it('writableUnread admits a batch that books in full, and a second request of a user in it', () => {
+    expect(writableUnread(decided(twiceAndOnce, [1, 1], [2, 3]))).toBe(true);
+  });
+
+  it('writableUnread needs a read for any other refusal: an event not seen, or one seen short of seats', () => {
+    expect(writableUnread(decided([{ event_id: 3, user_id: 'a' }], [1, 5]))).toBe(false);
     expect(
-      decide(
-        [
-          { event_id: 1, user_id: 'a' },
-          { event_id: 1, user_id: 'a' },
-          { event_id: 2, user_id: 'b' },
-        ],
-        new Map([
+      writableUnread(
+        decided(
+          [
+            { event_id: 1, user_id: 'a' },
+            { event_id: 1, user_id: 'b' },
+          ],
           [1, 1],
-          [2, 3],
-        ]),
-      ),
-    ).toBe(true);
-  });
-
-  it('needs a read for any other refusal: an event not seen, or one seen short of seats', () => {
-    expect(decide([{ event_id: 3, user_id: 'a' }], new Map([[1, 5]]))).toBe(false);
-    expect(
-      decide(
-        [
-          { event_id: 1, user_id: 'a' },
-          { event_id: 1, user_id: 'b' },
-        ],
-        new Map([[1, 1]]),
+        ),
       ),
     ).toBe(false);
-    expect(decide([{ event_id: 1, user_id: 'a' }], new Map([[1, 0]]))).toBe(false);
-  });
-});
-
-describe('allSoldOut', () => {
-  const decide = (requests: { event_id: number; user_id: string }[], lastSeen: Map<number, number>) =>
-    allSoldOut(allocateSeats(requests, lastSeen, new Set()));
-
-  it('holds when every event asked for was seen with no seat left, a user asking twice included', () => {
-    expect(
-      decide(
-        [
-          { event_id: 1, user_id: 'a' },
-          { event_id: 1, user_id: 'a' },
-          { event_id: 2, user_id: 'b' },
-        ],
-        new Map([
-          [1, 0],
-          [2, 0],
-        ]),
-      ),
-    ).toBe(true);
+    expect(writableUnread(decided([{ event_id: 1, user_id: 'a' }], [1, 0]))).toBe(false);
   });
 
-  it('does not hold for a booking or an event not seen', () => {
-    expect(
-      decide(
-        [
-          { event_id: 1, user_id: 'a' },
-          { event_id: 2, user_id: 'b' },
-        ],
-        new Map([
-          [1, 0],
-          [2, 1],
-        ]),
-      ),
-    ).toBe(false);
-    expect(decide([{ event_id: 3, user_id: 'a' }], new Map([[1, 0]]))).toBe(false);
+  it('allSoldOut holds when every event asked for was seen with no seat left, a user asking twice included', () => {
+    expect(allSoldOut(decided(twiceAndOnce, [1, 0], [2, 0]))).toBe(true);
+  });
+
+  it('allSoldOut does not hold for a booking or an event not seen', () => {
+    expect(allSoldOut(decided(twiceAndOnce, [1, 0], [2, 1]))).toBe(false);
+    expect(allSoldOut(decided([{ event_id: 3, user_id: 'a' }], [1, 0]))).toBe(false);
   });
 });
 
