@@ -182,6 +182,55 @@ describe('BookingRepository (real PostgreSQL)', () => {
     }
   });
 
+  it('two replicas refusing a sold-out event while seats are freed: each freed seat sold once, one event per request', async () => {
+    const eventId = await db.createEvent(20);
+    const replicas = [connectDatabase(db.url, { poolSize: 6 }), connectDatabase(db.url, { poolSize: 6 })];
+    try {
+      const repositories = replicas.map((connection) => new BookingRepository(connection));
+      const users = (tag: string, count: number) =>
+        Array.from({ length: count }, (_, i) => ({ event_id: eventId, user_id: `${tag}-${i}` }));
+      // Both replicas sell seats, so both last saw the event sold out.
+      await repositories[0]!.reserveMany(users('early-a', 12), correlations(12, 'early-a'));
+      await repositories[1]!.reserveMany(users('early-b', 12), correlations(12, 'early-b'));
+      const { rows: sold } = await db.query<{ id: number }>('SELECT id FROM bookings WHERE event_id = $1 LIMIT 5', [
+        eventId,
+      ]);
+      const [results] = await Promise.all([
+        Promise.all(
+          Array.from({ length: 20 }, (_, b) =>
+            repositories[b % 2]!.reserveMany(users(`resale-${b}`, 10), correlations(10, `resale-${b}`)),
+          ),
+        ).then((batches) => batches.flat()),
+        ...sold.map(({ id }, i) => repositories[i % 2]!.cancel(id, `freed-${i}`)),
+      ]);
+      const rows = await db.count('bookings', 'event_id = $1', [eventId]);
+      expect(rows).toBeLessThanOrEqual(20);
+      expect(outcomes(results).filter((outcome) => outcome === 'booked')).toHaveLength(rows - 15);
+      expect(outcomes(results).filter((outcome) => outcome !== 'booked' && outcome !== 'sold_out')).toEqual([]);
+      // Every request after the sell-out has exactly one outbox row, of the kind its answer says.
+      const written = await db.query<{ correlation_id: string; type: string }>(
+        "SELECT correlation_id, type FROM outbox WHERE correlation_id LIKE 'resale-%'",
+      );
+      expect(written.rows).toHaveLength(200);
+      const typeOf = new Map(written.rows.map((row) => [row.correlation_id, row.type]));
+      const requestIds = Array.from({ length: 20 }, (_, b) => correlations(10, `resale-${b}`)).flat();
+      expect(requestIds.map((id) => typeOf.get(id))).toEqual(
+        outcomes(results).map((outcome) => (outcome === 'booked' ? 'booking.created' : 'booking.failed')),
+      );
+      // A seat the concurrent batches left free goes to the next batch: a refusal needs a snapshot without one.
+      for (const [r, repository] of repositories.entries()) {
+        await repository.reserveMany(users(`last-${r}`, 10), correlations(10, `last-${r}`));
+      }
+      expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(20);
+      const counter = await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [
+        eventId,
+      ]);
+      expect(counter.rows[0]!.booked_seats).toBe(20);
+    } finally {
+      await Promise.all(replicas.map((connection) => connection.close()));
+    }
+  });
+
   it('writes a batch on the seats it last saw in one statement, without reading first', async () => {
     const eventId = await db.createEvent(10);
     const replica = new BookingRepository(db.connection);
