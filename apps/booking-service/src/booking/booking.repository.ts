@@ -151,7 +151,7 @@ export class BookingRepository {
     }
     let facts: BatchFacts;
     if (allSoldOut(unread)) {
-      const guarded = await this.writeRefusalsIfSoldOut(commands, correlationIds, eventIds);
+      const guarded = await this.writeRefusalsIfSoldOut(commands, correlationIds, unread, eventIds);
       if (guarded.written) return commands.map(() => ({ rejection: 'sold_out' }));
       facts = guarded.facts;
     } else {
@@ -182,13 +182,9 @@ export class BookingRepository {
   private async writeRefusalsIfSoldOut(
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
+    refusals: readonly Allocation[],
     eventIds: readonly number[],
   ): Promise<{ written: true } | { written: false; facts: BatchFacts }> {
-    const failures = commands.map((command, i) => ({
-      command,
-      correlationId: correlationIds[i]!,
-      data: failedData(command, 'sold_out'),
-    }));
     const result = await this.database.db.execute<FactRow & { sold_out: boolean }>(sql`
       WITH facts AS (${batchFacts(commands, eventIds)}),
       sold_out AS (
@@ -197,7 +193,7 @@ export class BookingRepository {
         FROM facts
       ), failed_events AS (
         INSERT INTO outbox (type, event_id, correlation_id, data)
-        ${failedEventRows(failures)} WHERE (SELECT holds FROM sold_out)
+        ${failedEventRows(commands, correlationIds, refusals)} WHERE (SELECT holds FROM sold_out)
       )
       SELECT f.event_id, f.seats_left, f.user_id, s.holds AS sold_out FROM sold_out s LEFT JOIN facts f ON true`);
     if (result.rows[0]!.sold_out) return { written: true };
@@ -264,12 +260,6 @@ export class BookingRepository {
     const winners = commands.flatMap((command, i) =>
       allocations[i]!.kind === 'book' ? [{ command, correlationId: correlationIds[i]! }] : [],
     );
-    const failures = commands.flatMap((command, i) => {
-      const allocation = allocations[i]!;
-      return allocation.kind === 'reject'
-        ? [{ command, correlationId: correlationIds[i]!, data: failedData(command, allocation.rejection) }]
-        : [];
-    });
     const inserted = await executor.execute<BookingViewRow>(sql`
       WITH requested AS (
         SELECT * FROM unnest(${toIntArray(winners.map((w) => w.command.event_id))},
@@ -286,7 +276,7 @@ export class BookingRepository {
                                   'created_at', ${isoUtc(sql`i.created_at`)})
         FROM inserted i JOIN requested r ON r.event_id = i.event_id AND r.user_id = i.user_id
       ), failed_events AS (
-        INSERT INTO outbox (type, event_id, correlation_id, data) ${failedEventRows(failures)}
+        INSERT INTO outbox (type, event_id, correlation_id, data) ${failedEventRows(commands, correlationIds, allocations)}
       )
       SELECT id, event_id, user_id, created_at FROM inserted`);
     const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
@@ -432,15 +422,25 @@ function toBatchFacts(rows: readonly FactRow[]): BatchFacts {
   return { seatsLeft, booked };
 }
 
-/** `booking.failed` outbox rows, ready for an `INSERT INTO outbox (type, event_id, correlation_id, data)`. */
-const failedEventRows = (
-  failures: readonly { command: ReserveBookingCommand; correlationId: string; data: BookingFailedData }[],
-) => sql`
+/** The `booking.failed` rows of a batch's refusals, for `INSERT INTO outbox (type, event_id, correlation_id, data)`. */
+function failedEventRows(
+  commands: readonly ReserveBookingCommand[],
+  correlationIds: readonly string[],
+  allocations: readonly Allocation[],
+) {
+  const failures = commands.flatMap((command, i) => {
+    const allocation = allocations[i]!;
+    return allocation.kind === 'reject'
+      ? [{ command, correlationId: correlationIds[i]!, data: failedData(command, allocation.rejection) }]
+      : [];
+  });
+  return sql`
   SELECT ${BookingEventType.failed}, f.event_id, f.correlation_id, f.data
   FROM unnest(${toIntArray(failures.map((f) => f.command.event_id))},
               ${toTextArray(failures.map((f) => f.correlationId))},
               ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
     AS f(event_id, correlation_id, data)`;
+}
 
 /** Races the snapshot check lost are caught by the constraints themselves. */
 function rejectionForConstraint(code: string | undefined): Rejection | undefined {
