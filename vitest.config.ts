@@ -16,7 +16,12 @@ export default defineConfig({
     },
   },
   test: {
-    include: ['apps/*/test/**/*.test.ts', 'libs/*/test/**/*.test.ts', 'infrastructure/test/**/*.test.ts'],
+    include: [
+      'apps/*/test/**/*.test.ts',
+      'libs/*/test/**/*.test.ts',
+      'infrastructure/test/**/*.test.ts',
+      'load-testing/test/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -18,23 +18,61 @@ import { flashSaleSummary, latencyChartSvg, printTable } from './lib/report.mjs'
 import { recreateDatabase, SystemUnderTest } from './lib/system.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: args } = parseArgs({
-  options: {
-    url: { type: 'string', multiple: true },
-    'database-url': { type: 'string' },
-    seconds: { type: 'string', default: '10' },
-    // Unreported load first, so that every scenario meets warm JIT-compiled code and filled pools.
-    'warm-up': { type: 'string', default: '5' },
-    repeat: { type: 'string', default: '1' },
-    'booking-replicas': { type: 'string', default: '1' },
-    'gateway-replicas': { type: 'string', default: '1' },
-    scenarios: { type: 'string', default: 'baseline,flash,read,pgbench,bare' },
-  },
-});
-const seconds = Number(args.seconds);
-const warmUpSeconds = Number(args['warm-up']);
-const repeat = Number(args.repeat);
+const USAGE = `Usage: pnpm bench [options]
+
+  --scenarios LIST        comma-separated: baseline,flash,read,pgbench,bare (default: all)
+  --seconds N             length of each measured run (default 10)
+  --warm-up N             unreported load before the first scenario (default 5)
+  --repeat N              runs per scenario; the median is reported (default 1)
+  --booking-replicas N    booking services to start (default 1)
+  --gateway-replicas N    gateways to start; more than one runs behind nginx (default 1)
+  --url URL               target a running gateway instead (repeatable); needs --database-url
+  --database-url URL      the database the checks read, with --url
+  -h, --help              this text`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      url: { type: 'string', multiple: true },
+      'database-url': { type: 'string' },
+      seconds: { type: 'string', default: '10' },
+      // Unreported load first, so that every scenario meets warm JIT-compiled code and filled pools.
+      'warm-up': { type: 'string', default: '5' },
+      repeat: { type: 'string', default: '1' },
+      'booking-replicas': { type: 'string', default: '1' },
+      'gateway-replicas': { type: 'string', default: '1' },
+      scenarios: { type: 'string', default: 'baseline,flash,read,pgbench,bare' },
+    },
+  });
+} catch (error) {
+  usageError(error.message);
+}
+const args = parsed.values;
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const SCENARIOS = ['baseline', 'flash', 'read', 'pgbench', 'bare'];
+/** A whole number of at least `min`, or exit with the option's name and the usage. */
+function count(option, min = 1) {
+  const value = Number(args[option]);
+  if (Number.isInteger(value) && value >= min) return value;
+  usageError(`--${option} must be a whole number of at least ${min}, not '${args[option]}'`);
+}
+function usageError(message) {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+const seconds = count('seconds');
+const warmUpSeconds = count('warm-up', 0);
+const repeat = count('repeat');
 const scenarios = new Set(args.scenarios.split(','));
+const unknownScenarios = [...scenarios].filter((name) => !SCENARIOS.includes(name));
+if (unknownScenarios.length > 0)
+  usageError(`unknown scenario: ${unknownScenarios.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+const bookingReplicas = count('booking-replicas');
+const gatewayReplicas = count('gateway-replicas');
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const progress = (message) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
@@ -52,7 +90,7 @@ let databaseUrl = args['database-url'];
 if (!targets) {
   databaseUrl = await recreateDatabase(adminUrl, 'booking_bench');
   system = new SystemUnderTest(root);
-  await startSystem(system, databaseUrl, Number(args['booking-replicas']), Number(args['gateway-replicas']));
+  await startSystem(system, databaseUrl, bookingReplicas, gatewayReplicas);
   targets = system.targets;
 } else if (!databaseUrl) {
   throw new Error('--url needs --database-url so that the checks can read the database');
@@ -212,8 +250,8 @@ function report(memory) {
     seconds,
     warmUpSeconds,
     repeat,
-    bookingReplicas: Number(args['booking-replicas']),
-    gatewayReplicas: Number(args['gateway-replicas']),
+    bookingReplicas,
+    gatewayReplicas,
     targets,
   };
   console.log(
