@@ -73,6 +73,7 @@ if (unknownScenarios.length > 0)
   usageError(`unknown scenario: ${unknownScenarios.join(', ')} (known: ${SCENARIOS.join(', ')})`);
 const bookingReplicas = count('booking-replicas');
 const gatewayReplicas = count('gateway-replicas');
+if (args.url && !args['database-url']) usageError('--url needs --database-url, the database the checks read');
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const progress = (message) => process.stderr.write(`[bench] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
 
@@ -92,8 +93,6 @@ if (!targets) {
   system = new SystemUnderTest(root);
   await startSystem(system, databaseUrl, bookingReplicas, gatewayReplicas);
   targets = system.targets;
-} else if (!databaseUrl) {
-  throw new Error('--url needs --database-url so that the checks can read the database');
 }
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });

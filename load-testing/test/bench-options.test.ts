@@ -23,6 +23,7 @@ describe('pnpm bench options', () => {
     [['--warm-up=-1'], "--warm-up must be a whole number of at least 0, not '-1'"],
     [['--gateway-replicas', '1.5'], "--gateway-replicas must be a whole number of at least 1, not '1.5'"],
     [['--scenarios', 'flash,flsh'], 'unknown scenario: flsh (known: baseline, flash, read, pgbench, bare)'],
+    [['--url', 'http://127.0.0.1:3000'], '--url needs --database-url, the database the checks read'],
   ])('refuses %j with exit code 2 and the usage', (args, message) => {
     const run = bench(...args);
     expect(run.status).toBe(2);
