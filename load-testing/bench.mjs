@@ -18,9 +18,10 @@ import { flashSaleSummary, latencyChartSvg, printTable } from './lib/report.mjs'
 import { recreateDatabase, SystemUnderTest } from './lib/system.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SCENARIOS = ['baseline', 'flash', 'read', 'pgbench', 'bare'];
 const USAGE = `Usage: pnpm bench [options]
 
-  --scenarios LIST        comma-separated: baseline,flash,read,pgbench,bare (default: all)
+  --scenarios LIST        comma-separated: ${SCENARIOS.join(',')} (default: all)
   --seconds N             length of each measured run (default 10)
   --warm-up N             unreported load before the first scenario (default 5)
   --repeat N              runs per scenario; the median is reported (default 1)
@@ -42,7 +43,7 @@ try {
       repeat: { type: 'string', default: '1' },
       'booking-replicas': { type: 'string', default: '1' },
       'gateway-replicas': { type: 'string', default: '1' },
-      scenarios: { type: 'string', default: 'baseline,flash,read,pgbench,bare' },
+      scenarios: { type: 'string', default: SCENARIOS.join(',') },
     },
   });
 } catch (error) {
@@ -53,7 +54,6 @@ if (args.help) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-const SCENARIOS = ['baseline', 'flash', 'read', 'pgbench', 'bare'];
 /** A whole number of at least `min`, or exit with the option's name and the usage. */
 function count(option, min = 1) {
   const value = Number(args[option]);
