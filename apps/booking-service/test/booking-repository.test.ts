@@ -298,6 +298,32 @@ describe('BookingRepository (real PostgreSQL)', () => {
     ]);
   });
 
+  it('refuses a batch for an event it saw sold out that no longer exists as not found', async () => {
+    const eventId = await db.createEvent(1);
+    const replica = new BookingRepository(db.connection);
+    await replica.reserveMany(
+      [
+        { event_id: eventId, user_id: 'gone-1' },
+        { event_id: eventId, user_id: 'gone-2' },
+      ],
+      correlations(2, 'gone'),
+    );
+    // Not through the API, which deletes no event; by hand. The replica still remembers it sold out.
+    await db.query('DELETE FROM events WHERE id = $1', [eventId]);
+    const results = await replica.reserveMany(
+      [
+        { event_id: eventId, user_id: 'after-1' },
+        { event_id: eventId, user_id: 'after-2' },
+      ],
+      correlations(2, 'after'),
+    );
+    expect(outcomes(results)).toEqual(['event_not_found', 'event_not_found']);
+    expect(await outboxRows('after')).toEqual([
+      ['after-0', 'booking.failed', 'event_not_found'],
+      ['after-1', 'booking.failed', 'event_not_found'],
+    ]);
+  });
+
   it('decides on what it read when a batch refused for want of seats holds a user who has booked', async () => {
     const eventId = await db.createEvent(1);
     const a = new BookingRepository(db.connection);
