@@ -31,6 +31,20 @@ describe('BookingRepository (real PostgreSQL)', () => {
       )
     ).rows.map((r) => [r.correlation_id, r.type, r.reason]);
 
+  /** A one-seat event and a replica that sold it to `tag-1` (refusing `tag-2`), so it last saw the event sold out. */
+  const soldOutByReplica = async (tag: string) => {
+    const eventId = await db.createEvent(1);
+    const replica = new BookingRepository(db.connection);
+    await replica.reserveMany(
+      [
+        { event_id: eventId, user_id: `${tag}-1` },
+        { event_id: eventId, user_id: `${tag}-2` },
+      ],
+      correlations(2, tag),
+    );
+    return { eventId, replica };
+  };
+
   it('decides a mixed batch exactly as one-by-one reservations would', async () => {
     const small = await db.createEvent(2);
     const large = await db.createEvent(10);
@@ -267,15 +281,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
   });
 
   it('refuses a batch for an event it saw sold out in one statement, which reads and writes', async () => {
-    const eventId = await db.createEvent(1);
-    const replica = new BookingRepository(db.connection);
-    await replica.reserveMany(
-      [
-        { event_id: eventId, user_id: 'first' },
-        { event_id: eventId, user_id: 'second' },
-      ],
-      correlations(2, 'sellout'),
-    );
+    const { eventId, replica } = await soldOutByReplica('sellout');
     const execute = vi.spyOn(db.connection.db, 'execute');
     try {
       const results = await replica.reserveMany(
@@ -299,15 +305,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
   });
 
   it('refuses a batch for an event it saw sold out that no longer exists as not found', async () => {
-    const eventId = await db.createEvent(1);
-    const replica = new BookingRepository(db.connection);
-    await replica.reserveMany(
-      [
-        { event_id: eventId, user_id: 'gone-1' },
-        { event_id: eventId, user_id: 'gone-2' },
-      ],
-      correlations(2, 'gone'),
-    );
+    const { eventId, replica } = await soldOutByReplica('gone');
     // Not through the API, which deletes no event; by hand. The replica still remembers it sold out.
     await db.query('DELETE FROM events WHERE id = $1', [eventId]);
     const results = await replica.reserveMany(
@@ -325,15 +323,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
   });
 
   it('decides on what it read when a batch refused for want of seats holds a user who has booked', async () => {
-    const eventId = await db.createEvent(1);
-    const a = new BookingRepository(db.connection);
-    await a.reserveMany(
-      [
-        { event_id: eventId, user_id: 'a-1' },
-        { event_id: eventId, user_id: 'a-2' },
-      ],
-      correlations(2, 'held-a'),
-    );
+    const { eventId, replica: a } = await soldOutByReplica('a');
     // A saw the event sold out, so it expects to refuse a-1 for want of a seat; the statement finds a-1's booking.
     expect(
       outcomes(
