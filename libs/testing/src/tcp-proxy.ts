@@ -1,14 +1,55 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
+/** One client connection and its upstream, with what the proxy holds back while hung. */
+class Link {
+  /** Bytes held while the proxy hangs, per direction, delivered in order on resume. */
+  private readonly held = { up: [] as Buffer[], down: [] as Buffer[] };
+  /** A silenced link forwards nothing, ever again, and keeps both sockets open. */
+  silenced = false;
+
+  constructor(
+    readonly client: Socket,
+    readonly upstream: Socket,
+    private readonly proxy: { hung: boolean },
+  ) {
+    client.on('data', (chunk) => this.forward('up', chunk));
+    upstream.on('data', (chunk) => this.forward('down', chunk));
+  }
+
+  private forward(direction: 'up' | 'down', chunk: Buffer): void {
+    if (this.silenced) return;
+    if (this.proxy.hung) this.held[direction].push(chunk);
+    else (direction === 'up' ? this.upstream : this.client).write(chunk);
+  }
+
+  flush(): void {
+    if (this.silenced) return;
+    for (const chunk of this.held.up.splice(0)) this.upstream.write(chunk);
+    for (const chunk of this.held.down.splice(0)) this.client.write(chunk);
+  }
+
+  destroy(): void {
+    this.client.destroy();
+    this.upstream.destroy();
+  }
+}
+
 /**
- * A TCP proxy on a free port in front of host:port that a test can cut (close
- * every connection and refuse new ones, as when a server goes away) and
- * restore, without touching the shared server behind it. node:net is all a
- * byte pipe needs.
+ * A TCP proxy on a free port in front of host:port that a test uses to inject
+ * network faults without touching the shared server behind it:
+ *
+ * - `cut()`: every connection is closed and new ones are refused, as when a server goes away;
+ * - `hang()` / `resume()`: connections stay open and new ones are accepted, but no byte moves until
+ *   `resume()`, which then delivers everything held, late (a stalled server or network path);
+ * - `silenceExisting()`: the connections open now go silent for good (what they send is lost, the
+ *   sockets stay open), while new connections work (a failover that leaves old sockets dangling).
+ *
+ * node:net is all a byte pipe needs.
  */
 export class TcpProxy {
   private server?: Server;
-  private readonly sockets = new Set<Socket>();
+  private readonly links = new Set<Link>();
+  private readonly state = { hung: false };
   port = 0;
 
   private constructor(
@@ -22,19 +63,25 @@ export class TcpProxy {
     return proxy;
   }
 
+  /** Connections currently open through the proxy (silenced ones included). */
+  get connections(): number {
+    return this.links.size;
+  }
+
   /** Accepts connections again, on the same port. */
   async restore(): Promise<void> {
     if (this.server) return;
     const server = createServer((client) => {
       const upstream = connect(this.targetPort, this.targetHost);
+      const link = new Link(client, upstream, this.state);
+      this.links.add(link);
       for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.once('close', () => this.sockets.delete(socket));
         socket.on('error', () => undefined);
+        socket.once('close', () => {
+          this.links.delete(link);
+          link.destroy();
+        });
       }
-      client.pipe(upstream).pipe(client);
-      client.once('close', () => upstream.destroy());
-      upstream.once('close', () => client.destroy());
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -47,12 +94,29 @@ export class TcpProxy {
 
   /** Drops every open connection and stops listening: connecting now fails with ECONNREFUSED. */
   async cut(): Promise<void> {
+    this.state.hung = false;
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    for (const link of this.links) link.destroy();
+    this.links.clear();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Stops moving bytes in both directions; connections stay open and new ones are accepted. */
+  hang(): void {
+    this.state.hung = true;
+  }
+
+  /** Delivers what was held during `hang()`, late, and forwards normally again. */
+  resume(): void {
+    this.state.hung = false;
+    for (const link of this.links) link.flush();
+  }
+
+  /** The connections open now lose every byte from here on and never close; new connections work. */
+  silenceExisting(): void {
+    for (const link of this.links) link.silenced = true;
   }
 
   async stop(): Promise<void> {
