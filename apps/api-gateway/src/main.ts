@@ -2,4 +2,4 @@ import { runService } from '@booking/shared';
 import { startGateway } from './app.js';
 import { loadGatewayConfig } from './config.js';
 
-await runService(() => startGateway(loadGatewayConfig()));
+await runService(loadGatewayConfig, startGateway);

@@ -10,7 +10,12 @@ describe('gateway when the booking side fails', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await Stack.start({ inProcessReplicas: 0, gatewayEnv: { NATS_REQUEST_TIMEOUT_MS: '1500' } });
+    // A short request deadline, with a database statement limit short enough to fit in it.
+    stack = await Stack.start({
+      inProcessReplicas: 0,
+      gatewayEnv: { NATS_REQUEST_TIMEOUT_MS: '2500' },
+      serviceEnv: { DATABASE_STATEMENT_TIMEOUT_MS: '500', NATS_REQUEST_TIMEOUT_MS: '2500' },
+    });
   });
   afterEach(async () => {
     await stack.stopReplicas();
@@ -19,7 +24,7 @@ describe('gateway when the booking side fails', () => {
     await stack?.stop();
   });
 
-  it('answers 503 at once when no booking service is running', async () => {
+  it('answers 503 after a short wait for a replica when no booking service is running', async () => {
     const started = Date.now();
     const response = await stack.reserve({ event_id: 1, user_id: 'u' });
     expect(response.status).toBe(503);
@@ -28,8 +33,8 @@ describe('gateway when the booking side fails', () => {
       error: 'Service Unavailable',
       statusCode: 503,
     });
-    // Well under the 1,500 ms deadline: NATS itself said "no responders".
-    expect(Date.now() - started).toBeLessThan(1000);
+    // NATS itself said "no responders", again and again for about a second; never the whole deadline.
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('answers 504 when the booking service does not reply in time', async () => {
@@ -40,8 +45,14 @@ describe('gateway when the booking side fails', () => {
       const started = Date.now();
       const response = await stack.reserve({ event_id: 1, user_id: 'u' });
       expect(response.status).toBe(504);
-      expect(response.body.message).toBe('The booking service did not answer within 1500 ms');
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1450);
+      expect(response.body).toEqual({
+        message:
+          'The booking service did not answer within 2500 ms; retry with the same Idempotency-Key to learn the outcome',
+        error: 'Gateway Timeout',
+        statusCode: 504,
+        outcome: 'unknown',
+      });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2450);
     } finally {
       await silent.close();
     }

@@ -1,6 +1,7 @@
 import { observabilityEnvSchema } from '@booking/observability';
 import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
 import { z } from 'zod';
+import { COMMAND_MARGINS_MS } from './common/command-deadline.js';
 
 export const bookingServiceEnvSchema = commonEnvSchema
   .extend(databaseEnvSchema.shape)
@@ -12,12 +13,32 @@ export const bookingServiceEnvSchema = commonEnvSchema
     RESERVE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
     /** Reservation transactions running at once per replica; keep below DATABASE_POOL_SIZE. */
     RESERVE_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100).default(4),
+    /** Reservations waiting for a transaction at most; the next is refused at once ("not started", 503). */
+    RESERVE_MAX_QUEUE: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
     /** Safety net only: the relay wakes on NOTIFY after each commit; this poll catches anything missed. */
     OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
     /** Rows one relay claims and publishes per transaction. */
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
     /** How long a publish waits for JetStream's acknowledgement before the batch is retried later. */
     OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+  })
+  .superRefine((config, context) => {
+    // The relay keeps its transaction open while JetStream acknowledges; PostgreSQL must not end it meanwhile.
+    if (config.OUTBOX_PUBLISH_TIMEOUT_MS >= config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['OUTBOX_PUBLISH_TIMEOUT_MS'],
+        message: 'must be below DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+      });
+    }
+    // A command starts only if its writes can finish before the gateway stops waiting (see commandStartBy).
+    if (config.NATS_REQUEST_TIMEOUT_MS <= config.DATABASE_STATEMENT_TIMEOUT_MS + COMMAND_MARGINS_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['NATS_REQUEST_TIMEOUT_MS'],
+        message: `must exceed DATABASE_STATEMENT_TIMEOUT_MS by more than ${COMMAND_MARGINS_MS} ms`,
+      });
+    }
   });
 export type BookingServiceConfig = z.infer<typeof bookingServiceEnvSchema>;
 

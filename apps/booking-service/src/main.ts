@@ -2,4 +2,4 @@ import { runService } from '@booking/shared';
 import { startBookingService } from './app.js';
 import { loadBookingServiceConfig } from './config.js';
 
-await runService(() => startBookingService(loadBookingServiceConfig()));
+await runService(loadBookingServiceConfig, startBookingService);

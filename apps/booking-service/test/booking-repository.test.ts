@@ -6,9 +6,12 @@ import { BookingRepository } from '../src/booking/booking.repository.js';
 /** One correlation id per command, `tag-0`, `tag-1`, ... */
 const correlations = (count: number, tag: string) => Array.from({ length: count }, (_, i) => `${tag}-${i}`);
 
-/** 'booked' or the reason of the refusal, per request. */
+/** A start deadline no test reaches: these tests are about the reservation rules, not deadlines. */
+const LATER = Date.now() + 3_600_000;
+
+/** 'booked', the reason of the refusal, or 'error', per request. */
 const outcomes = (results: Awaited<ReturnType<BookingRepository['reserveMany']>>) =>
-  results.map((r) => ('booking' in r ? 'booked' : r.rejection));
+  results.map((r) => ('booking' in r ? 'booked' : 'rejection' in r ? r.rejection : 'error'));
 
 describe('BookingRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -41,6 +44,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
         { event_id: eventId, user_id: `${tag}-2` },
       ],
       correlations(2, tag),
+      LATER,
     );
     return { eventId, replica };
   };
@@ -60,6 +64,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
         { event_id: large, user_id: 'a' },
       ],
       correlations(7, 'mixed'),
+      LATER,
     );
     expect(outcomes(results)).toEqual([
       'booked',
@@ -98,6 +103,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
     const results = await repository.reserveMany(
       userIds.map((user_id) => ({ event_id: eventId, user_id })),
       correlations(userIds.length, 'awkward'),
+      LATER,
     );
     expect(results.map((r) => 'booking' in r && r.booking.user_id)).toEqual(userIds);
     const { rows } = await db.query<{ user_id: string }>(
@@ -125,6 +131,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
           { event_id: eventId, user_id: 'bob' },
         ],
         correlations(3, 'fallback'),
+        LATER,
       );
       expect(results.map((r) => ('booking' in r ? r.booking.user_id : r.rejection))).toEqual([
         'alice',
@@ -169,7 +176,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
       const results = (
         await Promise.all(
           batches.map((batch, b) =>
-            repositories[b % 2]!.reserveMany(batch, correlations(batch.length, `replicas-${b}`)),
+            repositories[b % 2]!.reserveMany(batch, correlations(batch.length, `replicas-${b}`), LATER),
           ),
         )
       ).flat();
@@ -204,18 +211,18 @@ describe('BookingRepository (real PostgreSQL)', () => {
       const users = (tag: string, count: number) =>
         Array.from({ length: count }, (_, i) => ({ event_id: eventId, user_id: `${tag}-${i}` }));
       // Both replicas sell seats, so both last saw the event sold out.
-      await repositories[0]!.reserveMany(users('early-a', 12), correlations(12, 'early-a'));
-      await repositories[1]!.reserveMany(users('early-b', 12), correlations(12, 'early-b'));
+      await repositories[0]!.reserveMany(users('early-a', 12), correlations(12, 'early-a'), LATER);
+      await repositories[1]!.reserveMany(users('early-b', 12), correlations(12, 'early-b'), LATER);
       const { rows: sold } = await db.query<{ id: number }>('SELECT id FROM bookings WHERE event_id = $1 LIMIT 5', [
         eventId,
       ]);
       const [results] = await Promise.all([
         Promise.all(
           Array.from({ length: 20 }, (_, b) =>
-            repositories[b % 2]!.reserveMany(users(`resale-${b}`, 10), correlations(10, `resale-${b}`)),
+            repositories[b % 2]!.reserveMany(users(`resale-${b}`, 10), correlations(10, `resale-${b}`), LATER),
           ),
         ).then((batches) => batches.flat()),
-        ...sold.map(({ id }, i) => repositories[i % 2]!.cancel(id, `freed-${i}`)),
+        ...sold.map(({ id }, i) => repositories[i % 2]!.cancel(id, `freed-${i}`, LATER)),
       ]);
       const rows = await db.count('bookings', 'event_id = $1', [eventId]);
       expect(rows).toBeLessThanOrEqual(20);
@@ -233,7 +240,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
       );
       // A seat the concurrent batches left free goes to the next batch: a refusal needs a snapshot without one.
       for (const [r, repository] of repositories.entries()) {
-        await repository.reserveMany(users(`last-${r}`, 10), correlations(10, `last-${r}`));
+        await repository.reserveMany(users(`last-${r}`, 10), correlations(10, `last-${r}`), LATER);
       }
       expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(20);
       const counter = await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [
@@ -256,6 +263,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
           { event_id: eventId, user_id: 'seen-2' },
         ],
         correlations(2, 'seen'),
+        LATER,
       );
       expect(execute).toHaveBeenCalledTimes(2); // the event was new to this replica: read, then write
       execute.mockClear();
@@ -266,6 +274,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
           { event_id: eventId, user_id: 'unread-2' },
         ],
         correlations(3, 'unread'),
+        LATER,
       );
       expect(execute).toHaveBeenCalledTimes(1);
       expect(outcomes(results)).toEqual(['booked', 'already_booked', 'booked']);
@@ -291,6 +300,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
           { event_id: eventId, user_id: 'late-2' },
         ],
         correlations(3, 'late'),
+        LATER,
       );
       expect(execute).toHaveBeenCalledTimes(1);
       expect(outcomes(results)).toEqual(['sold_out', 'sold_out', 'sold_out']);
@@ -314,6 +324,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
         { event_id: eventId, user_id: 'after-2' },
       ],
       correlations(2, 'after'),
+      LATER,
     );
     expect(outcomes(results)).toEqual(['event_not_found', 'event_not_found']);
     expect(await outboxRows('after')).toEqual([
@@ -333,6 +344,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
             { event_id: eventId, user_id: 'a-3' },
           ],
           correlations(2, 'held-a2'),
+          LATER,
         ),
       ),
     ).toEqual(['already_booked', 'sold_out']);
@@ -351,6 +363,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
         { event_id: eventId, user_id: 'a-2' },
       ],
       correlations(2, 'stale-a'),
+      LATER,
     );
     await b.reserveMany(
       [
@@ -358,6 +371,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
         { event_id: eventId, user_id: 'b-2' },
       ],
       correlations(2, 'stale-b'),
+      LATER,
     );
     // A still counts three seats and no booking of b-1's: its unread write fails, and the batch is decided on a read.
     expect(
@@ -369,6 +383,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
             { event_id: eventId, user_id: 'a-4' },
           ],
           correlations(3, 'stale-a2'),
+          LATER,
         ),
       ),
     ).toEqual(['already_booked', 'booked', 'sold_out']);
@@ -377,7 +392,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
       eventId,
       'b-2',
     ]);
-    expect(await b.cancel(rows[0]!.id, 'stale-cancel')).toBeDefined();
+    expect(await b.cancel(rows[0]!.id, 'stale-cancel', LATER)).toBeDefined();
     expect(
       outcomes(
         await a.reserveMany(
@@ -386,6 +401,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
             { event_id: eventId, user_id: 'a-6' },
           ],
           correlations(2, 'stale-a3'),
+          LATER,
         ),
       ),
     ).toEqual(['booked', 'sold_out']);
@@ -410,6 +426,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
           { event_id: eventId, user_id: 'x'.repeat(300) }, // longer than the column: not a booking rule
         ],
         correlations(2, 'error'),
+        LATER,
       ),
     ).rejects.toThrow();
     expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(0);

@@ -30,6 +30,23 @@ export const notificationServiceEnvSchema = commonEnvSchema
     NOTIFY_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
     NOTIFY_WEBHOOK_BACKOFF_INITIAL_MS: z.coerce.number().int().min(1).max(60_000).default(200),
     NOTIFY_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).max(600_000).default(10_000),
+    /**
+     * Handling one event (recording it, every channel's attempts) gives up after this long; the event is
+     * offered again later, so a stuck dependency never holds a slot of NOTIFICATION_MAX_IN_FLIGHT for good.
+     */
+    NOTIFICATION_HANDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+  })
+  .superRefine((config, context) => {
+    // Room for every webhook attempt and the longest backoffs between them.
+    const webhookWorstCase =
+      config.NOTIFY_WEBHOOK_MAX_ATTEMPTS * (config.NOTIFY_WEBHOOK_TIMEOUT_MS + config.NOTIFY_WEBHOOK_BACKOFF_MAX_MS);
+    if (config.NOTIFY_WEBHOOK_URL && config.NOTIFICATION_HANDLE_TIMEOUT_MS <= webhookWorstCase) {
+      context.addIssue({
+        code: 'custom',
+        path: ['NOTIFICATION_HANDLE_TIMEOUT_MS'],
+        message: `must exceed the webhook's attempts with their timeouts and backoffs (${webhookWorstCase} ms)`,
+      });
+    }
   });
 export type NotificationServiceConfig = z.infer<typeof notificationServiceEnvSchema>;
 

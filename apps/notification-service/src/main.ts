@@ -2,4 +2,4 @@ import { runService } from '@booking/shared';
 import { startNotificationService } from './app.js';
 import { loadNotificationServiceConfig } from './config.js';
 
-await runService(() => startNotificationService(loadNotificationServiceConfig()));
+await runService(loadNotificationServiceConfig, startNotificationService);

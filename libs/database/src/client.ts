@@ -10,15 +10,102 @@ export interface DatabaseConnection {
   close(): Promise<void>;
 }
 
-export function connectDatabase(
-  url: string,
-  options: { poolSize?: number; applicationName?: string } = {},
-): DatabaseConnection {
-  const pool = new pg.Pool({
+export interface ConnectOptions {
+  poolSize?: number;
+  applicationName?: string;
+  /**
+   * PostgreSQL cancels a statement that runs longer (`statement_timeout`), and the client gives up on
+   * one whose answer has not arrived a second after that (a stalled network path or server): its
+   * connection is then closed, never reused. Unset: no limit (migrations, one-off scripts).
+   */
+  statementTimeoutMs?: number;
+  /** PostgreSQL ends a session left idle inside a transaction this long, releasing its locks. */
+  idleInTransactionTimeoutMs?: number;
+}
+
+/** How much longer than PostgreSQL's own statement timeout the client waits for an answer. */
+const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
+const NOT_SENT = Symbol('no statement was sent');
+const READ_TIMEOUT_MESSAGE = 'Query read timeout';
+
+/**
+ * A client that closes its connection when an answer does not arrive in time. node-postgres reports
+ * the timeout but keeps the connection, whose unanswered statement then blocks every later one (a
+ * pool would hand it out again, e.g. after a transaction's rollback also timed out); closed, it is
+ * dropped by the pool.
+ */
+class DeadlineClient extends pg.Client {
+  // node-postgres's query() has many overloads; this only wraps the callback or the promise.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override query(...args: any[]): any {
+    const last = args.length - 1;
+    if (typeof args[last] === 'function') {
+      const callback = args[last] as (error: Error | null, result?: unknown) => void;
+      args[last] = (error: Error | null, result?: unknown) => {
+        this.abandonAfterTimeout(error);
+        callback(error, result);
+      };
+      return (super.query as (...a: unknown[]) => unknown)(...args);
+    }
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (!(result instanceof Promise)) return result;
+    return result.catch((error: unknown) => {
+      this.abandonAfterTimeout(error);
+      throw error;
+    });
+  }
+
+  private abandonAfterTimeout(error: unknown): void {
+    if (error instanceof Error && error.message === READ_TIMEOUT_MESSAGE) {
+      (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    }
+  }
+}
+
+/** A pool whose failures to provide a connection are marked: no statement reached PostgreSQL. */
+class DeadlinePool extends pg.Pool {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override connect(callback?: any): any {
+    if (callback) {
+      return super.connect((error, client, done) => callback(error && markNotSent(error), client, done));
+    }
+    return super.connect().catch((error: unknown) => {
+      throw markNotSent(error);
+    });
+  }
+}
+
+const markNotSent = (error: unknown): unknown =>
+  error instanceof Error ? Object.assign(error, { [NOT_SENT]: true }) : error;
+
+/**
+ * True when the error happened before any statement was sent (no connection could be had), so
+ * nothing can have been written, as opposed to an error after a statement was sent.
+ */
+export function failedBeforeSending(error: unknown): boolean {
+  for (let current = error; current instanceof Error; current = current.cause) {
+    if ((current as { [NOT_SENT]?: boolean })[NOT_SENT]) return true;
+  }
+  return false;
+}
+
+export function connectDatabase(url: string, options: ConnectOptions = {}): DatabaseConnection {
+  const pool = new DeadlinePool({
+    Client: DeadlineClient,
     connectionString: url,
     max: options.poolSize ?? 10,
     application_name: options.applicationName,
     connectionTimeoutMillis: 5_000,
+    // A peer that vanished without closing (host down, cable pulled) is found by TCP keepalive.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(options.statementTimeoutMs !== undefined && {
+      statement_timeout: options.statementTimeoutMs,
+      query_timeout: options.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+    }),
+    ...(options.idleInTransactionTimeoutMs !== undefined && {
+      idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
+    }),
   });
   // An idle client losing its server connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);

@@ -19,6 +19,15 @@ export const BOOKING_EVENT_SUBJECTS: readonly BookingEventType[] = Object.values
 /** NATS header carrying the request id from the gateway; stored as the event's correlation id. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
+/**
+ * NATS header carrying the time (Unix epoch milliseconds) at which the gateway
+ * stops waiting for the reply. The booking service starts no command whose
+ * writes could commit after it, so a request the gateway gave up on is never
+ * carried out later. Gateway, booking service and PostgreSQL must keep their
+ * clocks in sync (NTP); a skew shifts the margin by as much.
+ */
+export const DEADLINE_HEADER = 'x-deadline';
+
 export interface BookingCreatedData {
   booking_id: number;
   event_id: number;

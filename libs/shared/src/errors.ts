@@ -5,8 +5,13 @@ export const ErrorCode = {
   BookingNotFound: 'BOOKING_NOT_FOUND',
   AlreadyBooked: 'ALREADY_BOOKED',
   SoldOut: 'SOLD_OUT',
-  /** A dependency (PostgreSQL) is unreachable: retrying later may succeed. */
+  /** A dependency (PostgreSQL) is unreachable or too slow; nothing was written: retrying later may succeed. */
   Unavailable: 'UNAVAILABLE',
+  /** The command was not started: its deadline would pass first, or the service's queue is full. Nothing was written. */
+  NotStarted: 'NOT_STARTED',
+  /** The command was sent to PostgreSQL and no answer came back: it may or may not have been written. */
+  OutcomeUnknown: 'OUTCOME_UNKNOWN',
+  /** A bug; nothing was written. */
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -18,6 +23,8 @@ export const HTTP_STATUS_BY_ERROR_CODE: Record<ErrorCode, number> = {
   ALREADY_BOOKED: 409,
   SOLD_OUT: 409,
   UNAVAILABLE: 503,
+  NOT_STARTED: 503,
+  OUTCOME_UNKNOWN: 504,
   INTERNAL: 500,
 };
 

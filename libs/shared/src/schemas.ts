@@ -22,6 +22,18 @@ export const reserveBookingSchema = z.object({
 });
 export type ReserveBookingCommand = z.infer<typeof reserveBookingSchema>;
 
+/**
+ * The id of an earlier request whose outcome its caller never heard (the
+ * gateway answered 504): a retry carrying it gets that request's booking or
+ * cancellation if it happened. Set by the gateway from its idempotency record,
+ * never taken from a client.
+ */
+const retryOfSchema = z.string().min(1).max(255).optional();
+
+/** `booking.reserve`, as the gateway sends it. */
+export const reserveCommandSchema = reserveBookingSchema.extend({ retry_of: retryOfSchema });
+export type ReserveCommand = z.infer<typeof reserveCommandSchema>;
+
 /** The most reservations one `booking.reserve.batch` message may carry. */
 export const MAX_RESERVATIONS_PER_MESSAGE = 256;
 
@@ -62,6 +74,10 @@ export type CreateEventCommand = z.infer<typeof createEventSchema>;
 
 export const getByIdSchema = z.object({ id: idSchema('id') });
 export type GetByIdQuery = z.infer<typeof getByIdSchema>;
+
+/** `booking.cancel`, as the gateway sends it. */
+export const cancelCommandSchema = getByIdSchema.extend({ retry_of: retryOfSchema });
+export type CancelCommand = z.infer<typeof cancelCommandSchema>;
 
 export const listBookingsSchema = z.object({
   user_id: userIdSchema.optional(),

@@ -8,7 +8,6 @@ import {
   listBookingsQueryStringSchema,
   loadConfig,
   reserveBookingSchema,
-  runService,
   validate,
 } from '../src/index.js';
 
@@ -67,8 +66,11 @@ describe('configuration', () => {
       NODE_ENV: 'development',
       NATS_URL: 'nats://localhost:4222',
       NATS_REQUEST_TIMEOUT_MS: 5000,
+      SHUTDOWN_TIMEOUT_MS: 10_000,
       DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/booking_db',
       DATABASE_POOL_SIZE: 10,
+      DATABASE_STATEMENT_TIMEOUT_MS: 2_000,
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 10_000,
     });
   });
 
@@ -81,25 +83,5 @@ describe('configuration', () => {
     );
     expect(() => loadConfig(schema, { NATS_REQUEST_TIMEOUT_MS: 'soon' })).toThrow(/NATS_REQUEST_TIMEOUT_MS/);
     expect(() => loadConfig(schema, { NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
-  });
-});
-
-describe('runService', () => {
-  it('prints a configuration error as one line and sets a failing exit code', async () => {
-    const errors: unknown[] = [];
-    const original = console.error;
-    console.error = (message: unknown) => errors.push(message);
-    try {
-      await runService(async () => loadConfig(commonEnvSchema, { NODE_ENV: 'staging' }));
-      expect(errors).toEqual([expect.stringMatching(/^Invalid configuration: NODE_ENV: /)]);
-      expect(process.exitCode).toBe(1);
-    } finally {
-      console.error = original;
-      process.exitCode = 0;
-    }
-  });
-
-  it('lets other start-up errors through', async () => {
-    await expect(runService(async () => Promise.reject(new Error('port in use')))).rejects.toThrow('port in use');
   });
 });

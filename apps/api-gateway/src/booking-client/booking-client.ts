@@ -1,11 +1,12 @@
 import { CircuitState as CircuitStateValue, type GatewayMetrics } from '@booking/observability';
 import {
   BookingSubjects,
+  DEADLINE_HEADER,
   ErrorCode,
   HTTP_STATUS_BY_ERROR_CODE,
   REQUEST_ID_HEADER,
   type BookingView,
-  type ReserveBookingCommand,
+  type ReserveCommand,
   type ServiceError,
   type ServiceReply,
 } from '@booking/shared';
@@ -32,8 +33,10 @@ import {
   handleWhen,
   retry,
   wrap,
+  type CircuitBreakerPolicy,
   type IPolicy,
 } from 'cockatiel';
+import { OutcomeUnknownException } from '../common/outcome-unknown.exception.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
@@ -58,51 +61,74 @@ const BREAKER_STATES: Record<CircuitState, BreakerState> = {
   [CircuitState.Isolated]: 'isolated',
 };
 
-/** The booking service is away or hung: no responders, no reply in time, or a dead connection. */
-const isTransportFailure = (error: unknown): boolean =>
-  !(error instanceof BrokenCircuitError) && !(error instanceof BulkheadRejectedError);
-/** Its database is away: the reply says so. */
-const isUnavailableReply = (reply: unknown): boolean =>
-  (reply as { error?: Partial<ServiceError> } | undefined)?.error?.code === ErrorCode.Unavailable;
-/** NATS's "no responders" status: no booking-service replica is subscribed. */
+/** NATS's "no responders" status: no booking-service replica is subscribed, so nobody received the request. */
 const isNoResponders = (error: unknown): boolean => error instanceof RequestError && error.isNoResponders();
+/** A quick failure of a read that another attempt may not see: anything but a timeout, a full gateway or an open circuit. */
+const isQuickReadFailure = (error: unknown): boolean =>
+  !(error instanceof TimeoutError) &&
+  !(error instanceof BrokenCircuitError) &&
+  !(error instanceof BulkheadRejectedError) &&
+  !isNoResponders(error);
+/** The service says nothing was done for want of its database or of time: a read may be tried again. */
+const isRetryableReply = (reply: unknown): boolean => {
+  const code = (reply as { error?: Partial<ServiceError> } | undefined)?.error?.code;
+  return code === ErrorCode.Unavailable || code === ErrorCode.NotStarted;
+};
 const isServiceReply = (reply: unknown): reply is ServiceReply<unknown> =>
   typeof reply === 'object' && reply !== null && typeof (reply as { ok?: unknown }).ok === 'boolean';
 
+/** Retries of "no responders" for about this long: replicas re-subscribing after NATS came back, or one restarting. */
+const NO_RESPONDERS_RETRIES = 7;
+const NO_RESPONDERS_BACKOFF = { initialDelay: 25, maxDelay: 250 };
+
+type Kind = 'command' | 'read';
+
 /**
- * Request/reply to the booking service over NATS, through one set of cockatiel
- * policies (outermost first):
+ * Request/reply to the booking service over NATS, through cockatiel policies
+ * (outermost first), one set for commands and one for reads:
  *
- * - bulkhead: at most BOOKING_MAX_IN_FLIGHT requests in flight; beyond that an
- *   immediate 503, so overload never turns into unbounded latency;
- * - retry (reads only): quick failures (no responders, database unavailable)
- *   are retried with jittered exponential backoff; commands never are, since
- *   their outcome after a failure is unknown;
- * - circuit breaker: after BREAKER_FAILURE_THRESHOLD consecutive failures every
- *   request is answered 503 with Retry-After at once, until a trial request
- *   after BREAKER_HALF_OPEN_AFTER_MS succeeds;
- * - timeout: NATS_REQUEST_TIMEOUT_MS per attempt, then 504. It is the NATS
- *   request's own timeout: a cockatiel timeout policy would add an
- *   AbortController and a DOMException to every request (about 4 % of the
- *   gateway's CPU in a flash sale) to do the same.
+ * - bulkhead (shared): at most BOOKING_MAX_IN_FLIGHT requests in flight;
+ *   beyond that an immediate 503, so overload never turns into unbounded latency;
+ * - "no responders" retried with short backoffs for about a second: nobody
+ *   received the request, so even a command is safe to send again, and replicas
+ *   re-subscribing after a NATS restart are waited for instead of failing;
+ * - retry (reads only): other quick failures and "database unavailable" or
+ *   "not started" replies are retried with jittered exponential backoff;
+ *   commands never are, since their outcome after a failure is unknown;
+ * - circuit breaker, one for commands and one for reads: after
+ *   BREAKER_FAILURE_THRESHOLD consecutive timeouts every request of that kind
+ *   is answered 503 with Retry-After at once, until a trial request after
+ *   BREAKER_HALF_OPEN_AFTER_MS succeeds. Only timeouts count: they are what
+ *   holds connections and memory while the service hangs; every other failure
+ *   is answered at once anyway;
+ * - deadline: each request carries the time the gateway stops waiting
+ *   (NATS header `x-deadline`, NATS_REQUEST_TIMEOUT_MS from its first
+ *   attempt), which is also the NATS request's timeout; the booking service
+ *   starts no command that could commit after it.
  *
- * The policies apply to each request, also to reservations, which travel
- * together (`ReservationGatherer`). The service's error replies become the
- * contract's HTTP errors.
+ * What each failure means for a command is stated by its status: 503 nothing
+ * was done; 504 (`OutcomeUnknownException`) the outcome is unknown. The
+ * service's error replies become the contract's HTTP errors.
  */
 @Injectable()
 export class BookingClient implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BookingClient.name);
   private connected = false;
-  /** Counts NATS disconnects: a request that saw one lost its reply to the outage (503), it was not slow (504). */
+  /** Counts NATS disconnects: a request that saw one may have lost its reply to the outage. */
   private disconnects = 0;
-  private readonly breaker;
-  private readonly commandPolicy: IPolicy;
-  private readonly queryPolicy: IPolicy;
-  private breakerOpenedAt = 0;
+  private readonly breakers: Record<Kind, CircuitBreakerPolicy>;
+  private readonly policies: Record<Kind, IPolicy>;
+  private readonly breakerOpenedAt: Record<Kind, number> = { command: 0, read: 0 };
   private packetId = 0;
   /** Counters for monitoring (exposed by the metrics module). */
-  readonly counters = { breakerOpened: 0, shedByBulkhead: 0, shortCircuited: 0, retries: 0, sharedReads: 0 };
+  readonly counters = {
+    breakerOpened: 0,
+    shedByBulkhead: 0,
+    shortCircuited: 0,
+    retries: 0,
+    noRespondersRetries: 0,
+    sharedReads: 0,
+  };
   /** Reads on their way to the booking service, by subject and payload. */
   private readonly readsInFlight = new Map<string, Promise<unknown>>();
   readonly reservations = new ReservationGatherer(this.send.bind(this), (size) =>
@@ -114,30 +140,44 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(GATEWAY_METRICS) private readonly metrics: GatewayMetrics,
   ) {
-    const failures = handleWhen(isTransportFailure).orWhenResult(isUnavailableReply);
-    this.breaker = circuitBreaker(failures, {
-      halfOpenAfter: config.BREAKER_HALF_OPEN_AFTER_MS,
-      breaker: new ConsecutiveBreaker(config.BREAKER_FAILURE_THRESHOLD),
-    });
-    const breakerGauge = metrics.circuitBreakerState.labels({ breaker: 'booking-service' });
-    breakerGauge.set(CircuitStateValue.closed);
-    this.breaker.onStateChange((state) => breakerGauge.set(BREAKER_GAUGE_VALUES[state]));
-    this.breaker.onBreak(() => {
-      this.breakerOpenedAt = Date.now();
-      this.counters.breakerOpened++;
-      this.logger.warn(`Circuit opened: booking requests are refused for ${config.BREAKER_HALF_OPEN_AFTER_MS} ms`);
-    });
-    this.breaker.onReset(() => this.logger.log('Circuit closed: the booking service answers again'));
     const inFlight = bulkhead(config.BOOKING_MAX_IN_FLIGHT, 0);
-    const readRetry = retry(
-      handleWhen((error) => isTransportFailure(error) && !(error instanceof TimeoutError)).orWhenResult(
-        isUnavailableReply,
-      ),
-      { maxAttempts: config.READ_RETRIES, backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }) },
-    );
+    const noResponders = retry(handleWhen(isNoResponders), {
+      maxAttempts: NO_RESPONDERS_RETRIES,
+      backoff: new ExponentialBackoff(NO_RESPONDERS_BACKOFF),
+    });
+    noResponders.onRetry(() => this.counters.noRespondersRetries++);
+    const readRetry = retry(handleWhen(isQuickReadFailure).orWhenResult(isRetryableReply), {
+      maxAttempts: config.READ_RETRIES,
+      backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 1_000 }),
+    });
     readRetry.onRetry(() => this.counters.retries++);
-    this.commandPolicy = wrap(inFlight, this.breaker);
-    this.queryPolicy = wrap(inFlight, readRetry, this.breaker);
+    this.breakers = { command: this.breaker('command'), read: this.breaker('read') };
+    this.policies = {
+      command: wrap(inFlight, noResponders, this.breakers.command),
+      read: wrap(inFlight, readRetry, noResponders, this.breakers.read),
+    };
+  }
+
+  private breaker(kind: Kind): CircuitBreakerPolicy {
+    const breaker = circuitBreaker(
+      handleWhen((error) => error instanceof TimeoutError),
+      {
+        halfOpenAfter: this.config.BREAKER_HALF_OPEN_AFTER_MS,
+        breaker: new ConsecutiveBreaker(this.config.BREAKER_FAILURE_THRESHOLD),
+      },
+    );
+    const gauge = this.metrics.circuitBreakerState.labels({ breaker: `booking-service-${kind}s` });
+    gauge.set(CircuitStateValue.closed);
+    breaker.onStateChange((state) => gauge.set(BREAKER_GAUGE_VALUES[state]));
+    breaker.onBreak(() => {
+      this.breakerOpenedAt[kind] = Date.now();
+      this.counters.breakerOpened++;
+      this.logger.warn(
+        `Circuit for ${kind}s opened: they are refused for ${this.config.BREAKER_HALF_OPEN_AFTER_MS} ms`,
+      );
+    });
+    breaker.onReset(() => this.logger.log(`Circuit for ${kind}s closed: the booking service answers again`));
+    return breaker;
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -162,37 +202,44 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     return this.connected;
   }
 
-  get breakerState(): BreakerState {
-    return BREAKER_STATES[this.breaker.state];
+  /** The state of each circuit breaker. */
+  get breakerStates(): Record<Kind, BreakerState> {
+    return { command: BREAKER_STATES[this.breakers.command.state], read: BREAKER_STATES[this.breakers.read.state] };
   }
 
-  /** A command (cancel, create): sent once, never retried. `requestId` travels with it for the logs. */
+  /** A command (cancel, create): sent once unless nobody received it. `requestId` travels with it for the logs. */
   request<T>(subject: string, payload: object, requestId: string): Promise<T> {
-    return this.command(subject, requestId, () => this.send<T>(subject, payload, requestId));
+    return this.command(subject, requestId, (deadline) => this.send<T>(subject, payload, requestId, deadline));
   }
 
   /**
    * A reservation: a command like the others, but sent with the reservations
    * that reach this gateway at the same moment, in one message.
    */
-  reserve(command: ReserveBookingCommand, requestId: string): Promise<BookingView> {
-    return this.command(BookingSubjects.reserve, requestId, () => this.reservations.reserve(command, requestId));
+  reserve(command: ReserveCommand, requestId: string): Promise<BookingView> {
+    return this.command(BookingSubjects.reserve, requestId, (deadline) =>
+      this.reservations.reserve(command, requestId, deadline),
+    );
   }
 
   /** Once a command is answered, later reads no longer join lookups that may have started before it. */
-  private async command<T>(subject: string, requestId: string, call: () => Promise<ServiceReply<T>>): Promise<T> {
+  private async command<T>(
+    subject: string,
+    requestId: string,
+    call: (deadline: number) => Promise<ServiceReply<T>>,
+  ): Promise<T> {
     try {
-      return await this.execute(this.commandPolicy, subject, requestId, call);
+      return await this.execute('command', subject, requestId, call);
     } finally {
       this.readsInFlight.clear();
     }
   }
 
   /**
-   * A read without side effects: retried on quick transport failures, and
-   * shared by every identical read that arrives while it is in flight. Under a
-   * crowd reading one event this turns thousands of lookups a second into a
-   * few hundred, and no answer is older than the lookup a request joined.
+   * A read without side effects: retried on quick failures, and shared by
+   * every identical read that arrives while it is in flight. Under a crowd
+   * reading one event this turns thousands of lookups a second into a few
+   * hundred, and no answer is older than the lookup a request joined.
    */
   query<T>(subject: string, payload: object, requestId?: string): Promise<T> {
     const key = `${subject} ${JSON.stringify(payload)}`;
@@ -201,8 +248,8 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
       this.counters.sharedReads++;
       return inFlight as Promise<T>;
     }
-    const read = this.execute<T>(this.queryPolicy, subject, requestId, () =>
-      this.send<T>(subject, payload, requestId),
+    const read = this.execute<T>('read', subject, requestId, (deadline) =>
+      this.send<T>(subject, payload, requestId, deadline),
     ).finally(() => {
       if (this.readsInFlight.get(key) === read) this.readsInFlight.delete(key);
     });
@@ -211,28 +258,27 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async execute<T>(
-    policy: IPolicy,
+    kind: Kind,
     subject: string,
     requestId: string | undefined,
-    call: () => Promise<ServiceReply<T>>,
+    call: (deadline: number) => Promise<ServiceReply<T>>,
   ): Promise<T> {
     const endTimer = this.metrics.natsRequestDuration.startTimer({ subject });
     if (!this.connected) {
       endTimer({ outcome: 'unavailable' });
       throw new RetryLaterException('The booking service is unreachable; try again shortly', 503, 1);
     }
+    const deadline = Date.now() + this.config.NATS_REQUEST_TIMEOUT_MS;
     const disconnectsBefore = this.disconnects;
     let reply: ServiceReply<T>;
     try {
-      reply = await policy.execute(call);
+      reply = await this.policies[kind].execute(() => call(deadline));
     } catch (error) {
-      // The connection dropped while waiting: the reply is lost with it, so this is an outage (503), not a slow service.
-      if (this.disconnects !== disconnectsBefore) {
-        endTimer({ outcome: 'unavailable' });
-        throw new RetryLaterException('The connection to the booking service was lost; try again shortly', 503, 1);
-      }
-      const failure = this.transportFailure(subject, requestId, error);
-      endTimer({ outcome: failure instanceof GatewayTimeoutException ? 'timeout' : 'unavailable' });
+      const failure =
+        this.disconnects !== disconnectsBefore && !isNoResponders(error)
+          ? this.connectionLost(kind)
+          : this.transportFailure(kind, subject, requestId, error);
+      endTimer({ outcome: failure.getStatus() === 504 ? 'timeout' : 'unavailable' });
       throw failure;
     }
     endTimer({ outcome: isServiceReply(reply) && reply.ok ? 'ok' : 'rejected' });
@@ -248,12 +294,18 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
    * inbox per request: a third of the protocol writes on the hot path. The
    * payload is Nest's NATS packet, which the booking service's transport reads.
    */
-  private async send<T>(subject: string, payload: object, requestId: string | undefined): Promise<ServiceReply<T>> {
+  private async send<T>(
+    subject: string,
+    payload: object,
+    requestId: string | undefined,
+    deadline: number,
+  ): Promise<ServiceReply<T>> {
     const headers = natsHeaders();
     if (requestId) headers.set(REQUEST_ID_HEADER, requestId);
+    headers.set(DEADLINE_HEADER, String(deadline));
     const packet = JSON.stringify({ pattern: subject, data: payload, id: String(++this.packetId) });
     const message = await this.nats.unwrap<NatsConnection>().request(subject, packet, {
-      timeout: this.config.NATS_REQUEST_TIMEOUT_MS,
+      timeout: Math.max(1, deadline - Date.now()),
       headers,
     });
     const reply = message.json<{ response?: ServiceReply<T>; err?: unknown }>();
@@ -261,21 +313,35 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     return reply.response as ServiceReply<T>;
   }
 
-  private transportFailure(subject: string, requestId: string | undefined, error: unknown): HttpException {
+  /** The connection dropped while waiting: the reply, if any, was lost with it. */
+  private connectionLost(kind: Kind): HttpException {
+    if (kind === 'command') {
+      return new OutcomeUnknownException(
+        'The connection to the booking service was lost before it answered; retry with the same Idempotency-Key to learn the outcome',
+      );
+    }
+    return new RetryLaterException('The connection to the booking service was lost; try again shortly', 503, 1);
+  }
+
+  private transportFailure(kind: Kind, subject: string, requestId: string | undefined, error: unknown): HttpException {
     if (error instanceof TimeoutError) {
       this.logger.warn({
         correlationId: requestId,
         msg: `${subject}: no reply within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`,
       });
-      return new GatewayTimeoutException(
-        `The booking service did not answer within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`,
-      );
+      return kind === 'command'
+        ? new OutcomeUnknownException(
+            `The booking service did not answer within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms; retry with the same Idempotency-Key to learn the outcome`,
+          )
+        : new GatewayTimeoutException(
+            `The booking service did not answer within ${this.config.NATS_REQUEST_TIMEOUT_MS} ms`,
+          );
     }
     if (error instanceof BrokenCircuitError) {
       this.counters.shortCircuited++;
       const retryAfter = Math.max(
         1,
-        Math.ceil((this.breakerOpenedAt + this.config.BREAKER_HALF_OPEN_AFTER_MS - Date.now()) / 1000),
+        Math.ceil((this.breakerOpenedAt[kind] + this.config.BREAKER_HALF_OPEN_AFTER_MS - Date.now()) / 1000),
       );
       return new RetryLaterException(
         `The booking service is failing; requests are paused, retry in ${retryAfter} s`,
@@ -302,7 +368,10 @@ export function serviceErrorToHttp(error: ServiceError): HttpException {
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return new HttpException(error.message, HTTP_STATUS_BY_ERROR_CODE[error.code] ?? HttpStatus.INTERNAL_SERVER_ERROR);
+    const status = HTTP_STATUS_BY_ERROR_CODE[error.code] ?? HttpStatus.INTERNAL_SERVER_ERROR;
+    if (status === HttpStatus.GATEWAY_TIMEOUT) return new OutcomeUnknownException(error.message);
+    if (status === HttpStatus.SERVICE_UNAVAILABLE) return new RetryLaterException(error.message, 503, 1);
+    return new HttpException(error.message, status);
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
   }

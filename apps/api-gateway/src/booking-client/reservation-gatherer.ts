@@ -3,7 +3,7 @@ import {
   MAX_RESERVATIONS_PER_MESSAGE,
   type BookingView,
   type ReserveBatchCommand,
-  type ReserveBookingCommand,
+  type ReserveCommand,
   type ServiceReply,
 } from '@booking/shared';
 
@@ -12,14 +12,17 @@ export type SendRequest = <T>(
   subject: string,
   payload: object,
   requestId: string | undefined,
+  deadline: number,
 ) => Promise<ServiceReply<T>>;
 
 /** Stands in for a reply that breaks the contract: BookingClient refuses it as it refuses any malformed reply. */
 const MALFORMED_REPLY: unknown = { malformed: true };
 
 interface Pending {
-  command: ReserveBookingCommand;
+  command: ReserveCommand;
   requestId: string | undefined;
+  /** When its caller stops waiting (epoch ms). */
+  deadline: number;
   resolve: (reply: ServiceReply<BookingView>) => void;
   reject: (error: unknown) => void;
 }
@@ -46,10 +49,14 @@ export class ReservationGatherer {
     private readonly sent: (reservations: number) => void,
   ) {}
 
-  reserve(command: ReserveBookingCommand, requestId: string | undefined): Promise<ServiceReply<BookingView>> {
+  reserve(
+    command: ReserveCommand,
+    requestId: string | undefined,
+    deadline: number,
+  ): Promise<ServiceReply<BookingView>> {
     return new Promise((resolve, reject) => {
       if (this.pending.length === 0) setImmediate(() => this.flush());
-      this.pending.push({ command, requestId, resolve, reject });
+      this.pending.push({ command, requestId, deadline, resolve, reject });
     });
   }
 
@@ -71,15 +78,17 @@ export class ReservationGatherer {
     }
   }
 
-  private sendOne({ command, requestId }: Pending): Promise<ServiceReply<BookingView>> {
-    return this.send<BookingView>(BookingSubjects.reserve, command, requestId);
+  private sendOne({ command, requestId, deadline }: Pending): Promise<ServiceReply<BookingView>> {
+    return this.send<BookingView>(BookingSubjects.reserve, command, requestId, deadline);
   }
 
   private async sendMany(batch: Pending[]): Promise<ServiceReply<BookingView>[]> {
     const message: ReserveBatchCommand = {
       reservations: batch.map(({ command, requestId }) => ({ command, request_id: requestId })),
     };
-    const reply = await this.send<ServiceReply<BookingView>[]>(BookingSubjects.reserveBatch, message, undefined);
+    // The message's deadline is its most urgent reservation's, so no caller waits past its own.
+    const deadline = Math.min(...batch.map((pending) => pending.deadline));
+    const reply = await this.send<ServiceReply<BookingView>[]>(BookingSubjects.reserveBatch, message, undefined, deadline);
     if (reply?.ok && Array.isArray(reply.data) && reply.data.length === batch.length) return reply.data;
     // An error reply for the whole message is each caller's; a malformed one is passed on for the client to refuse.
     return batch.map(() => (reply?.ok === false ? reply : (MALFORMED_REPLY as ServiceReply<BookingView>)));

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IdempotentReplay } from '../idempotency/idempotency.guard.js';
+import { OutcomeUnknownException } from './outcome-unknown.exception.js';
 import { describeFastifyError } from './request-parsing.js';
 import { RetryLaterException } from './retry-later.exception.js';
 
@@ -9,6 +10,8 @@ export interface ErrorBody {
   message: string;
   error: string;
   statusCode: number;
+  /** Only on a 504 for a command: it may or may not have been carried out (see OutcomeUnknownException). */
+  outcome?: 'unknown';
 }
 
 const logger = new Logger('HttpErrorFilter');
@@ -47,6 +50,7 @@ export function sendHttpError(exception: unknown, request: FastifyRequest, reply
     body.message = describeFastifyError(cause as { code: string; message: string }, request.headers['content-type']);
   }
   if (exception instanceof RetryLaterException) void reply.header('retry-after', String(exception.retryAfterSeconds));
+  if (exception instanceof OutcomeUnknownException) body.outcome = 'unknown';
   if (body.statusCode === HttpStatus.UNAUTHORIZED) {
     // RFC 6750: tell the client which scheme to use and why the token was refused.
     const description = body.message.replace(/["\\]/g, "'");

@@ -1,6 +1,7 @@
 import { correlationIdOrNew, ReservationOutcome, type BookingMetrics } from '@booking/observability';
 import {
   BookingSubjects,
+  cancelCommandSchema,
   ErrorCode,
   ErrorMessages,
   fail,
@@ -8,7 +9,7 @@ import {
   listBookingsSchema,
   ok,
   reserveBatchSchema,
-  reserveBookingSchema,
+  reserveCommandSchema,
   validate,
   type BookingHistoryView,
   type BookingView,
@@ -17,8 +18,10 @@ import {
 } from '@booking/shared';
 import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import { commandStartBy } from '../common/command-deadline.js';
 import { correlationIdOf } from '../common/correlation-id.js';
 import { failureReply } from '../common/rpc-error.filter.js';
+import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { BOOKING_METRICS } from '../metrics/booking-metrics.module.js';
 import { BookingRepository, type ReserveResult } from './booking.repository.js';
 import { ReservationBatcher } from './reservation-batcher.js';
@@ -33,11 +36,12 @@ export class BookingCommandsController {
     private readonly reservations: ReservationBatcher,
     private readonly bookings: BookingRepository,
     @Inject(BOOKING_METRICS) private readonly metrics: BookingMetrics,
+    @Inject(BOOKING_SERVICE_CONFIG) private readonly config: BookingServiceConfig,
   ) {}
 
   @MessagePattern(BookingSubjects.reserve)
   reserve(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<BookingView>> {
-    return this.reserveOne(payload, correlationIdOf(context));
+    return this.reserveOne(payload, correlationIdOf(context), commandStartBy(context, this.config));
   }
 
   /**
@@ -47,26 +51,39 @@ export class BookingCommandsController {
    * hide a booking that was made.
    */
   @MessagePattern(BookingSubjects.reserveBatch)
-  async reserveBatch(@Payload() payload: unknown): Promise<ServiceReply<ServiceReply<BookingView>[]>> {
+  async reserveBatch(
+    @Payload() payload: unknown,
+    @Ctx() context: NatsContext,
+  ): Promise<ServiceReply<ServiceReply<BookingView>[]>> {
     const input = validate(reserveBatchSchema, payload);
     if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
+    const startBy = commandStartBy(context, this.config);
     const replies = input.data.reservations.map(({ command, request_id }) =>
-      this.reserveOne(command, correlationIdOrNew(request_id)).catch((error: unknown) =>
-        failureReply(error, this.logger),
+      this.reserveOne(command, correlationIdOrNew(request_id), startBy).catch((error: unknown) =>
+        failureReply(error, this.logger, 'command'),
       ),
     );
     return ok(await Promise.all(replies));
   }
 
-  private async reserveOne(payload: unknown, correlationId: string): Promise<ServiceReply<BookingView>> {
-    const input = validate(reserveBookingSchema, payload);
+  private async reserveOne(
+    payload: unknown,
+    correlationId: string,
+    startBy: number,
+  ): Promise<ServiceReply<BookingView>> {
+    const input = validate(reserveCommandSchema, payload);
     if (!input.success) {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.invalid });
       return fail({ code: ErrorCode.Validation, message: input.message });
     }
     let result: ReserveResult;
     try {
-      result = await this.reservations.reserve(input.data, correlationId);
+      result = await this.reservations.reserve(input.data, correlationId, startBy);
+      // A retry of a request whose outcome its caller never heard: its own booking is not a duplicate.
+      if (isRejected(result, 'already_booked') && input.data.retry_of !== undefined) {
+        const own = await this.bookings.bookingMadeBy(input.data, input.data.retry_of);
+        if (own) result = { booking: own };
+      }
     } catch (error) {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
       throw error;
@@ -81,14 +98,20 @@ export class BookingCommandsController {
 
   @MessagePattern(BookingSubjects.cancel)
   async cancel(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<CancelledBookingView>> {
-    const input = validate(getByIdSchema, payload);
+    const input = validate(cancelCommandSchema, payload);
     if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const cancelled = await this.bookings.cancel(input.data.id, correlationIdOf(context));
+    const { id, retry_of: retryOf } = input.data;
+    const cancelled =
+      (await this.bookings.cancel(id, correlationIdOf(context), commandStartBy(context, this.config))) ??
+      (retryOf === undefined ? undefined : await this.bookings.cancellationBy(id, retryOf));
     return cancelled
       ? ok(cancelled)
-      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(input.data.id) });
+      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
   }
 }
+
+const isRejected = (result: ReserveResult, rejection: Rejection): boolean =>
+  'rejection' in result && result.rejection === rejection;
 
 const OUTCOME_BY_REJECTION: Record<Rejection, ReservationOutcome> = {
   already_booked: ReservationOutcome.duplicate,

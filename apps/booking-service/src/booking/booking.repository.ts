@@ -1,6 +1,7 @@
 import { bookings, type DatabaseConnection } from '@booking/database';
 import {
   BookingEventType,
+  type BookingCancelledData,
   type BookingEvent,
   type BookingFailedData,
   type BookingHistoryView,
@@ -11,6 +12,7 @@ import {
 } from '@booking/shared';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { startedBy, TRANSACTION_IDLE_LIMIT_MS } from '../common/command-deadline.js';
 import { PgErrorCode, postgresErrorCode, retryOnDeadlock } from '../common/postgres-errors.js';
 import { DATABASE } from '../database/database.module.js';
 import {
@@ -27,6 +29,8 @@ import {
 } from './reservation.js';
 
 export type ReserveResult = { booking: BookingView } | { rejection: Rejection };
+/** One reservation's outcome in a batch whose requests were, in the end, written one by one. */
+export type ReserveOutcome = ReserveResult | { error: unknown };
 
 interface ReserveRow extends Record<string, unknown> {
   id: number | null;
@@ -65,21 +69,26 @@ export class BookingRepository {
    * nothing was inserted, the same statement reports what it saw, from which
    * `rejectionFor` decides why. The `booking.created` outbox row is one more CTE
    * of the same statement, so the booking and its event commit together or not at all.
+   * Nothing is booked once `startBy` (epoch ms) has passed.
    */
-  async reserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
-    const result = await this.tryReserve(command, correlationId);
+  async reserve(command: ReserveBookingCommand, correlationId: string, startBy: number): Promise<ReserveResult> {
+    const result = await this.tryReserve(command, correlationId, startBy);
     if ('rejection' in result) await this.recordFailure(command, result.rejection, correlationId);
     return result;
   }
 
-  private async tryReserve(command: ReserveBookingCommand, correlationId: string): Promise<ReserveResult> {
+  private async tryReserve(
+    command: ReserveBookingCommand,
+    correlationId: string,
+    startBy: number,
+  ): Promise<ReserveResult> {
     try {
       const result = await retryOnDeadlock(() =>
         this.database.db.execute<ReserveRow>(sql`
         WITH inserted AS (
           INSERT INTO bookings (event_id, user_id)
           SELECT e.id, ${command.user_id} FROM events e
-          WHERE e.id = ${command.event_id} AND e.booked_seats < e.total_seats
+          WHERE e.id = ${command.event_id} AND e.booked_seats < e.total_seats AND ${startedBy(startBy)}
           ON CONFLICT (event_id, user_id) DO NOTHING
           RETURNING id, event_id, user_id, created_at
         ), outboxed AS (
@@ -127,12 +136,14 @@ export class BookingRepository {
    * own, which `holdsWithoutLocks` admits only when that read alone justifies
    * its refusals. A batch it does not admit, or whose write a constraint
    * refused because a concurrent writer got there first, is decided again
-   * under the events' row locks (`reserveManyLocked`).
+   * under the events' row locks (`reserveManyLocked`). Nothing is booked once
+   * `startBy` (epoch ms) has passed.
    */
   async reserveMany(
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
-  ): Promise<ReserveResult[]> {
+    startBy: number,
+  ): Promise<ReserveOutcome[]> {
     const eventIds = distinctEventIds(commands);
     const lastSeen = new Map<number, number>();
     for (const eventId of eventIds) {
@@ -144,7 +155,7 @@ export class BookingRepository {
       // Taken before the write, so that batches in flight at the same time do not count the same seats.
       this.remember(commands, unread, lastSeen);
       try {
-        return await this.writeBatch(this.database.db, commands, correlationIds, unread);
+        return await this.writeBatch(this.database.db, commands, correlationIds, unread, startBy);
       } catch (error) {
         if (!isRace(error)) throw error;
       }
@@ -162,12 +173,12 @@ export class BookingRepository {
     this.remember(commands, allocations, seatsLeft);
     if (holdsWithoutLocks(commands, allocations, seatsLeft)) {
       try {
-        return await this.writeBatch(this.database.db, commands, correlationIds, allocations);
+        return await this.writeBatch(this.database.db, commands, correlationIds, allocations, startBy);
       } catch (error) {
         if (!isRace(error)) throw error;
       }
     }
-    return this.reserveManyLocked(commands, correlationIds, eventIds);
+    return this.reserveManyLocked(commands, correlationIds, eventIds, startBy);
   }
 
   /**
@@ -220,15 +231,18 @@ export class BookingRepository {
    * bookings (a fresh snapshot after the locks, so nothing committed is
    * missed), decide, write, commit once. The constraints still guard the
    * write: if any fires, the batch is rolled back and its requests are
-   * retried one by one with `reserve`.
+   * retried one by one with `reserve`, each with its own outcome.
    */
   private async reserveManyLocked(
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
     eventIds: readonly number[],
-  ): Promise<ReserveResult[]> {
+    startBy: number,
+  ): Promise<ReserveOutcome[]> {
     try {
       return await this.database.db.transaction(async (tx) => {
+        // The write below starts before `startBy`; its COMMIT must not arrive much later either.
+        await tx.execute(sql.raw(`SET LOCAL idle_in_transaction_session_timeout = ${TRANSACTION_IDLE_LIMIT_MS}`));
         const locked = await tx.execute<{ id: number; seats_left: number }>(sql`
           SELECT id, total_seats - booked_seats AS seats_left FROM events
           WHERE id = ANY(${toIntArray(eventIds)}) ORDER BY id FOR NO KEY UPDATE`);
@@ -240,13 +254,15 @@ export class BookingRepository {
           new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
         );
         this.remember(commands, allocations, seatsLeft);
-        return this.writeBatch(tx, commands, correlationIds, allocations);
+        return this.writeBatch(tx, commands, correlationIds, allocations, startBy);
       });
     } catch (error) {
       if (!isRace(error)) throw error;
-      const results: ReserveResult[] = [];
-      for (const [i, command] of commands.entries()) results.push(await this.reserve(command, correlationIds[i]!));
-      return results;
+      const outcomes: ReserveOutcome[] = [];
+      for (const [i, command] of commands.entries()) {
+        outcomes.push(await this.reserve(command, correlationIds[i]!, startBy).catch((failure: unknown) => ({ error: failure })));
+      }
+      return outcomes;
     }
   }
 
@@ -256,6 +272,7 @@ export class BookingRepository {
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
     allocations: readonly Allocation[],
+    startBy: number,
   ): Promise<ReserveResult[]> {
     const winners = commands.flatMap((command, i) =>
       allocations[i]!.kind === 'book' ? [{ command, correlationId: correlationIds[i]! }] : [],
@@ -267,7 +284,7 @@ export class BookingRepository {
                              ${toTextArray(winners.map((w) => w.correlationId))})
           AS r(event_id, user_id, correlation_id)
       ), inserted AS (
-        INSERT INTO bookings (event_id, user_id) SELECT event_id, user_id FROM requested
+        INSERT INTO bookings (event_id, user_id) SELECT event_id, user_id FROM requested WHERE ${startedBy(startBy)}
         RETURNING id, event_id, user_id, created_at
       ), created_events AS (
         INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
@@ -308,13 +325,14 @@ export class BookingRepository {
    * One statement: deleting the row gives the seat back (the seat-counter
    * trigger), and the `booking.cancelled` outbox row is a CTE of the same
    * statement. Two concurrent cancels serialise on the row lock; the second
-   * deletes nothing and gets undefined (not found).
+   * deletes nothing and gets undefined (not found). Nothing is cancelled once
+   * `startBy` (epoch ms) has passed.
    */
-  async cancel(id: number, correlationId: string): Promise<CancelledBookingView | undefined> {
+  async cancel(id: number, correlationId: string, startBy: number): Promise<CancelledBookingView | undefined> {
     const result = await retryOnDeadlock(() =>
       this.database.db.execute<BookingViewRow & { cancelled_at: Date; [column: string]: unknown }>(sql`
       WITH deleted AS (
-        DELETE FROM bookings WHERE id = ${id} RETURNING id, event_id, user_id, created_at
+        DELETE FROM bookings WHERE id = ${id} AND ${startedBy(startBy)} RETURNING id, event_id, user_id, created_at
       ), outboxed AS (
         INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
         SELECT ${BookingEventType.cancelled}, d.id, d.event_id, ${correlationId},
@@ -328,6 +346,32 @@ export class BookingRepository {
     );
     const row = result.rows[0];
     return row && { ...toBookingView(row), cancelled_at: new Date(row.cancelled_at).toISOString() };
+  }
+
+  /**
+   * The user's booking for the event if the request `correlationId` made it:
+   * a retry of a request whose outcome its caller never heard gets that
+   * request's booking, rather than "already booked" for the caller's own seat.
+   */
+  async bookingMadeBy(command: ReserveBookingCommand, correlationId: string): Promise<BookingView | undefined> {
+    const result = await this.database.db.execute<BookingViewRow>(sql`
+      SELECT b.id, b.event_id, b.user_id, b.created_at FROM bookings b
+      JOIN outbox o ON o.booking_id = b.id AND o.type = ${BookingEventType.created} AND o.correlation_id = ${correlationId}
+      WHERE b.event_id = ${command.event_id} AND b.user_id = ${command.user_id}`);
+    const row = result.rows[0];
+    return row && toBookingView(row);
+  }
+
+  /** The cancellation of booking `id` if the request `correlationId` made it (a retry, as above). */
+  async cancellationBy(id: number, correlationId: string): Promise<CancelledBookingView | undefined> {
+    const result = await this.database.db.execute<{ data: BookingCancelledData; created_at: string | null }>(sql`
+      SELECT c.data, created.data->>'created_at' AS created_at FROM outbox c
+      LEFT JOIN outbox created ON created.booking_id = c.booking_id AND created.type = ${BookingEventType.created}
+      WHERE c.booking_id = ${id} AND c.type = ${BookingEventType.cancelled} AND c.correlation_id = ${correlationId}`);
+    const row = result.rows[0];
+    if (!row?.created_at) return undefined;
+    const { booking_id, event_id, user_id, cancelled_at } = row.data;
+    return { id: booking_id, event_id, user_id, created_at: row.created_at, cancelled_at };
   }
 
   /** The booking's events from the outbox (kept after publishing as the audit trail), oldest first. */

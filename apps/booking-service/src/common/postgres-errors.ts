@@ -19,19 +19,24 @@ export const PgErrorCode = {
   ForeignKeyViolation: '23503',
   CheckViolation: '23514',
   DeadlockDetected: '40P01',
+  /** statement_timeout fired: the statement was cancelled, nothing written. */
+  QueryCanceled: '57014',
+  /** `assert_before_deadline` (migration 0007): the command reached PostgreSQL too late, nothing written. */
+  PastDeadline: 'BK001',
 } as const;
 
 /**
- * True for errors that mean "PostgreSQL is not reachable or not accepting work
- * right now" (connection refused or lost, admin shutdown, too many clients),
- * as opposed to a bug in a query.
+ * True for errors that mean "PostgreSQL is not reachable, too slow or not
+ * accepting work right now" (connection refused or lost, no answer in time,
+ * statement timeout, admin shutdown, too many clients), as opposed to a bug in
+ * a query.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = postgresErrorCode(error);
-  if (code) return code.startsWith('08') || code.startsWith('57P') || code === '53300';
+  if (code) return code.startsWith('08') || code.startsWith('57') || code === '53300';
   const message =
     error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : '';
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|not queryable/i.test(
     message,
   );
 }

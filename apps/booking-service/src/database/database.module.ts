@@ -25,6 +25,8 @@ class DatabaseShutdown implements OnApplicationShutdown {
         const connection = connectDatabase(config.DATABASE_URL, {
           poolSize: config.DATABASE_POOL_SIZE,
           applicationName: 'booking-service',
+          statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+          idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
         });
         instrumentQueries(connection.pool, createDatabaseMetrics(registry, connection.pool, config.DATABASE_POOL_SIZE));
         return connection;

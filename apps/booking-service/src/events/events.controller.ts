@@ -10,19 +10,24 @@ import {
   type EventView,
   type ServiceReply,
 } from '@booking/shared';
-import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import { commandStartBy } from '../common/command-deadline.js';
+import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { EventsRepository } from './events.repository.js';
 
 @Controller()
 export class EventCommandsController {
-  constructor(private readonly events: EventsRepository) {}
+  constructor(
+    private readonly events: EventsRepository,
+    @Inject(BOOKING_SERVICE_CONFIG) private readonly config: BookingServiceConfig,
+  ) {}
 
   @MessagePattern(BookingSubjects.createEvent)
-  async create(@Payload() payload: unknown): Promise<ServiceReply<EventView>> {
+  async create(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<EventView>> {
     const input = validate(createEventSchema, payload);
     if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    return ok(await this.events.create(input.data));
+    return ok(await this.events.create(input.data, commandStartBy(context, this.config)));
   }
 }
 

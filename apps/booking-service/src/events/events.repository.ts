@@ -3,9 +3,19 @@ import type { CreateEventCommand, EventView } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import { asc, eq, sql } from 'drizzle-orm';
 import { seatsLeft } from '../booking/reservation.js';
+import { startedBy } from '../common/command-deadline.js';
 import { DATABASE } from '../database/database.module.js';
 
 const MAX_LIST_SIZE = 1000;
+
+interface EventRecord extends Record<string, unknown> {
+  id: number;
+  name: string;
+  total_seats: number;
+  booked_seats: number;
+  created_at: string | Date;
+  updated_at: string | Date;
+}
 
 @Injectable()
 export class EventsRepository {
@@ -24,12 +34,20 @@ export class EventsRepository {
       .prepare('event_by_id');
   }
 
-  async create(command: CreateEventCommand): Promise<EventView> {
-    const [row] = await this.database.db
-      .insert(events)
-      .values({ name: command.name, totalSeats: command.total_seats })
-      .returning();
-    return toEventView(row!);
+  /** Creates nothing once `startBy` (epoch ms) has passed (see `startedBy`). */
+  async create(command: CreateEventCommand, startBy: number): Promise<EventView> {
+    const { rows } = await this.database.db.execute<EventRecord>(sql`
+      INSERT INTO events (name, total_seats) SELECT ${command.name}, ${command.total_seats} WHERE ${startedBy(startBy)}
+      RETURNING id, name, total_seats, booked_seats, created_at, updated_at`);
+    const row = rows[0]!;
+    return toEventView({
+      id: row.id,
+      name: row.name,
+      totalSeats: row.total_seats,
+      bookedSeats: row.booked_seats,
+      createdAt: new Date(row.created_at),
+      updatedAt: new Date(row.updated_at),
+    });
   }
 
   async findById(id: number): Promise<EventView | undefined> {

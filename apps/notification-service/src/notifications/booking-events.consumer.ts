@@ -131,13 +131,22 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     }
     // While retries run, tell JetStream the message is still being worked on, so it is not redelivered meanwhile.
     const heartbeat = setInterval(() => message.working(), this.config.NOTIFICATION_ACK_WAIT_MS / 3);
+    const giveUp = AbortSignal.timeout(this.config.NOTIFICATION_HANDLE_TIMEOUT_MS);
+    const stop = AbortSignal.any([this.shutdown.signal, giveUp]);
     try {
       // The request's correlation id, stored with the event, is on every log line about it here too.
-      await runWithCorrelationId(event.correlation_id, () => this.dispatcher.dispatch(event, this.shutdown.signal));
+      await runWithCorrelationId(event.correlation_id, () =>
+        untilAborted(this.dispatcher.dispatch(event, stop), stop),
+      );
       message.ack();
     } catch (error) {
-      if (!this.shutdown.signal.aborted)
+      if (giveUp.aborted) {
+        this.logger.warn(
+          `Event ${event.id} not handled within ${this.config.NOTIFICATION_HANDLE_TIMEOUT_MS} ms; offered again later`,
+        );
+      } else if (!this.shutdown.signal.aborted) {
         this.logger.warn(`Event ${event.id} not handled, retrying: ${describe(error)}`);
+      }
       message.nak(RETRY_DELAY_MS);
     } finally {
       clearInterval(heartbeat);
@@ -153,3 +162,13 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
 }
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** `work`, or a rejection as soon as `signal` aborts: whatever `work` still waits on cannot hold its caller. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
