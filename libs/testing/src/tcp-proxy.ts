@@ -22,10 +22,22 @@ class Link {
     else (direction === 'up' ? this.upstream : this.client).write(chunk);
   }
 
+  /** Bytes are waiting to be delivered on resume. */
+  get holding(): boolean {
+    return this.held.up.length > 0 || this.held.down.length > 0;
+  }
+
   flush(): void {
     if (this.silenced) return;
     for (const chunk of this.held.up.splice(0)) this.upstream.write(chunk);
     for (const chunk of this.held.down.splice(0)) this.client.write(chunk);
+  }
+
+  /** Closes both sides; what a hung proxy still holds is delivered first, as TCP would after the stall. */
+  close(): void {
+    if (this.holding && this.proxy.hung) return;
+    this.client.end();
+    this.upstream.end();
   }
 
   destroy(): void {
@@ -77,7 +89,10 @@ export class TcpProxy {
       this.links.add(link);
       for (const socket of [client, upstream]) {
         socket.on('error', () => undefined);
+        // One side closing closes the other, after anything still held for it.
+        socket.once('end', () => link.close());
         socket.once('close', () => {
+          if (link.holding && this.state.hung) return;
           this.links.delete(link);
           link.destroy();
         });
@@ -108,10 +123,16 @@ export class TcpProxy {
     this.state.hung = true;
   }
 
-  /** Delivers what was held during `hang()`, late, and forwards normally again. */
+  /** Delivers what was held during `hang()`, late (also to a peer whose other side has closed meanwhile), and forwards normally again. */
   resume(): void {
     this.state.hung = false;
-    for (const link of this.links) link.flush();
+    for (const link of this.links) {
+      link.flush();
+      if (link.client.destroyed || link.upstream.destroyed) {
+        link.close();
+        this.links.delete(link);
+      }
+    }
   }
 
   /** The connections open now lose every byte from here on and never close; new connections work. */

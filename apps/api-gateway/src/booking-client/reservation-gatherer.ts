@@ -88,7 +88,12 @@ export class ReservationGatherer {
     };
     // The message's deadline is its most urgent reservation's, so no caller waits past its own.
     const deadline = Math.min(...batch.map((pending) => pending.deadline));
-    const reply = await this.send<ServiceReply<BookingView>[]>(BookingSubjects.reserveBatch, message, undefined, deadline);
+    const reply = await this.send<ServiceReply<BookingView>[]>(
+      BookingSubjects.reserveBatch,
+      message,
+      undefined,
+      deadline,
+    );
     if (reply?.ok && Array.isArray(reply.data) && reply.data.length === batch.length) return reply.data;
     // An error reply for the whole message is each caller's; a malformed one is passed on for the client to refuse.
     return batch.map(() => (reply?.ok === false ? reply : (MALFORMED_REPLY as ServiceReply<BookingView>)));

@@ -260,7 +260,9 @@ export class BookingRepository {
       if (!isRace(error)) throw error;
       const outcomes: ReserveOutcome[] = [];
       for (const [i, command] of commands.entries()) {
-        outcomes.push(await this.reserve(command, correlationIds[i]!, startBy).catch((failure: unknown) => ({ error: failure })));
+        outcomes.push(
+          await this.reserve(command, correlationIds[i]!, startBy).catch((failure: unknown) => ({ error: failure })),
+        );
       }
       return outcomes;
     }

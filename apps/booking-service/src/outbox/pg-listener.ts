@@ -59,7 +59,9 @@ export class PgListener {
     try {
       await client.query('SELECT 1');
     } catch (error) {
-      this.logger.warn(`LISTEN connection stopped answering: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.warn(
+        `LISTEN connection stopped answering: ${error instanceof Error ? error.message : String(error)}`,
+      );
       this.reconnectLater(client);
     }
   }

@@ -135,9 +135,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     const stop = AbortSignal.any([this.shutdown.signal, giveUp]);
     try {
       // The request's correlation id, stored with the event, is on every log line about it here too.
-      await runWithCorrelationId(event.correlation_id, () =>
-        untilAborted(this.dispatcher.dispatch(event, stop), stop),
-      );
+      await runWithCorrelationId(event.correlation_id, () => untilAborted(this.dispatcher.dispatch(event, stop), stop));
       message.ack();
     } catch (error) {
       if (giveUp.aborted) {
