@@ -28,7 +28,7 @@ export const gatewayEnvSchema = commonEnvSchema
       .default('redis://127.0.0.1:6379'),
     /** Prefix of every key the gateway writes, so several deployments (or tests) can share one Redis. */
     REDIS_KEY_PREFIX: z.string().min(1).max(100).default('booking:gateway:'),
-    /** A Redis command slower than this counts as Redis being unavailable. */
+    /** A Redis command unanswered this long marks Redis unavailable until a probe is answered (redis-availability.ts). */
     REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(500),
 
     /** `optional`: anonymous booking requests are allowed (tokens that are sent are still checked). */

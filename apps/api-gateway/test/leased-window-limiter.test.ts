@@ -3,11 +3,13 @@ import { PrivateRedisServer } from '@booking/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeasedWindowLimiter, type WindowDecision } from '../src/rate-limit/leased-window-limiter.js';
+import { RedisAvailability } from '../src/redis/redis-availability.js';
 
 /** Two gateway replicas' limiters: each has its own Redis connection, as in production. */
 describe('LeasedWindowLimiter against a real Redis', () => {
   let server: PrivateRedisServer;
   const connections: Redis[] = [];
+  const availabilities: RedisAvailability[] = [];
   const limiters: LeasedWindowLimiter[] = [];
   let prefix = 0;
 
@@ -16,7 +18,7 @@ describe('LeasedWindowLimiter against a real Redis', () => {
   });
   afterAll(async () => {
     for (const limiter of limiters) limiter.dispose();
-    await Promise.all(connections.map((redis) => redis.quit().catch(() => undefined)));
+    await Promise.all(availabilities.map((redis) => redis.onApplicationShutdown()));
     await server?.stop();
   });
 
@@ -27,7 +29,9 @@ describe('LeasedWindowLimiter against a real Redis', () => {
       const redis = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500 });
       await new Promise((resolve) => redis.once('ready', resolve));
       connections.push(redis);
-      const limiter = new LeasedWindowLimiter(redis, { points, windowSeconds, keyPrefix });
+      const availability = new RedisAvailability(redis);
+      availabilities.push(availability);
+      const limiter = new LeasedWindowLimiter(availability, { points, windowSeconds, keyPrefix });
       limiters.push(limiter);
       created.push(limiter);
     }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SECURITY_HEADERS } from '../src/common/security-headers.js';
 import { RateLimitService } from '../src/rate-limit/rate-limit.service.js';
+import { RedisAvailability } from '../src/redis/redis-availability.js';
 import { countStatuses, httpRequest, Stack, tokenFor } from './support/stack.js';
 
 const LIMITS = { RATE_LIMIT_IP_MAX: '10', RATE_LIMIT_USER_MAX: '1000', RATE_LIMIT_WINDOW_S: '60' };
@@ -107,6 +108,7 @@ describe('rate limiting while Redis is down', () => {
 
   it('falls back to per-replica limits (fail open, counted), and bookings still never oversell', async () => {
     const limits = stack.gateway.get(RateLimitService);
+    const redis = stack.gateway.get(RedisAvailability);
     const eventId = await stack.db.createEvent(5);
     await stack.redis.stop();
 
@@ -118,7 +120,7 @@ describe('rate limiting while Redis is down', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(countStatuses(responses)).toEqual({ 201: 5, 409: 15, 429: 5 });
     expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(5);
-    expect(limits.usingSharedStore).toBe(false);
+    expect(redis.available).toBe(false);
     expect(limits.counters.redisFallbacks).toBeGreaterThanOrEqual(25);
 
     // Back again: shared counting resumes (a fresh Redis starts from zero).
@@ -129,6 +131,6 @@ describe('rate limiting while Redis is down', () => {
         interval: 200,
       })
       .toBe('19');
-    expect(limits.usingSharedStore).toBe(true);
+    expect(redis.available).toBe(true);
   });
 });

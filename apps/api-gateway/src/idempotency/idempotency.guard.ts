@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   applyDecorators,
@@ -13,6 +14,7 @@ import {
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RetryLaterException } from '../common/retry-later.exception.js';
+import { RedisUnavailableError } from '../redis/redis-availability.js';
 import { IdempotencyStore, requestFingerprint, type Claim, type StoredResponse } from './idempotency.store.js';
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
@@ -23,6 +25,8 @@ const POLL_MS = 25;
 interface IdempotencyClaim {
   redisKey: string;
   fingerprint: string;
+  /** Names this request's claim in Redis: only it may complete or release the record. */
+  token: string;
 }
 
 declare module 'fastify' {
@@ -57,8 +61,9 @@ export class IdempotentReplay extends Error {
  * request of its routes, keyed or not, through Nest's rxjs chain, which cost
  * the flash sale about a quarter of its throughput.
  *
- * When Redis is unreachable, a request that carries a key is refused with 503:
- * the client asked for at-most-once execution, which cannot be promised then.
+ * When Redis is unavailable, a request that carries a key is refused with 503
+ * (at once while `RedisAvailability` has it marked down): the client asked for
+ * at-most-once execution, which cannot be promised then.
  */
 @Injectable()
 export class IdempotencyGuard implements CanActivate {
@@ -79,7 +84,8 @@ export class IdempotencyGuard implements CanActivate {
   private async admit(request: FastifyRequest, key: string): Promise<boolean> {
     const redisKey = this.store.redisKey(request.principal?.sub ?? 'anonymous', key);
     const fingerprint = requestFingerprint(request.method, request.url, request.body);
-    const claim = await this.claim(redisKey, fingerprint);
+    const token = randomUUID();
+    const claim = await this.claim(redisKey, fingerprint, token);
     if (claim.outcome === 'mismatch') {
       throw new UnprocessableEntityException('Idempotency-Key was already used for a different request');
     }
@@ -87,21 +93,24 @@ export class IdempotencyGuard implements CanActivate {
       throw new ConflictException('A request with this Idempotency-Key is still being processed; retry later');
     }
     if (claim.outcome === 'replay') throw new IdempotentReplay(claim.response);
-    request.idempotencyClaim = { redisKey, fingerprint };
+    request.idempotencyClaim = { redisKey, fingerprint, token };
     return true;
   }
 
   /** Claims the key, or waits while another request holds it, up to the store's wait limit. */
-  private async claim(redisKey: string, fingerprint: string): Promise<Claim> {
+  private async claim(redisKey: string, fingerprint: string, token: string): Promise<Claim> {
     const deadline = Date.now() + this.store.waitMs;
     try {
       for (;;) {
-        const claim = await this.store.claim(redisKey, fingerprint);
+        const claim = await this.store.claim(redisKey, fingerprint, token);
         if (claim.outcome !== 'in-progress' || Date.now() > deadline) return claim;
         await sleep(POLL_MS);
       }
     } catch (error) {
-      this.logger.warn(`Idempotency store unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      // Redis being away is logged once, by RedisAvailability; anything else here is worth a line.
+      if (!(error instanceof RedisUnavailableError)) {
+        this.logger.warn(`Idempotency store failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
       throw new RetryLaterException(
         'Idempotency-Key cannot be honoured right now (store unavailable); retry shortly',
         503,
@@ -120,13 +129,14 @@ export function registerIdempotencyRecorder(fastify: FastifyInstance, store: Ide
   const logger = new Logger('IdempotencyRecorder');
   const record = async (claim: IdempotencyClaim, status: number, payload: unknown): Promise<void> => {
     try {
-      if (status >= 500) await store.release(claim.redisKey);
+      if (status >= 500) await store.release(claim.redisKey, claim.token);
       else {
         const body: unknown = typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : null;
-        await store.complete(claim.redisKey, claim.fingerprint, { status, body });
+        await store.complete(claim.redisKey, claim.token, claim.fingerprint, { status, body });
       }
     } catch (error) {
-      // The pending record expires on its own; the response itself is still correct.
+      // The pending record expires on its own (a failed release is retried when Redis answers again);
+      // the response itself is still correct.
       logger.warn(`Could not store idempotent response: ${error instanceof Error ? error.message : String(error)}`);
     }
   };

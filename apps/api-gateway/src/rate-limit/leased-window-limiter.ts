@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisAvailability } from '../redis/redis-availability.js';
 
 export interface WindowDecision {
   allowed: boolean;
@@ -29,8 +29,6 @@ if ttl < 0 then
   ttl = tonumber(ARGV[2])
 end
 return {count, ttl}`;
-
-type TakePoints = (key: string, points: number, windowMs: number) => Promise<[number, number]>;
 
 /** One key's window as this replica knows it. */
 interface KeyWindow {
@@ -65,29 +63,26 @@ interface KeyWindow {
  * request, which with its promise chain cost about 35 µs of the gateway's CPU
  * per request, a quarter of it on the read path.
  *
- * A lease's failure (Redis away) rejects the requests waiting for it; the
- * caller decides the policy.
+ * A lease's failure (Redis away: refused at once while `RedisAvailability`
+ * has it marked down) rejects the requests waiting for it; the caller decides
+ * the policy.
  */
 export class LeasedWindowLimiter {
   readonly points: number;
   private readonly windowMs: number;
   private readonly maxLease: number;
   private readonly windows = new Map<string, KeyWindow>();
-  private readonly takePoints: TakePoints;
+  private readonly takePoints: (key: string, points: number, windowMs: number) => Promise<[number, number]>;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly redis: Redis,
+    redis: RedisAvailability,
     private readonly options: LeasedWindowLimiterOptions,
   ) {
     this.points = options.points;
     this.windowMs = options.windowSeconds * 1000;
     this.maxLease = Math.max(1, Math.floor(options.points / 64));
-    if (!('takeRateLimitPoints' in redis)) {
-      redis.defineCommand('takeRateLimitPoints', { numberOfKeys: 1, lua: TAKE_POINTS_SCRIPT });
-    }
-    const command = (redis as unknown as { takeRateLimitPoints: TakePoints }).takeRateLimitPoints;
-    this.takePoints = command.bind(redis);
+    this.takePoints = redis.defineScript<[number, number]>('takeRateLimitPoints', 1, TAKE_POINTS_SCRIPT);
     // Forget windows that ended, so that many one-off keys (IPs) do not pile up.
     this.sweeper = setInterval(() => this.forgetEnded(), this.windowMs).unref();
   }
@@ -117,11 +112,6 @@ export class LeasedWindowLimiter {
 
   /** Starts leases until the points on their way cover every waiting request. */
   private leaseFor(key: string, window: KeyWindow): void {
-    if (this.redis.status !== 'ready') {
-      // Fail fast instead of waiting for a reconnect (the caller falls back).
-      this.settle(window, new Error(`Redis is ${this.redis.status}`));
-      return;
-    }
     while (window.waiters.length > window.leasing) {
       const size = Math.min(this.maxLease, Math.max(window.waiters.length - window.leasing, window.nextLease));
       window.leasing += size;

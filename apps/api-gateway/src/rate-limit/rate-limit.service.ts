@@ -1,10 +1,9 @@
 import type { GatewayMetrics } from '@booking/observability';
-import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
-import { REDIS } from '../redis/redis.module.js';
+import { RedisAvailability } from '../redis/redis-availability.js';
 import { LeasedWindowLimiter, type WindowDecision } from './leased-window-limiter.js';
 
 export type RateLimitScope = 'ip' | 'user';
@@ -20,7 +19,7 @@ export interface RateLimitDecision {
 
 interface ScopeLimiter {
   shared: LeasedWindowLimiter;
-  /** Used only while Redis is unreachable: the same limits, counted by this replica alone. */
+  /** Used only while Redis is unavailable: the same limits, counted by this replica alone. */
   local: RateLimiterMemory;
 }
 
@@ -30,23 +29,23 @@ interface ScopeLimiter {
  * in leases (`LeasedWindowLimiter`), so a busy key costs a few Redis calls a
  * second, not one per request.
  *
- * Policy when Redis is unreachable: fail open to a per-replica in-memory limit
- * with the same numbers (so the whole fleet allows at most N replicas × limit),
- * log a warning and count the fallback. Refusing every request during a Redis
- * outage would turn a cache failure into a full outage, and the booking
- * guarantees (no oversell, no double booking) live in PostgreSQL, not here.
+ * Policy when Redis is unavailable (down, or stalled: `RedisAvailability`
+ * then refuses at once, so only requests that met the first timeout wait):
+ * fail open to a per-replica in-memory limit with the same numbers (so the
+ * whole fleet allows at most N replicas × limit) and count the fallback.
+ * Refusing every request during a Redis outage would turn a cache failure into
+ * a full outage, and the booking guarantees (no oversell, no double booking)
+ * live in PostgreSQL, not here.
  */
 @Injectable()
 export class RateLimitService implements OnModuleDestroy {
-  private readonly logger = new Logger(RateLimitService.name);
   private readonly limiters: Record<RateLimitScope, ScopeLimiter>;
-  private redisAvailable = true;
   /** Counters for monitoring (exposed by the metrics module). */
   readonly counters = { rejected: { ip: 0, user: 0 }, redisFallbacks: 0 };
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    @Inject(REDIS) redis: Redis,
+    redis: RedisAvailability,
     @Inject(GATEWAY_METRICS) private readonly metrics: GatewayMetrics,
   ) {
     const build = (scope: RateLimitScope, points: number): ScopeLimiter => {
@@ -69,11 +68,6 @@ export class RateLimitService implements OnModuleDestroy {
     return this.config.RATE_LIMIT_ENABLED;
   }
 
-  /** False while the last Redis call failed and limits are counted per replica. */
-  get usingSharedStore(): boolean {
-    return this.redisAvailable;
-  }
-
   /**
    * Takes one point of `scope`'s limit for `key`. Decided at once, without a
    * promise, while this replica's lease of the window has points left (nearly
@@ -85,12 +79,8 @@ export class RateLimitService implements OnModuleDestroy {
     const decision = limiter.shared.consume(key);
     if (!(decision instanceof Promise)) return this.decided(scope, decision);
     return decision.then(
-      (fromRedis) => {
-        this.markRedis(true);
-        return this.decided(scope, fromRedis);
-      },
-      async (error: unknown) => {
-        this.markRedis(false, error);
+      (fromRedis) => this.decided(scope, fromRedis),
+      async () => {
         this.counters.redisFallbacks++;
         return this.decided(scope, await consumeLocally(limiter.local, key));
       },
@@ -109,16 +99,6 @@ export class RateLimitService implements OnModuleDestroy {
       resetSeconds: Math.max(1, Math.ceil(decision.msBeforeReset / 1000)),
       windowSeconds: this.config.RATE_LIMIT_WINDOW_S,
     };
-  }
-
-  private markRedis(available: boolean, error?: unknown): void {
-    if (available === this.redisAvailable) return;
-    this.redisAvailable = available;
-    if (available) this.logger.log('Redis is back: rate limits are shared by all replicas again');
-    else {
-      const reason = error instanceof Error ? error.message : String(error);
-      this.logger.warn(`Redis unavailable (${reason}): rate limits fall back to per-replica counting`);
-    }
   }
 }
 

@@ -1,26 +1,36 @@
-import { Inject, Logger, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { GatewayMetrics } from '@booking/observability';
+import { Logger, Module } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
+import { RedisAvailability } from './redis-availability.js';
 
-export const REDIS = Symbol('REDIS');
-const READY_WAIT_MS = 2_000;
+/** A connection that received nothing for this long while waiting for replies is dead (at least 2 command timeouts). */
+export const SOCKET_TIMEOUT_MS = 5_000;
 
 /**
- * One ioredis connection for rate limits and idempotency records. Commands
- * fail fast while Redis is away (no offline queue, a command timeout) so each
- * caller applies its own documented policy instead of waiting.
+ * One ioredis connection for rate limits and idempotency records, used only
+ * through `RedisAvailability`. Nothing waits for Redis and nothing is sent
+ * twice: no offline queue (a command while disconnected fails at once), a
+ * command timeout, commands in flight fail when the connection drops
+ * (`maxRetriesPerRequest: 0`) and are never resent after a reconnect
+ * (`autoResendUnfulfilledCommands: false`): a claim or a counter increment the
+ * caller already gave up on must not run later. A socket that stays silent
+ * (a failover that left it dangling) is dropped and reconnected.
  */
 @Module({
   providers: [
     {
-      provide: REDIS,
-      inject: [GATEWAY_CONFIG],
-      useFactory: (config: GatewayConfig) => {
+      provide: RedisAvailability,
+      inject: [GATEWAY_CONFIG, GATEWAY_METRICS],
+      useFactory: (config: GatewayConfig, metrics: GatewayMetrics) => {
         const logger = new Logger('Redis');
         const redis = new Redis(config.REDIS_URL, {
           enableOfflineQueue: false,
-          maxRetriesPerRequest: 1,
+          maxRetriesPerRequest: 0,
+          autoResendUnfulfilledCommands: false,
           commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+          socketTimeout: Math.max(SOCKET_TIMEOUT_MS, 2 * config.REDIS_COMMAND_TIMEOUT_MS),
           connectTimeout: 2_000,
           retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
           lazyConnect: false,
@@ -34,29 +44,13 @@ const READY_WAIT_MS = 2_000;
           lastError = error.message;
         });
         redis.on('ready', () => (lastError = ''));
-        return redis;
+        const availability = new RedisAvailability(redis);
+        metrics.redisAvailable.set(1);
+        availability.onChange((available) => metrics.redisAvailable.set(available ? 1 : 0));
+        return availability;
       },
     },
   ],
-  exports: [REDIS],
+  exports: [RedisAvailability],
 })
-export class RedisModule implements OnApplicationBootstrap, OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
-
-  /** Gives Redis a moment to connect before traffic; starts anyway without it (see the rate-limit policy). */
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.redis.status === 'ready') return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, READY_WAIT_MS);
-      this.redis.once('ready', done);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
-  }
-}
+export class RedisModule {}

@@ -69,6 +69,13 @@ export const Metrics = {
     labelNames: ['breaker'],
     exportedBy: ['api-gateway'],
   }),
+  redisAvailable: define({
+    name: 'redis_available',
+    help: "1 while the gateway's Redis answers; 0 while it is marked down (rate limits per replica, Idempotency-Key requests 503).",
+    type: 'gauge',
+    labelNames: [],
+    exportedBy: ['api-gateway'],
+  }),
 
   // booking-service
   bookingReservations: define({

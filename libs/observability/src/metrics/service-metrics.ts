@@ -2,12 +2,13 @@ import type { Registry } from 'prom-client';
 import { Metrics } from './definitions.js';
 import { counter, gauge, histogram } from './registry.js';
 
-/** Metrics of the api-gateway beyond HTTP: the NATS round trip, reservations per message, rate limiting, the circuit breaker. */
+/** Metrics of the api-gateway beyond HTTP: the NATS round trip, reservations per message, rate limiting, the circuit breaker, Redis. */
 export const createGatewayMetrics = (registry: Registry) => ({
   natsRequestDuration: histogram(Metrics.natsRequestDuration, registry),
   reservationsPerMessage: histogram(Metrics.reservationsPerMessage, registry),
   rateLimitRejections: counter(Metrics.rateLimitRejections, registry),
   circuitBreakerState: gauge(Metrics.circuitBreakerState, registry),
+  redisAvailable: gauge(Metrics.redisAvailable, registry),
 });
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
