@@ -1,5 +1,8 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
+/** `up`: from the client to the server; `down`: the answers. */
+export type Direction = 'up' | 'down';
+
 /** One client connection and its upstream, with what the proxy holds back while hung. */
 class Link {
   /** Bytes held while the proxy hangs, per direction, delivered in order on resume. */
@@ -10,7 +13,7 @@ class Link {
   constructor(
     readonly client: Socket,
     readonly upstream: Socket,
-    private readonly proxy: { hung: boolean },
+    private readonly proxy: { hung: Set<Direction> },
   ) {
     client.on('data', (chunk) => this.forward('up', chunk));
     upstream.on('data', (chunk) => this.forward('down', chunk));
@@ -18,7 +21,7 @@ class Link {
 
   private forward(direction: 'up' | 'down', chunk: Buffer): void {
     if (this.silenced) return;
-    if (this.proxy.hung) this.held[direction].push(chunk);
+    if (this.proxy.hung.has(direction)) this.held[direction].push(chunk);
     else (direction === 'up' ? this.upstream : this.client).write(chunk);
   }
 
@@ -35,7 +38,7 @@ class Link {
 
   /** Closes both sides; what a hung proxy still holds is delivered first, as TCP would after the stall. */
   close(): void {
-    if (this.holding && this.proxy.hung) return;
+    if (this.holding && this.proxy.hung.size > 0) return;
     this.client.end();
     this.upstream.end();
   }
@@ -51,8 +54,9 @@ class Link {
  * network faults without touching the shared server behind it:
  *
  * - `cut()`: every connection is closed and new ones are refused, as when a server goes away;
- * - `hang()` / `resume()`: connections stay open and new ones are accepted, but no byte moves until
- *   `resume()`, which then delivers everything held, late (a stalled server or network path);
+ * - `hang()` / `resume()`: connections stay open and new ones are accepted, but no byte moves (or none
+ *   in one direction) until `resume()`, which then delivers everything held, late (a stalled server or
+ *   network path; answers lost on the way back);
  * - `silenceExisting()`: the connections open now go silent for good (what they send is lost, the
  *   sockets stay open), while new connections work (a failover that leaves old sockets dangling).
  *
@@ -61,7 +65,7 @@ class Link {
 export class TcpProxy {
   private server?: Server;
   private readonly links = new Set<Link>();
-  private readonly state = { hung: false };
+  private readonly state = { hung: new Set<Direction>() };
   port = 0;
 
   private constructor(
@@ -92,7 +96,7 @@ export class TcpProxy {
         // One side closing closes the other, after anything still held for it.
         socket.once('end', () => link.close());
         socket.once('close', () => {
-          if (link.holding && this.state.hung) return;
+          if (link.holding && this.state.hung.size > 0) return;
           this.links.delete(link);
           link.destroy();
         });
@@ -109,7 +113,7 @@ export class TcpProxy {
 
   /** Drops every open connection and stops listening: connecting now fails with ECONNREFUSED. */
   async cut(): Promise<void> {
-    this.state.hung = false;
+    this.state.hung.clear();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -118,14 +122,18 @@ export class TcpProxy {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Stops moving bytes in both directions; connections stay open and new ones are accepted. */
-  hang(): void {
-    this.state.hung = true;
+  /**
+   * Stops moving bytes in both directions, or only in one (`down`: requests
+   * reach the server, its answers are held); connections stay open and new
+   * ones are accepted.
+   */
+  hang(directions: readonly Direction[] = ['up', 'down']): void {
+    for (const direction of directions) this.state.hung.add(direction);
   }
 
   /** Delivers what was held during `hang()`, late (also to a peer whose other side has closed meanwhile), and forwards normally again. */
   resume(): void {
-    this.state.hung = false;
+    this.state.hung.clear();
     for (const link of this.links) {
       link.flush();
       if (link.client.destroyed || link.upstream.destroyed) {

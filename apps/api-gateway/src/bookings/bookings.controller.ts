@@ -20,7 +20,7 @@ import {
   bookingViewSchema,
   cancelledBookingViewSchema,
 } from '../docs/api-schemas.js';
-import { Idempotent } from '../idempotency/idempotency.guard.js';
+import { Idempotent, ResumedRequest } from '../idempotency/idempotency.guard.js';
 
 @ApiTags('bookings')
 @ApiBearerAuth()
@@ -38,9 +38,10 @@ export class BookingsController {
     @Body({ schema: reserveBookingSchema }) command: ReserveBookingCommand,
     @CurrentPrincipal() principal: Principal | undefined,
     @RequestId() requestId: string,
+    @ResumedRequest() resumes: string | undefined,
   ): Promise<BookingView> {
     assertMayActAs(principal, command.user_id);
-    return this.bookingService.reserve(command, requestId);
+    return this.bookingService.reserve({ ...command, retry_of: resumes }, resumes ?? requestId);
   }
 
   @Get(':id')
@@ -66,13 +67,14 @@ export class BookingsController {
     @Param({ schema: idParamsSchema }) params: { id: number },
     @CurrentPrincipal() principal: Principal | undefined,
     @RequestId() requestId: string,
+    @ResumedRequest() resumes: string | undefined,
   ): Promise<CancelledBookingView> {
     if (principal) {
       // Whose booking it is decides; the row's owner never changes, so checking first is safe.
       const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params, requestId);
       assertMayActAs(principal, booking.user_id);
     }
-    return this.bookingService.request(BookingSubjects.cancel, params, requestId);
+    return this.bookingService.request(BookingSubjects.cancel, { ...params, retry_of: resumes }, resumes ?? requestId);
   }
 
   @Get(':id/history')

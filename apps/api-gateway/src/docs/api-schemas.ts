@@ -8,6 +8,7 @@ import {
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, type ParameterObject, type ResponseObject, type SchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
+import type { ErrorBody } from '../common/http-error.filter.js';
 
 // Response shapes for the OpenAPI document, checked against the shared view types
 // so a contract change that is not documented here fails to compile.
@@ -17,8 +18,15 @@ export const errorBodySchema = z
     message: z.string().meta({ example: 'event_id must be a positive integer' }),
     error: z.string().meta({ example: 'Bad Request' }),
     statusCode: z.number().int().meta({ example: 400 }),
+    outcome: z
+      .literal('unknown')
+      .optional()
+      .meta({
+        description:
+          'Only on a 504 for a reservation or cancellation: it may or may not have been carried out. Retry with the same Idempotency-Key to learn the outcome.',
+      }),
   })
-  .meta({ id: 'Error' });
+  .meta({ id: 'Error' }) satisfies z.ZodType<ErrorBody>;
 
 export const bookingViewSchema = z
   .object({
@@ -65,8 +73,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: 'Body is not application/json',
   422: 'Idempotency-Key already used for a different request',
   429: 'Rate limit exceeded; see Retry-After and RateLimit-* headers',
-  503: 'Booking service unavailable, circuit open or gateway at capacity; see Retry-After',
-  504: 'The booking service did not answer in time',
+  503: 'Nothing was done: booking service or its database unavailable, not started before its deadline, circuit open or gateway at capacity; retry after Retry-After',
+  504: 'No answer in time. For a reservation or cancellation the body says "outcome": "unknown": it may have been carried out; retry with the same Idempotency-Key to learn the outcome',
 };
 
 /** The error statuses a route documents: its own, and those every route can give. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   applyDecorators,
+  createParamDecorator,
   BadRequestException,
   ConflictException,
   Injectable,
@@ -27,6 +28,8 @@ interface IdempotencyClaim {
   fingerprint: string;
   /** Names this request's claim in Redis: only it may complete or release the record. */
   token: string;
+  /** The id of an earlier request with this key whose outcome is unknown: this one resumes it. */
+  resumes?: string;
 }
 
 declare module 'fastify' {
@@ -93,7 +96,7 @@ export class IdempotencyGuard implements CanActivate {
       throw new ConflictException('A request with this Idempotency-Key is still being processed; retry later');
     }
     if (claim.outcome === 'replay') throw new IdempotentReplay(claim.response);
-    request.idempotencyClaim = { redisKey, fingerprint, token };
+    request.idempotencyClaim = { redisKey, fingerprint, token, resumes: claim.resumes };
     return true;
   }
 
@@ -122,18 +125,23 @@ export class IdempotencyGuard implements CanActivate {
 
 /**
  * Stores the outcome of a request that claimed a key, success or refusal, just
- * before it is sent (so a waiting repeat sees it as soon as the client does);
- * a 5xx frees the key instead, so a retry runs again.
+ * before it is sent (so a waiting repeat sees it as soon as the client does).
+ * A 504 whose outcome is unknown is stored as such, with the id of the request
+ * that may have carried the command out: the retry resumes it and learns the
+ * real outcome (a booking that request made is its 201, not a 409). Any other
+ * 5xx did nothing and frees the key, so a retry runs again.
  */
 export function registerIdempotencyRecorder(fastify: FastifyInstance, store: IdempotencyStore): void {
   const logger = new Logger('IdempotencyRecorder');
-  const record = async (claim: IdempotencyClaim, status: number, payload: unknown): Promise<void> => {
+  const record = async (claim: IdempotencyClaim, requestId: string, status: number, payload: unknown) => {
     try {
-      if (status >= 500) await store.release(claim.redisKey, claim.token);
-      else {
-        const body: unknown = typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : null;
-        await store.complete(claim.redisKey, claim.token, claim.fingerprint, { status, body });
-      }
+      const body: unknown = typeof payload === 'string' && payload !== '' ? JSON.parse(payload) : null;
+      const { fingerprint } = claim;
+      if ((body as { outcome?: unknown } | null)?.outcome === 'unknown') {
+        const request_id = claim.resumes ?? requestId;
+        await store.complete(claim.redisKey, claim.token, { fingerprint, state: 'unknown', request_id });
+      } else if (status >= 500) await store.release(claim.redisKey, claim.token);
+      else await store.complete(claim.redisKey, claim.token, { fingerprint, state: 'done', status, body });
     } catch (error) {
       // The pending record expires on its own (a failed release is retried when Redis answers again);
       // the response itself is still correct.
@@ -145,9 +153,20 @@ export function registerIdempotencyRecorder(fastify: FastifyInstance, store: Ide
     const claim = request.idempotencyClaim;
     if (!claim) return done(null, payload);
     request.idempotencyClaim = undefined;
-    void record(claim, reply.statusCode, payload).then(() => done(null, payload));
+    void record(claim, request.id, reply.statusCode, payload).then(() => done(null, payload));
   });
 }
+
+/**
+ * The id of the earlier request with the same Idempotency-Key whose outcome is
+ * unknown, which this request resumes; undefined for a first attempt. A command
+ * handler sends it to the booking service as `retry_of` (and as the request id,
+ * so that whichever attempt did the work, it carries that one id).
+ */
+export const ResumedRequest = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): string | undefined =>
+    context.switchToHttp().getRequest<FastifyRequest>().idempotencyClaim?.resumes,
+);
 
 /** Accepts `Idempotency-Key` on a POST or DELETE route, and documents it. Every such route carries it (a test checks). */
 export const Idempotent = () =>

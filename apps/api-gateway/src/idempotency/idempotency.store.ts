@@ -8,13 +8,25 @@ export interface StoredResponse {
   body: unknown;
 }
 
-/** The JSON stored under a key: a request's claim while it runs (`token` names the claim), then its outcome. */
-type IdempotencyRecord = { fingerprint: string } & (
-  { state: 'pending'; token: string } | ({ state: 'done' } & StoredResponse)
+/**
+ * The JSON stored under a key: a request's claim while it runs (`token` names
+ * the claim; `resumes`, the request it takes over from), then its outcome:
+ * `done` with the response to replay, or `unknown` when the answer was a 504
+ * that could not tell whether the command was carried out (`request_id` names
+ * the request that may have done it).
+ */
+export type IdempotencyRecord = { fingerprint: string } & (
+  | { state: 'pending'; token: string; resumes?: string }
+  | ({ state: 'done' } & StoredResponse)
+  | { state: 'unknown'; request_id: string }
 );
 
+/** What a request's claim finished as: a response to replay, or "outcome unknown" (see IdempotencyRecord). */
+export type Finished = Extract<IdempotencyRecord, { state: 'done' | 'unknown' }>;
+
 export type Claim =
-  | { outcome: 'claimed' }
+  /** The key is this request's; `resumes` names an earlier request of the key whose outcome is unknown. */
+  | { outcome: 'claimed'; resumes?: string }
   | { outcome: 'replay'; response: StoredResponse }
   | { outcome: 'mismatch' }
   | { outcome: 'in-progress' };
@@ -33,7 +45,9 @@ end
  * key holds a record (returned), or Redis's clock is past ARGV[3], the time
  * (ms since the epoch) at which the gateway stops waiting for the answer: a
  * claim that arrives that late, after a stalled network path delivered it,
- * belongs to a request that was already answered 503.
+ * belongs to a request that was already answered 503. A record whose outcome
+ * is unknown, for the same request (fingerprint ARGV[4]), is taken over: the
+ * claim notes which request it resumes.
  */
 const CLAIM_SCRIPT = `
 local now = redis.call('TIME')
@@ -41,7 +55,16 @@ if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV
   return {'late'}
 end
 local existing = redis.call('GET', KEYS[1])
-if existing then return {'exists', existing} end
+if existing then
+  local ok, record = pcall(cjson.decode, existing)
+  if not (ok and type(record) == 'table' and record.state == 'unknown' and record.fingerprint == ARGV[4]) then
+    return {'exists', existing}
+  end
+  local claim = cjson.decode(ARGV[1])
+  claim.resumes = record.request_id
+  redis.call('SET', KEYS[1], cjson.encode(claim), 'PX', ARGV[2])
+  return {'resumed', record.request_id}
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return {'claimed'}`;
 
@@ -110,7 +133,7 @@ export class IdempotencyStore {
     const deadline = Date.now() + this.config.REDIS_COMMAND_TIMEOUT_MS;
     let reply: [string, string?];
     try {
-      reply = await this.claimScript(redisKey, JSON.stringify(pending), this.pendingTtlMs, deadline);
+      reply = await this.claimScript(redisKey, JSON.stringify(pending), this.pendingTtlMs, deadline, fingerprint);
     } catch (error) {
       if (error instanceof RedisUnavailableError && error.commandSent) this.abandon(redisKey, token);
       throw error;
@@ -120,16 +143,17 @@ export class IdempotencyStore {
       throw new Error('the claim reached Redis after its deadline (is the clock of this host or of Redis off?)');
     }
     if (outcome === 'claimed') return { outcome: 'claimed' };
+    if (outcome === 'resumed') return { outcome: 'claimed', resumes: raw };
     const record = JSON.parse(raw!) as IdempotencyRecord;
     if (record.fingerprint !== fingerprint) return { outcome: 'mismatch' };
-    if (record.state === 'pending') return { outcome: 'in-progress' };
+    // An unknown outcome of the same request is resumed by the script; another request's is a mismatch above.
+    if (record.state !== 'done') return { outcome: 'in-progress' };
     return { outcome: 'replay', response: { status: record.status, body: record.body } };
   }
 
-  /** Replaces this request's claim with its outcome (unless another request's record is there by now). */
-  async complete(redisKey: string, token: string, fingerprint: string, response: StoredResponse): Promise<void> {
-    const record: IdempotencyRecord = { fingerprint, state: 'done', ...response };
-    await this.completeScript(redisKey, token, JSON.stringify(record), this.config.IDEMPOTENCY_TTL_S);
+  /** Replaces this request's claim with how it finished (unless another request's record is there by now). */
+  async complete(redisKey: string, token: string, finished: Finished): Promise<void> {
+    await this.completeScript(redisKey, token, JSON.stringify(finished), this.config.IDEMPOTENCY_TTL_S);
   }
 
   /** Frees the key after a transient failure, so the client's retry runs again. */
