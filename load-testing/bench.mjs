@@ -350,7 +350,8 @@ function benchLimits() {
     // The load comes from one IP and anonymous users: per-IP and per-user limits would measure the limiter.
     RATE_LIMIT_IP_MAX: '1000000000',
     RATE_LIMIT_USER_MAX: '1000000000',
-    // NODE_ENV=production refuses the development JWT secret; a throw-away one per run.
+    // NODE_ENV=production refuses the development secrets; throw-away ones per run, shared by the gateway replicas.
     JWT_SECRET: randomBytes(32).toString('hex'),
+    BOOKING_ACCESS_SECRET: randomBytes(32).toString('hex'),
   };
 }

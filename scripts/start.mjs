@@ -187,11 +187,12 @@ if (!stopping) {
     Logs           JSON lines below; LOG_LEVEL=debug adds one per request
 
   Try it:
-    curl -s -X POST ${base}/api/bookings/reserve -H 'content-type: application/json' \\
+    curl -si -X POST ${base}/api/bookings/reserve -H 'content-type: application/json' \\
          -d '{"event_id": ${eventId}, "user_id": "user123"}'
-    (run it twice: 201, then 409 "User user123 already booked for event ${eventId}")
-    curl -s -X DELETE ${base}/api/bookings/<id>            (cancel; frees the seat)
-    curl -s ${base}/api/bookings/<id>/history              (the booking's events)
+    (run it twice: 201, then 409 "User user123 already booked for event ${eventId}";
+     the 201's Booking-Access-Key header is what opens that booking again)
+    curl -s -X DELETE ${base}/api/bookings/<id> -H 'booking-access-key: <key>'    (cancel; frees the seat)
+    curl -s ${base}/api/bookings/<id>/history -H 'booking-access-key: <key>'      (the booking's events)
     pnpm events:replay                                     (rebuild counts from the stream, compare)
 
     API docs       ${base}/api/docs

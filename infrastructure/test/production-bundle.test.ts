@@ -168,6 +168,7 @@ describe('production bundles (the images’ contents)', () => {
       HOST: '127.0.0.1',
       NATS_URL: nats.url,
       JWT_SECRET: 'bundle-test-jwt-secret-0123456789abcdef',
+      BOOKING_ACCESS_SECRET: 'bundle-test-booking-access-secret-0123456789',
     });
     const env = { PORT: port };
     await until(() => child.exitCode !== null || runHealthcheck('api-gateway', env) === 0);

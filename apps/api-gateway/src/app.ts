@@ -12,6 +12,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
+import { BOOKING_ACCESS_KEY_HEADER, BookingAccess, registerBookingAccessKeyHeader } from './auth/booking-access.js';
 import { registerGracefulShutdown } from './common/graceful-shutdown.js';
 import { registerRequestId } from './common/request-id.js';
 import { frameworkErrors, registerJsonBodyParser } from './common/request-parsing.js';
@@ -64,12 +65,13 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   registerSecurityHeaders(fastify);
   registerIpRateLimit(fastify, app.get(RateLimitService));
   registerIdempotencyRecorder(fastify, app.get(IdempotencyStore));
+  registerBookingAccessKeyHeader(fastify, app.get(BookingAccess));
   const origins = splitList(config.CORS_ORIGINS);
   if (origins.length > 0) {
     await app.register(fastifyCors, {
       origin: origins.includes('*') ? true : origins,
       methods: ['GET', 'POST', 'DELETE'],
-      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id', BOOKING_ACCESS_KEY_HEADER],
       exposedHeaders: [
         'x-request-id',
         'retry-after',
@@ -78,6 +80,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         'ratelimit-reset',
         'ratelimit-policy',
         'idempotent-replayed',
+        BOOKING_ACCESS_KEY_HEADER,
       ],
       maxAge: 600,
     });

@@ -4,6 +4,8 @@ import { z } from 'zod';
 
 /** Local-development signing secret; start-up refuses it when NODE_ENV=production. */
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me';
+/** Local-development key of the booking access keys; start-up refuses it when NODE_ENV=production. */
+export const DEV_BOOKING_ACCESS_SECRET = 'dev-only-booking-access-secret-change-me';
 
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -43,6 +45,11 @@ export const gatewayEnvSchema = commonEnvSchema
     JWT_ISSUER: z.string().min(1).default('event-booking'),
     JWT_AUDIENCE: z.string().min(1).default('event-booking-api'),
     JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(5),
+    /** HMAC key of the access keys that let an anonymous booker read and cancel their booking; every replica needs the same. */
+    BOOKING_ACCESS_SECRET: z
+      .string()
+      .min(32, { error: 'must be at least 32 characters' })
+      .default(DEV_BOOKING_ACCESS_SECRET),
 
     /** Per client IP, over RATE_LIMIT_WINDOW_S seconds. */
     RATE_LIMIT_IP_MAX: positiveInt.default(300),
@@ -74,11 +81,19 @@ export const gatewayEnvSchema = commonEnvSchema
     WEB_ROOT: z.string().default(''),
   })
   .superRefine((config, context) => {
-    const placeholder = config.JWT_SECRET === DEV_JWT_SECRET || config.JWT_SECRET.startsWith('change-me');
-    if (config.NODE_ENV === 'production' && placeholder && config.JWT_ALGORITHM === 'HS256') {
+    const placeholder = (secret: string, devDefault: string) => secret === devDefault || secret.startsWith('change-me');
+    const production = config.NODE_ENV === 'production';
+    if (production && placeholder(config.JWT_SECRET, DEV_JWT_SECRET) && config.JWT_ALGORITHM === 'HS256') {
       context.addIssue({
         code: 'custom',
         path: ['JWT_SECRET'],
+        message: 'must be set to a real secret when NODE_ENV=production',
+      });
+    }
+    if (production && placeholder(config.BOOKING_ACCESS_SECRET, DEV_BOOKING_ACCESS_SECRET)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['BOOKING_ACCESS_SECRET'],
         message: 'must be set to a real secret when NODE_ENV=production',
       });
     }

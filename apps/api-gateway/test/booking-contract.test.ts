@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, Stack } from './support/stack.js';
+import { accessKeyOf, ADMIN_TOKEN, Stack } from './support/stack.js';
 
 describe('HTTP contract (gateway → NATS → booking service → PostgreSQL)', () => {
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
   let stack: Stack;
 
   beforeAll(async () => {
@@ -112,15 +113,16 @@ describe('HTTP contract (gateway → NATS → booking service → PostgreSQL)', 
     });
   });
 
+  // Reads need a credential (booking-access.test.ts): here the key an anonymous booking came with, or an admin token.
   describe('GET /api/bookings', () => {
     it('returns one booking by id, and 404 or 400 otherwise', async () => {
       const eventId = await stack.db.createEvent(5);
       const created = await stack.reserve({ event_id: eventId, user_id: 'reader' });
-      const found = await stack.request('GET', `/api/bookings/${created.body.id}`);
+      const found = await stack.request('GET', `/api/bookings/${created.body.id}`, undefined, accessKeyOf(created));
       expect(found.status).toBe(200);
       expect(found.body).toEqual(created.body);
 
-      const missing = await stack.request('GET', '/api/bookings/99999999');
+      const missing = await stack.request('GET', '/api/bookings/99999999', undefined, admin);
       expect(missing.status).toBe(404);
       expect(missing.body).toEqual({ message: 'Booking 99999999 not found', error: 'Not Found', statusCode: 404 });
       for (const bad of ['abc', '0', '-1', '1.5', '99999999999']) {
@@ -137,14 +139,14 @@ describe('HTTP contract (gateway → NATS → booking service → PostgreSQL)', 
       await stack.reserve({ event_id: second, user_id: 'lister' });
       await stack.reserve({ event_id: first, user_id: 'other' });
 
-      const byUser = await stack.request('GET', '/api/bookings?user_id=lister');
+      const byUser = await stack.request('GET', '/api/bookings?user_id=lister', undefined, admin);
       expect(byUser.status).toBe(200);
       expect(byUser.body.map((b: { event_id: number }) => b.event_id)).toEqual([first, second]);
-      const byEvent = await stack.request('GET', `/api/bookings?event_id=${first}`);
+      const byEvent = await stack.request('GET', `/api/bookings?event_id=${first}`, undefined, admin);
       expect(byEvent.body.map((b: { user_id: string }) => b.user_id)).toEqual(['lister', 'other']);
-      const both = await stack.request('GET', `/api/bookings?event_id=${second}&user_id=lister`);
+      const both = await stack.request('GET', `/api/bookings?event_id=${second}&user_id=lister`, undefined, admin);
       expect(both.body).toHaveLength(1);
-      const none = await stack.request('GET', '/api/bookings?user_id=nobody');
+      const none = await stack.request('GET', '/api/bookings?user_id=nobody', undefined, admin);
       expect(none.body).toEqual([]);
       const bad = await stack.request('GET', '/api/bookings?event_id=abc');
       expect(bad.status).toBe(400);
@@ -153,8 +155,6 @@ describe('HTTP contract (gateway → NATS → booking service → PostgreSQL)', 
   });
 
   describe('events', () => {
-    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
-
     it('lets an admin create an event: 201 with seats left', async () => {
       const response = await stack.request('POST', '/api/events', { name: 'Launch party', total_seats: 3 }, admin);
       expect(response.status).toBe(201);

@@ -395,6 +395,13 @@ const HOSTILE: HostileCase[] = [
     message: 'Idempotency-Key must be 1-255 visible ASCII characters',
   },
   {
+    name: 'SQL as Booking-Access-Key',
+    path: '/api/bookings/1',
+    headers: { 'booking-access-key': "' OR 1=1 --" },
+    status: 400,
+    message: 'Booking-Access-Key must be the 43-character key returned in that header when the booking was made',
+  },
+  {
     name: 'headers over 16 KiB',
     path: '/api/events',
     headers: { cookie: 'c'.repeat(20_000) },
@@ -525,12 +532,17 @@ describe('HTTP hygiene', () => {
       stack.request('OPTIONS', '/api/bookings/reserve', undefined, {
         origin,
         'access-control-request-method': 'POST',
-        'access-control-request-headers': 'content-type,idempotency-key',
+        'access-control-request-headers': 'content-type,idempotency-key,booking-access-key',
       });
     const allowed = await preflight('https://app.example');
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(allowed.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+    expect(allowed.headers.get('access-control-allow-headers')).toContain('booking-access-key');
+    // A page on the allowed origin can read the key its reservation returns.
+    const eventId = await stack.db.createEvent(1);
+    const booked = await stack.reserve({ event_id: eventId, user_id: 'cors' }, { origin: 'https://app.example' });
+    expect(booked.headers.get('access-control-expose-headers')).toContain('booking-access-key');
     const foreign = await preflight('https://evil.example');
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -577,6 +589,25 @@ describe('HTTP hygiene', () => {
     expect(JSON.stringify(reserveOp.responses['201'])).toContain('Booking');
     expect(JSON.stringify(reserveOp.responses['409'])).toContain('Error');
     expect(reserveOp.parameters.map((p: { name: string }) => p.name)).toContain('Idempotency-Key');
+    expect(Object.keys(reserveOp.responses['201'].headers)).toEqual(['Booking-Access-Key']);
+    // The booking's own routes take a bearer token or that key.
+    expect(doc.components.securitySchemes.bookingAccessKey).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'Booking-Access-Key',
+    });
+    for (const [path, method] of [
+      ['/api/bookings/{id}', 'get'],
+      ['/api/bookings/{id}', 'delete'],
+      ['/api/bookings/{id}/history', 'get'],
+    ] as const) {
+      const op = doc.paths[path][method];
+      expect(op.security, `${method} ${path}`).toEqual(
+        expect.arrayContaining([{ bearer: [] }, { bookingAccessKey: [] }]),
+      );
+      expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403', '404']));
+    }
+    expect(doc.paths['/api/bookings'].get.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/api/bookings/{id}'].get.parameters).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path' })]),
     );

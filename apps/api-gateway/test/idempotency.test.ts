@@ -4,7 +4,7 @@ import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdempotencyGuard } from '../src/idempotency/idempotency.guard.js';
-import { ADMIN_TOKEN, countStatuses, Stack, tokenFor } from './support/stack.js';
+import { accessKeyOf, ADMIN_TOKEN, countStatuses, Stack, tokenFor } from './support/stack.js';
 
 describe('Idempotency-Key on POST and DELETE', () => {
   let stack: Stack;
@@ -68,13 +68,13 @@ describe('Idempotency-Key on POST and DELETE', () => {
     const eventId = await stack.db.createEvent(1);
     const booked = await stack.reserve({ event_id: eventId, user_id: 'canceller' });
     const key = randomUUID();
-    const first = await stack.cancel(booked.body.id, withKey(key));
+    const first = await stack.cancel(booked.body.id, withKey(key, accessKeyOf(booked)));
     expect(first.status).toBe(200);
-    const again = await stack.cancel(booked.body.id, withKey(key));
+    const again = await stack.cancel(booked.body.id, withKey(key, accessKeyOf(booked)));
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
-    expect((await stack.cancel(booked.body.id)).status).toBe(404);
+    expect((await stack.cancel(booked.body.id, accessKeyOf(booked))).status).toBe(404);
   });
 
   it('answers 422 for the same key with a different body, and runs nothing', async () => {

@@ -185,12 +185,19 @@ describe.skipIf(!nginx.binary)('nginx in front of the gateway (shipped configura
       expect(malformed.status).toBe(400);
     });
 
-    it('GET and DELETE-free reads pass through: booking by id, events list, health', async () => {
+    it('GET and DELETE-free reads pass through: booking by id with its access key, events list, health', async () => {
       const eventId = await stack.db.createEvent(3);
-      const created = json(await post('/api/bookings/reserve', { event_id: eventId, user_id: 'reader' }));
-      const found = await raw(proxy.baseUrl, `/api/bookings/${created.id}`);
+      const reserved = await post('/api/bookings/reserve', { event_id: eventId, user_id: 'reader' });
+      const created = json(reserved);
+      // The key travels both ways through the edge: out on the 201, back in on the read.
+      const key = reserved.headers['booking-access-key'];
+      expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const found = await raw(proxy.baseUrl, `/api/bookings/${created.id}`, {
+        headers: { 'booking-access-key': String(key) },
+      });
       expect(found.status).toBe(200);
       expect(json(found)).toEqual(created);
+      expect((await raw(proxy.baseUrl, `/api/bookings/${created.id}`)).status).toBe(401);
       const event = await raw(proxy.baseUrl, `/api/events/${eventId}`);
       expect(json(event)).toMatchObject({ id: eventId, booked_seats: 1, available_seats: 2 });
       expect((await raw(proxy.baseUrl, '/health/ready')).status).toBe(200);

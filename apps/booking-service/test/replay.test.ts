@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack } from '../../api-gateway/test/support/stack.js';
+import { accessKeyOf, Stack } from '../../api-gateway/test/support/stack.js';
 import { compareBookingCounts, rebuildBookingCounts } from '../src/replay/booking-counts.js';
 import { formatReport, parseSince, replayBookingEvents } from '../src/replay/replay.js';
 
@@ -28,13 +28,13 @@ describe('events replay', () => {
       );
     const first = await reserve('r1');
     const toCancel = first.filter((r) => r.status === 201).slice(0, 12);
-    await Promise.all(toCancel.map((r) => stack.cancel(r.body.id)));
+    await Promise.all(toCancel.map((r) => stack.cancel(r.body.id, accessKeyOf(r))));
     await stack.outboxDrained();
     await new Promise((resolve) => setTimeout(resolve, 20));
     midpoint = new Date();
     const second = await reserve('r2');
     const more = second.filter((r) => r.status === 201).slice(0, 3);
-    await Promise.all(more.map((r) => stack.cancel(r.body.id)));
+    await Promise.all(more.map((r) => stack.cancel(r.body.id, accessKeyOf(r))));
     await stack.outboxDrained();
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { waitUntil } from '@booking/testing';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack } from '../../api-gateway/test/support/stack.js';
+import { accessKeyOf, Stack } from '../../api-gateway/test/support/stack.js';
 import { startNotificationService } from '../src/app.js';
 import { loadNotificationServiceConfig } from '../src/config.js';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -118,7 +118,7 @@ describe('notification service: channels, retries, dead letters', () => {
     const eventId = await stack.db.createEvent(2);
     const a = await stack.reserve({ event_id: eventId, user_id: 'a' });
     await stack.reserve({ event_id: eventId, user_id: 'a' }); // booking.failed
-    await stack.cancel(a.body.id);
+    await stack.cancel(a.body.id, accessKeyOf(a));
     await stack.outboxDrained();
     const streamIds = (await stack.streamEvents()).map((s) => s.event.id);
     await waitUntil(

@@ -35,10 +35,24 @@ export function describeFailure(status: number, serverMessage: string): string {
   return 'Something went wrong on our side. Please try again.';
 }
 
-async function call<T>(method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<T> {
+/** How a request proves who sends it: a bearer token, or the access key of the one booking it is about. */
+export interface Credentials {
+  token?: string;
+  accessKey?: string;
+}
+
+/** The header that carries a booking's access key: returned with the booking, sent to read or cancel it. */
+const ACCESS_KEY_HEADER = 'booking-access-key';
+
+async function send<T>(
+  method: string,
+  path: string,
+  options: Credentials & { body?: unknown } = {},
+): Promise<{ body: T; headers: Headers }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.accessKey) headers[ACCESS_KEY_HEADER] = options.accessKey;
   let response: Response;
   try {
     response = await fetch(path, {
@@ -55,8 +69,11 @@ async function call<T>(method: string, path: string, options: { body?: unknown; 
     const serverMessage = messageOf(body) ?? response.statusText;
     throw new ApiError(describeFailure(response.status, serverMessage), response.status, serverMessage);
   }
-  return body as T;
+  return { body: body as T, headers: response.headers };
 }
+
+const call = async <T>(method: string, path: string, options: Credentials & { body?: unknown } = {}): Promise<T> =>
+  (await send<T>(method, path, options)).body;
 
 function safeJson(text: string): unknown {
   try {
@@ -77,11 +94,20 @@ export const api = {
   getEvent: (id: number) => call<EventView>('GET', `/api/events/${id}`),
   createEvent: (input: { name: string; total_seats: number }, adminToken: string) =>
     call<EventView>('POST', '/api/events', { body: input, token: adminToken }),
-  reserve: (eventId: number, userId: string, token?: string) =>
-    call<BookingView>('POST', '/api/bookings/reserve', { body: { event_id: eventId, user_id: userId }, token }),
-  myBookings: (userId: string, token?: string) =>
-    call<BookingView[]>('GET', `/api/bookings?user_id=${encodeURIComponent(userId)}`, { token }),
-  cancel: (bookingId: number, token?: string) => call<unknown>('DELETE', `/api/bookings/${bookingId}`, { token }),
+  /** The booking, and the key that lets this browser read and cancel it without a token. */
+  reserve: async (eventId: number, userId: string, token?: string) => {
+    const { body, headers } = await send<BookingView>('POST', '/api/bookings/reserve', {
+      body: { event_id: eventId, user_id: userId },
+      token,
+    });
+    return { booking: body, accessKey: headers.get(ACCESS_KEY_HEADER) ?? undefined };
+  },
+  getBooking: (bookingId: number, credentials: Credentials) =>
+    call<BookingView>('GET', `/api/bookings/${bookingId}`, credentials),
+  /** The token's own bookings. */
+  myBookings: (token: string) => call<BookingView[]>('GET', '/api/bookings', { token }),
+  cancel: (bookingId: number, credentials: Credentials) =>
+    call<unknown>('DELETE', `/api/bookings/${bookingId}`, credentials),
 };
 
 /** The path of the live seats feed (server-sent events). */

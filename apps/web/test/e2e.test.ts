@@ -212,6 +212,22 @@ describe('web front end in a real browser', () => {
     expect(ratios.filter((entry) => entry.ratio < 4.5)).toEqual([]);
   });
 
+  it("never shows someone else's bookings because their name was typed", async () => {
+    // bob holds a seat, booked in his own browser; another browser types his name.
+    expect(await stack.db.count('bookings', "event_id = $1 AND user_id = 'bob'", [eventId])).toBe(1);
+    const stranger = await newPage();
+    const bookingRequests: string[] = [];
+    stranger.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/api/bookings')) bookingRequests.push(request.url());
+    });
+    await stranger.goto('/');
+    await signIn(stranger, 'bob');
+    await stranger.getByRole('link', { name: 'My bookings' }).click();
+    await stranger.getByText('You have no bookings.').waitFor();
+    expect(await stranger.getByTestId('booking').count()).toBe(0);
+    expect(bookingRequests).toEqual([]); // nothing is asked for by name
+  });
+
   it('cancels a booking and the seat comes back on the other page', async () => {
     await bob.getByRole('link', { name: 'My bookings' }).click();
     const booking = bob.locator(`[data-testid="booking"][data-event-id="${eventId}"]`);

@@ -11,7 +11,15 @@ import {
 } from '@booking/shared';
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { assertMayActAs, assertMayRead, CurrentPrincipal, isAdmin, type Principal } from '../auth/principal.js';
+import {
+  AcceptsBookingAccessKey,
+  BookingAccess,
+  CurrentBookingCaller,
+  IssuesBookingAccessKey,
+  ownershipOfHistory,
+  type BookingCaller,
+} from '../auth/booking-access.js';
+import { assertMayActAs, CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { RequestId } from '../common/request-id.js';
 import {
@@ -26,13 +34,19 @@ import { Idempotent, ResumedRequest } from '../idempotency/idempotency.guard.js'
 @ApiBearerAuth()
 @Controller('api/bookings')
 export class BookingsController {
-  constructor(private readonly bookingService: BookingClient) {}
+  constructor(
+    private readonly bookingService: BookingClient,
+    private readonly access: BookingAccess,
+  ) {}
 
   @Post('reserve')
   @HttpCode(HttpStatus.CREATED)
-  @ApiOperation({ summary: 'Book one seat of an event for a user (a user token may only book as its own sub)' })
+  @ApiOperation({
+    summary:
+      'Book one seat of an event for a user (a user token may only book as its own sub); the 201 carries the booking’s access key',
+  })
   @Idempotent()
-  @ApiResponse({ status: 201, description: 'Booked', standardSchema: bookingViewSchema })
+  @IssuesBookingAccessKey()
   @ApiErrors(400, 401, 403, 404, 409, 413, 415, 422, 504)
   reserve(
     @Body({ schema: reserveBookingSchema }) command: ReserveBookingCommand,
@@ -45,59 +59,67 @@ export class BookingsController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One booking (a user token may read only its own bookings; admin any)' })
+  @ApiOperation({ summary: 'One booking, for its owner (token or access key) or an admin' })
+  @AcceptsBookingAccessKey()
   @ApiResponse({ status: 200, standardSchema: bookingViewSchema })
   @ApiErrors(400, 401, 403, 404, 504)
   async get(
     @Param({ schema: idParamsSchema }) params: { id: number },
-    @CurrentPrincipal() principal: Principal | undefined,
+    @CurrentBookingCaller() caller: BookingCaller,
     @RequestId() requestId: string,
   ): Promise<BookingView> {
+    this.access.requireCredential(caller);
     const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params, requestId);
-    assertMayRead(principal, booking.user_id);
+    this.access.authorize(caller, booking, 'read');
     return booking;
   }
 
   @Delete(':id')
-  @ApiOperation({ summary: 'Cancel a booking and free its seat (a user token may cancel only its own bookings)' })
+  @ApiOperation({ summary: 'Cancel a booking and free its seat, for its owner (token or access key) or an admin' })
   @Idempotent()
+  @AcceptsBookingAccessKey()
   @ApiResponse({ status: 200, description: 'Cancelled', standardSchema: cancelledBookingViewSchema })
   @ApiErrors(400, 401, 403, 404, 422, 504)
   async cancel(
     @Param({ schema: idParamsSchema }) params: { id: number },
-    @CurrentPrincipal() principal: Principal | undefined,
+    @CurrentBookingCaller() caller: BookingCaller,
     @RequestId() requestId: string,
     @ResumedRequest() resumes: string | undefined,
   ): Promise<CancelledBookingView> {
-    if (principal) {
-      // Whose booking it is decides; the row's owner never changes, so checking first is safe.
+    this.access.requireCredential(caller);
+    // Whose booking it is decides; the row's owner never changes, so checking first is safe. A request resuming
+    // one whose outcome is unknown (same caller, same key) was checked by that one, which may have deleted the row.
+    if (resumes === undefined) {
       const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params, requestId);
-      assertMayActAs(principal, booking.user_id);
+      this.access.authorize(caller, booking, 'cancel');
     }
     return this.bookingService.request(BookingSubjects.cancel, { ...params, retry_of: resumes }, resumes ?? requestId);
   }
 
   @Get(':id/history')
-  @ApiOperation({ summary: "A booking's audit trail from its stored events (own bookings only; admin any)" })
+  @ApiOperation({
+    summary: "A booking's audit trail from its stored events, for its owner (token or access key) or an admin",
+  })
+  @AcceptsBookingAccessKey()
   @ApiResponse({ status: 200, standardSchema: bookingHistoryViewSchema })
   @ApiErrors(400, 401, 403, 404, 504)
   async history(
     @Param({ schema: idParamsSchema }) params: { id: number },
-    @CurrentPrincipal() principal: Principal | undefined,
+    @CurrentBookingCaller() caller: BookingCaller,
     @RequestId() requestId: string,
   ): Promise<BookingHistoryView> {
+    this.access.requireCredential(caller);
     const history = await this.bookingService.query<BookingHistoryView>(
       BookingSubjects.bookingHistory,
       params,
       requestId,
     );
-    const owner = history.events[0]?.data.user_id;
-    if (owner !== undefined) assertMayRead(principal, owner);
+    this.access.authorize(caller, ownershipOfHistory(history), 'read');
     return history;
   }
 
   @Get()
-  @ApiOperation({ summary: 'Bookings by user and/or event (a user token lists its own bookings)' })
+  @ApiOperation({ summary: 'Bookings by user and/or event: a user token lists its own, an admin token anyone’s' })
   @ApiResponse({ status: 200, standardSchema: bookingViewSchema.array() })
   @ApiErrors(400, 401, 403, 504)
   list(
@@ -105,10 +127,6 @@ export class BookingsController {
     @CurrentPrincipal() principal: Principal | undefined,
     @RequestId() requestId: string,
   ): Promise<BookingView[]> {
-    if (principal && !isAdmin(principal)) {
-      query = { ...query, user_id: query.user_id ?? principal.sub };
-      assertMayRead(principal, query.user_id!);
-    }
-    return this.bookingService.query(BookingSubjects.listBookings, query, requestId);
+    return this.bookingService.query(BookingSubjects.listBookings, this.access.listQuery(principal, query), requestId);
   }
 }

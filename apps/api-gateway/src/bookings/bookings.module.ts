@@ -1,7 +1,12 @@
 import { Module } from '@nestjs/common';
+import { BookingAccess } from '../auth/booking-access.js';
 import { BookingClientModule } from '../booking-client/booking-client.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { BookingsController } from './bookings.controller.js';
 
-@Module({ imports: [BookingClientModule, IdempotencyModule], controllers: [BookingsController] })
+@Module({
+  imports: [BookingClientModule, IdempotencyModule],
+  controllers: [BookingsController],
+  providers: [BookingAccess],
+})
 export class BookingsModule {}

@@ -65,9 +65,9 @@ export const healthSchema = z.object({ status: z.literal('ok') });
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; the message names each bad field',
-  401: 'Missing, malformed, expired or otherwise invalid bearer token',
-  403: 'The token does not allow this (wrong user, or not an admin)',
-  404: 'No such resource',
+  401: 'A token (or, for one booking, its Booking-Access-Key) is needed and missing, or the bearer token is malformed, expired or otherwise invalid',
+  403: "The token does not allow this (another user's booking, or not an admin)",
+  404: 'No such resource (for a booking: also when the Booking-Access-Key sent does not open it)',
   409: 'Conflict (already booked, sold out, or the same Idempotency-Key still running)',
   413: 'Body larger than BODY_LIMIT_BYTES',
   415: 'Body is not application/json',

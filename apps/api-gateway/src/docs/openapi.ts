@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { BOOKING_ACCESS_KEY_SCHEME } from '../auth/booking-access.js';
 import { documentEventLookup } from '../events/event-lookup.route.js';
 
 export const DOCS_PATH = 'api/docs';
@@ -14,6 +15,16 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     )
     .setVersion('1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'Booking-Access-Key',
+        description:
+          'The key returned in this header with a booking (201 of POST /api/bookings/reserve): opens that booking alone, without a token (AUTH_MODE=optional).',
+      },
+      BOOKING_ACCESS_KEY_SCHEME,
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
   documentEventLookup(document);

@@ -14,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BOOKING_ACCESS_KEY_HEADER } from '../auth/booking-access.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import { RedisUnavailableError } from '../redis/redis-availability.js';
 import { IdempotencyStore, requestFingerprint, type Claim, type StoredResponse } from './idempotency.store.js';
@@ -85,7 +86,7 @@ export class IdempotencyGuard implements CanActivate {
   }
 
   private async admit(request: FastifyRequest, key: string): Promise<boolean> {
-    const redisKey = this.store.redisKey(request.principal?.sub ?? 'anonymous', key);
+    const redisKey = this.store.redisKey(callerOf(request), key);
     const fingerprint = requestFingerprint(request.method, request.url, request.body);
     const token = randomUUID();
     const claim = await this.claim(redisKey, fingerprint, token);
@@ -121,6 +122,18 @@ export class IdempotencyGuard implements CanActivate {
       );
     }
   }
+}
+
+/**
+ * Whose record a key names: the verified token's subject, and the booking access
+ * key when one is sent, so a replay goes only to a caller holding the same
+ * credentials. (An anonymous reservation carries neither: its Idempotency-Key
+ * alone scopes it, so it must be unguessable.)
+ */
+function callerOf(request: FastifyRequest): string {
+  const caller = request.principal?.sub ?? 'anonymous';
+  const accessKey = request.headers[BOOKING_ACCESS_KEY_HEADER];
+  return accessKey === undefined ? caller : `${caller}\u0000${String(accessKey)}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { PrivatePrometheus, type PromSample } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack } from '../support/stack.js';
+import { ADMIN_TOKEN, Stack } from '../support/stack.js';
 
 const ALERT_RULES = fileURLToPath(
   new URL('../../../../infrastructure/monitoring/prometheus/alerts.yml', import.meta.url),
@@ -76,7 +76,8 @@ describe('Prometheus scraping the running services', () => {
   });
 
   it('labels HTTP requests by route template and status, collapsing unknown paths', async () => {
-    for (const id of [99_991, 99_992, 99_993]) await stack.request('GET', `/api/bookings/${id}`);
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    for (const id of [99_991, 99_992, 99_993]) await stack.request('GET', `/api/bookings/${id}`, undefined, admin);
     await stack.request('GET', '/no/such/path/12345');
     await stack.request('GET', '/api/bookings/not-a-number');
     const result = await queryUntil(

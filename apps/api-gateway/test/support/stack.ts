@@ -281,6 +281,13 @@ export function respondAsBookingService(message: Msg, response: unknown): void {
   message.respond(JSON.stringify({ id, response, isDisposed: true }));
 }
 
+/** The header that proves ownership of the booking a reservation's 201 returned (anonymous bookings' only credential). */
+export function accessKeyOf(reservation: ApiResponse): Record<string, string> {
+  const key = reservation.headers.get('booking-access-key');
+  if (!key) throw new Error(`no Booking-Access-Key on a ${reservation.status} response`);
+  return { 'booking-access-key': key };
+}
+
 /** Counts of statuses, e.g. { 201: 100, 409: 900 }. */
 export function countStatuses(responses: ApiResponse[]): Record<number, number> {
   const counts: Record<number, number> = {};

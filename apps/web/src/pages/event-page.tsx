@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { rememberBooking } from '../booking-keys.js';
 import { recordSeats, seatsLeft, useLiveSeats } from '../live.js';
 import { Seats } from '../seats.js';
 import { useSession } from '../session.js';
@@ -34,7 +35,8 @@ export function EventPage({ id }: { id: string }) {
     setBusy(true);
     setOutcome(undefined);
     try {
-      await api.reserve(eventId, session.userName, session.userToken || undefined);
+      const { booking, accessKey } = await api.reserve(eventId, session.userName, session.userToken || undefined);
+      if (accessKey) rememberBooking(booking.id, accessKey);
       setOutcome({ kind: 'success', text: 'Booked! Your seat is reserved. See it under My bookings.', attempt });
     } catch (error) {
       setOutcome({ kind: 'error', text: messageOf(error), attempt });
