@@ -1,4 +1,4 @@
-import { TcpProxy } from '@booking/testing';
+import { TcpProxy, waitUntil } from '@booking/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from '../support/stack.js';
 
@@ -77,10 +77,32 @@ describe('outcome unknown, then learnt by retrying with the same Idempotency-Key
     const eventId = await stack.db.createEvent(10);
     const booked = await stack.reserve({ event_id: eventId, user_id: 'cancel-lost' });
     expect(booked.status).toBe(201);
-    const headers = key('cancel-lost');
-    proxy.hang(['down']);
-    const first = await stack.cancel(booked.body.id, headers);
-    proxy.resume();
+    const headers = { ...key('cancel-lost'), 'booking-access-key': booked.headers.get('booking-access-key')! };
+    // The cancel first reads the booking (whose owner decides); only the DELETE's answer must be lost. So the
+    // DELETE is held on the row's lock until it is seen waiting; then answers are held and the lock released.
+    const lock = await stack.db.connection.pool.connect();
+    let first;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('SELECT 1 FROM bookings WHERE id = $1 FOR UPDATE', [booked.body.id]);
+      const cancelling = stack.cancel(booked.body.id, headers);
+      await waitUntil(
+        async () =>
+          (
+            await stack.db.query(
+              "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM bookings%'",
+            )
+          ).rowCount === 1,
+        5_000,
+        'the DELETE waiting for the lock',
+      );
+      proxy.hang(['down']);
+      await lock.query('COMMIT');
+      first = await cancelling;
+    } finally {
+      lock.release();
+      proxy.resume();
+    }
     expect(first.status).toBe(504);
     expect(first.body.outcome).toBe('unknown');
     expect(await stack.db.count('bookings', 'id = $1', [booked.body.id])).toBe(0);
@@ -93,6 +115,7 @@ describe('outcome unknown, then learnt by retrying with the same Idempotency-Key
       created_at: booked.body.created_at,
     });
     expect(retry.body.cancelled_at).toEqual(expect.any(String));
-    expect((await stack.cancel(booked.body.id, key('other-cancel'))).status).toBe(404);
+    const otherRequest = { ...headers, ...key('other-cancel') };
+    expect((await stack.cancel(booked.body.id, otherRequest)).status).toBe(404);
   });
 });
