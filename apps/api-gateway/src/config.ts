@@ -64,7 +64,7 @@ export const gatewayEnvSchema = commonEnvSchema
     /** Consecutive booking-service failures that open the circuit. */
     BREAKER_FAILURE_THRESHOLD: positiveInt.default(5),
     /** How long the circuit stays open before one trial request is let through. */
-    BREAKER_HALF_OPEN_AFTER_MS: positiveInt.default(5_000),
+    BREAKER_HALF_OPEN_AFTER_MS: positiveInt.default(1_000),
     /** Booking-service requests in flight at once; more are answered 503 at once. Sized so that a
      * flash sale of a few thousand simultaneous buyers queues briefly (about a second of work at
      * this machine's throughput) rather than being shed. */
