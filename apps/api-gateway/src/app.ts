@@ -14,7 +14,7 @@ import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { registerGracefulShutdown } from './common/graceful-shutdown.js';
 import { registerRequestId } from './common/request-id.js';
-import { frameworkErrors, registerJsonBodyParser } from './common/request-parsing.js';
+import { frameworkErrors, registerJsonBodyParser, registerQueryStringCheck } from './common/request-parsing.js';
 import { registerSecurityHeaders } from './common/security-headers.js';
 import type { GatewayConfig } from './config.js';
 import { setupOpenApi } from './docs/openapi.js';
@@ -63,6 +63,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   // Security headers before the IP rate limit, so that its 429s carry them too.
   registerSecurityHeaders(fastify);
   registerIpRateLimit(fastify, app.get(RateLimitService));
+  registerQueryStringCheck(fastify);
   registerIdempotencyRecorder(fastify, app.get(IdempotencyStore));
   const origins = splitList(config.CORS_ORIGINS);
   if (origins.length > 0) {
