@@ -12,6 +12,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
+import { connectionTimeouts, registerLingeringClose } from './common/client-connections.js';
 import { registerGracefulShutdown } from './common/graceful-shutdown.js';
 import { registerRequestId } from './common/request-id.js';
 import { frameworkErrors, registerJsonBodyParser, registerQueryStringCheck } from './common/request-parsing.js';
@@ -41,6 +42,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const registry = createMetricsRegistry();
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
+    ...connectionTimeouts(config),
     genReqId,
     trustProxy: splitList(config.TRUST_PROXY),
     frameworkErrors,
@@ -60,6 +62,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   registerRequestId(fastify);
   registerJsonBodyParser(fastify);
   registerGracefulShutdown(fastify);
+  // After the shutdown hook, which may also ask for `Connection: close`.
+  registerLingeringClose(fastify, config);
   // Security headers before the IP rate limit, so that its 429s carry them too.
   registerSecurityHeaders(fastify);
   registerIpRateLimit(fastify, app.get(RateLimitService));
