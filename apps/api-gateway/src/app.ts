@@ -13,9 +13,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import { BOOKING_ACCESS_KEY_HEADER, BookingAccess, registerBookingAccessKeyHeader } from './auth/booking-access.js';
+import { connectionTimeouts, registerLingeringClose } from './common/client-connections.js';
 import { registerGracefulShutdown } from './common/graceful-shutdown.js';
 import { registerRequestId } from './common/request-id.js';
-import { frameworkErrors, registerJsonBodyParser } from './common/request-parsing.js';
+import { frameworkErrors, registerJsonBodyParser, registerQueryStringCheck } from './common/request-parsing.js';
 import { registerSecurityHeaders } from './common/security-headers.js';
 import type { GatewayConfig } from './config.js';
 import { setupOpenApi } from './docs/openapi.js';
@@ -42,6 +43,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   const registry = createMetricsRegistry();
   const adapter = new FastifyAdapter({
     bodyLimit: config.BODY_LIMIT_BYTES,
+    ...connectionTimeouts(config),
     genReqId,
     trustProxy: splitList(config.TRUST_PROXY),
     frameworkErrors,
@@ -61,9 +63,12 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   registerRequestId(fastify);
   registerJsonBodyParser(fastify);
   registerGracefulShutdown(fastify);
+  // After the shutdown hook, which may also ask for `Connection: close`.
+  registerLingeringClose(fastify, config);
   // Security headers before the IP rate limit, so that its 429s carry them too.
   registerSecurityHeaders(fastify);
   registerIpRateLimit(fastify, app.get(RateLimitService));
+  registerQueryStringCheck(fastify);
   registerIdempotencyRecorder(fastify, app.get(IdempotencyStore));
   registerBookingAccessKeyHeader(fastify, app.get(BookingAccess));
   const origins = splitList(config.CORS_ORIGINS);

@@ -16,6 +16,17 @@ export const gatewayEnvSchema = commonEnvSchema
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10_485_760).default(16_384),
+    /** Time a client has to send a request's headers; then 408 and the connection is closed. */
+    HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(10_000),
+    /** Time a client has to send a whole request, body included; then 408 and close. Not the response's time. */
+    HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    /** An idle keep-alive connection is closed after this. Above nginx's upstream keepalive_timeout (60 s),
+     * so that the gateway never closes a connection nginx is about to reuse. */
+    HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(72_000),
+    /** After closing a connection whose body is still arriving (413), the most bytes read and discarded... */
+    HTTP_LINGER_MAX_BYTES: z.coerce.number().int().min(0).max(1_073_741_824).default(8_388_608),
+    /** ...and the longest time, so that the client reads its answer rather than a reset connection. */
+    HTTP_LINGER_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
     /**
      * Comma-separated addresses or CIDRs of reverse proxies (e.g. nginx) whose X-Forwarded-For is trusted
      * when deriving the client IP for rate limits; empty trusts none.
@@ -95,6 +106,13 @@ export const gatewayEnvSchema = commonEnvSchema
         code: 'custom',
         path: ['BOOKING_ACCESS_SECRET'],
         message: 'must be set to a real secret when NODE_ENV=production',
+      });
+    }
+    if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+      context.addIssue({
+        code: 'custom',
+        path: ['HTTP_HEADERS_TIMEOUT_MS'],
+        message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
       });
     }
     if (config.JWT_ALGORITHM !== 'HS256' && !config.JWT_JWKS_URL) {

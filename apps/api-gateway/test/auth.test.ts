@@ -54,6 +54,11 @@ describe('authentication and authorization (AUTH_MODE=required)', () => {
     ['a token from another issuer', () => sign(validClaims({ iss: 'https://evil.example' })), /"iss" claim/],
     ['a token without exp', () => sign(validClaims({ exp: undefined })), /"exp" claim/],
     ['a token without sub', () => sign(validClaims({ sub: undefined })), /"sub" claim/],
+    [
+      'a token whose sub holds a lone surrogate',
+      () => sign(validClaims({ sub: 'alice\ud800' })),
+      /"sub" claim is invalid: sub must be well-formed Unicode/,
+    ],
     ['a token not yet valid', () => sign(validClaims({ nbf: now() + 3600 })), /"nbf" claim/],
     [
       'an unsigned token (alg: none)',

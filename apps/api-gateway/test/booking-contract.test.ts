@@ -73,7 +73,7 @@ describe('HTTP contract (gateway → NATS → booking service → PostgreSQL)', 
       [{ event_id: 2 ** 31, user_id: 'u' }, 'event_id must be at most 2147483647'],
       [{ event_id: 1, user_id: 42 }, 'user_id must be a string'],
       [{ event_id: 1, user_id: '' }, 'user_id must not be empty'],
-      [{ event_id: 1, user_id: 'x'.repeat(256) }, 'user_id must be at most 255 characters'],
+      [{ event_id: 1, user_id: 'x'.repeat(256) }, 'user_id must be at most 255 characters (Unicode code points)'],
       [{ event_id: 1, user_id: 'a\u0000b' }, 'user_id must not contain NUL characters'],
     ])('answers 400 naming the field for %j', async (body, message) => {
       const response = await stack.reserve(body);

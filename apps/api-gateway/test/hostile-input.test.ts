@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Stack } from './support/stack.js';
+import { ADMIN_TOKEN, Stack } from './support/stack.js';
 
 /** Bodies an attacker or a broken client might send to POST /api/bookings/reserve. */
 const HOSTILE_BODIES: Array<[name: string, body: string, contentType?: string]> = [
@@ -82,7 +82,13 @@ describe('hostile input', () => {
     ['Ünïcødé user ñ'],
     ['\u202Eevil'],
     ['x'.repeat(255)],
-  ])('a valid but odd user id %j is stored verbatim', async (userId) => {
+    ['用户名-사용자-ユーザー'],
+    ['👩‍👩‍👧‍👦 family (a ZWJ sequence)'],
+    ['e\u0301\u0302\u0303 (combining marks)'],
+    ['h-sur\uFFFD (a real replacement character)'],
+    ['\u{1F39F}'.repeat(255)],
+    ['\u{10FFFF}\u{E000}'],
+  ])('a valid but odd user id %j is stored, read and listed exactly as sent', async (userId) => {
     const response = await stack.reserve({ event_id: eventId, user_id: userId });
     expect(response.status).toBe(201);
     expect(response.body.user_id).toBe(userId);
@@ -90,6 +96,55 @@ describe('hostile input', () => {
       response.body.id,
     ]);
     expect(rows[0]!.user_id).toBe(userId);
+    const read = await stack.request('GET', `/api/bookings/${response.body.id}`);
+    expect(read.body.user_id).toBe(userId);
+    const list = await stack.request('GET', `/api/bookings?user_id=${encodeURIComponent(userId)}`);
+    expect(list.status).toBe(200);
+    expect(list.body.map((booking: { id: number; user_id: string }) => [booking.id, booking.user_id])).toEqual([
+      [response.body.id, userId],
+    ]);
     expect(await stack.db.count('events')).toBe(1);
+  });
+
+  it('keeps forms of one name that differ in code points as different users (no normalisation)', async () => {
+    const forms = ['Jos\u00e9', 'Jose\u0301', 'ﬁle', 'file', 'Ａ', 'A'];
+    for (const userId of forms) {
+      const response = await stack.reserve({ event_id: eventId, user_id: userId });
+      expect(response.status, userId).toBe(201);
+      expect(response.body.user_id).toBe(userId);
+    }
+    for (const userId of forms) {
+      const list = await stack.request(
+        'GET',
+        `/api/bookings?event_id=${eventId}&user_id=${encodeURIComponent(userId)}`,
+      );
+      expect(list.body.map((booking: { user_id: string }) => booking.user_id)).toEqual([userId]);
+    }
+  });
+
+  it('refuses ids with lone surrogates, which would have been stored as U+FFFD and collided', async () => {
+    const before = await stack.db.count('bookings');
+    for (const raw of ['"h-sur\\ud800"', '"h-sur\\udbff"', '"\\udfffh-sur"']) {
+      const response = await stack.reserve(`{"event_id": ${eventId}, "user_id": ${raw}}`);
+      expect(response.status, raw).toBe(400);
+      expect(response.body.message).toBe('user_id must be well-formed Unicode (it contains a lone surrogate)');
+    }
+    expect(await stack.db.count('bookings')).toBe(before);
+  });
+
+  it('stores event names exactly as sent, and refuses one with a lone surrogate', async () => {
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const name = `Cafe\u0301 ${'\u{1F3B8}'.repeat(200)}`;
+    const created = await stack.request('POST', '/api/events', { name, total_seats: 5 }, admin);
+    expect(created.status).toBe(201);
+    expect((await stack.request('GET', `/api/events/${created.body.id}`)).body.name).toBe(name);
+    const { rows } = await stack.db.query<{ name: string }>('SELECT name FROM events WHERE id = $1', [created.body.id]);
+    expect(rows[0]!.name).toBe(name);
+
+    const events = await stack.db.count('events');
+    const refused = await stack.request('POST', '/api/events', '{"name": "gig \\ud83c", "total_seats": 5}', admin);
+    expect(refused.status).toBe(400);
+    expect(refused.body.message).toBe('name must be well-formed Unicode (it contains a lone surrogate)');
+    expect(await stack.db.count('events')).toBe(events);
   });
 });

@@ -16,7 +16,7 @@ function rawHttp(
   method: string,
   path: string,
   headers: Record<string, string>,
-  body?: string,
+  body?: string | Buffer,
 ): Promise<ApiResponse> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
@@ -41,7 +41,7 @@ interface HostileCase {
   name: string;
   method?: string;
   path?: string;
-  /** A string is sent as is; anything else as JSON. */
+  /** A string is sent as is (a Buffer too, with `raw`); anything else as JSON. */
   body?: unknown;
   headers?: Record<string, string>;
   raw?: boolean;
@@ -55,6 +55,12 @@ const reserve = (body: unknown, extra: Partial<HostileCase> = {}) => ({
   body,
   ...extra,
 });
+/** A reservation whose user id holds `bytes` exactly as given, followed by `rest`, sent raw. */
+const reserveWithBytes = (bytes: number[], rest = '"}') =>
+  reserve(Buffer.from([...Buffer.from('{"event_id":1,"user_id":"h-'), ...bytes, ...Buffer.from(rest)]), {
+    headers: { 'content-type': 'application/json' },
+    raw: true,
+  });
 const NO_EVENT = 987_654;
 
 const HOSTILE: HostileCase[] = [
@@ -192,7 +198,55 @@ const HOSTILE: HostileCase[] = [
     name: 'user_id of 256 characters',
     ...reserve({ event_id: 1, user_id: 'u'.repeat(256) }),
     status: 400,
-    message: 'user_id must be at most 255 characters',
+    message: 'user_id must be at most 255 characters (Unicode code points)',
+  },
+  {
+    name: 'user_id of 256 astral characters',
+    ...reserve({ event_id: 1, user_id: '\u{1F39F}'.repeat(256) }),
+    status: 400,
+    message: 'user_id must be at most 255 characters (Unicode code points)',
+  },
+  {
+    name: 'user_id with a lone high surrogate (JSON escape)',
+    ...reserve('{"event_id":1,"user_id":"h-sur\\ud800"}'),
+    status: 400,
+    message: 'user_id must be well-formed Unicode (it contains a lone surrogate)',
+  },
+  {
+    name: 'user_id with a lone low surrogate (JSON escape)',
+    ...reserve('{"event_id":1,"user_id":"\\udfff-x"}'),
+    status: 400,
+    message: 'user_id must be well-formed Unicode (it contains a lone surrogate)',
+  },
+  {
+    name: 'user_id with a surrogate pair in the wrong order',
+    ...reserve('{"event_id":1,"user_id":"\\udc00\\ud800"}'),
+    status: 400,
+    message: 'user_id must be well-formed Unicode (it contains a lone surrogate)',
+  },
+  {
+    name: 'body bytes FF FE (not UTF-8)',
+    ...reserveWithBytes([0xff, 0xfe]),
+    status: 400,
+    message: 'Request body is not valid UTF-8',
+  },
+  {
+    name: 'body with a surrogate encoded as UTF-8 bytes (ED A0 80)',
+    ...reserveWithBytes([0xed, 0xa0, 0x80]),
+    status: 400,
+    message: 'Request body is not valid UTF-8',
+  },
+  {
+    name: 'body with an overlong encoding (C0 AF)',
+    ...reserveWithBytes([0xc0, 0xaf]),
+    status: 400,
+    message: 'Request body is not valid UTF-8',
+  },
+  {
+    name: 'body cut in the middle of a character',
+    ...reserveWithBytes([0xe2, 0x82], ''),
+    status: 400,
+    message: 'Request body is not valid UTF-8',
   },
   {
     name: 'user_id of blanks',
@@ -331,7 +385,31 @@ const HOSTILE: HostileCase[] = [
     name: 'long user_id filter',
     path: `/api/bookings?user_id=${'u'.repeat(300)}`,
     status: 400,
-    message: 'user_id must be at most 255 characters',
+    message: 'user_id must be at most 255 characters (Unicode code points)',
+  },
+  {
+    name: 'user_id filter decoding to a byte that is not UTF-8',
+    path: '/api/bookings?user_id=h-sur%FF',
+    status: 400,
+    message: 'The query string is not validly percent-encoded UTF-8',
+  },
+  {
+    name: 'user_id filter decoding to an encoded surrogate',
+    path: '/api/bookings?user_id=h-sur%ED%A0%80',
+    status: 400,
+    message: 'The query string is not validly percent-encoded UTF-8',
+  },
+  {
+    name: 'user_id filter ending in half a character',
+    path: '/api/bookings?event_id=1&user_id=a%C3',
+    status: 400,
+    message: 'The query string is not validly percent-encoded UTF-8',
+  },
+  {
+    name: 'query string with a broken escape',
+    path: '/api/bookings?user_id=100%',
+    status: 400,
+    message: 'The query string is not validly percent-encoded UTF-8',
   },
   {
     name: 'exponent event_id filter',
@@ -433,7 +511,7 @@ describe('hostile input', () => {
       const path = hostile.path!;
       const before = await stack.db.count('bookings');
       const response = hostile.raw
-        ? await rawHttp(stack.baseUrl, method, path, hostile.headers ?? {}, hostile.body as string | undefined)
+        ? await rawHttp(stack.baseUrl, method, path, hostile.headers ?? {}, hostile.body as string | Buffer | undefined)
         : await stack.request(method, path, hostile.body, hostile.headers);
       expect(response.status).toBe(hostile.status);
       expect(Object.keys(response.body).sort()).toEqual(['error', 'message', 'statusCode']);

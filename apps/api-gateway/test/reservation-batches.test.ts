@@ -75,6 +75,8 @@ describe('reservations sent together, against the real stack', () => {
         { request_id: 'batch-item-a', command: { event_id: eventId, user_id: 'a' } },
         { request_id: 'batch-item-a-again', command: { event_id: eventId, user_id: 'a' } },
         { request_id: 'batch-item-bad', command: { event_id: 'one', user_id: 'b' } },
+        // Sent past the gateway: the booking service refuses a lone surrogate by the same shared schema.
+        { request_id: 'batch-item-surrogate', command: { event_id: eventId, user_id: 'b\ud800' } },
         { command: { event_id: 987_654, user_id: 'c' } },
         { request_id: 'batch-item-d', command: { event_id: eventId, user_id: 'd' } },
         { request_id: 'batch-item-e', command: { event_id: eventId, user_id: 'e' } },
@@ -87,6 +89,7 @@ describe('reservations sent together, against the real stack', () => {
       'created',
       ErrorCode.AlreadyBooked,
       ErrorCode.Validation,
+      ErrorCode.Validation,
       ErrorCode.EventNotFound,
       'created',
       ErrorCode.SoldOut,
@@ -94,6 +97,10 @@ describe('reservations sent together, against the real stack', () => {
     ]);
     expect(answers[0]).toMatchObject({ ok: true, data: { event_id: eventId, user_id: 'a' } });
     expect(answers[2]).toMatchObject({ ok: false, error: { message: 'event_id must be a number' } });
+    expect(answers[3]).toMatchObject({
+      ok: false,
+      error: { message: 'user_id must be well-formed Unicode (it contains a lone surrogate)' },
+    });
 
     const { rows: bookings } = await stack.db.query<{ user_id: string }>(
       'SELECT user_id FROM bookings WHERE event_id = $1 ORDER BY user_id',

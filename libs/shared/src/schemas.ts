@@ -10,11 +10,31 @@ export const idSchema = (field: string) =>
     .min(1, { error: `${field} must be a positive integer` })
     .max(MAX_INT32, { error: `${field} must be at most ${MAX_INT32}` });
 
-export const userIdSchema = z
-  .string({ error: (issue) => (issue.input === undefined ? 'user_id is required' : 'user_id must be a string') })
-  .max(255, { error: 'user_id must be at most 255 characters' })
-  .refine((value) => value.trim().length > 0, { error: 'user_id must not be empty' })
-  .refine((value) => !value.includes('\u0000'), { error: 'user_id must not contain NUL characters' });
+/** The most characters a stored text (`varchar(255)`) holds. */
+const MAX_TEXT_LENGTH = 255;
+
+/**
+ * Text stored exactly as sent in a `varchar(255)` column (user ids, event names).
+ * It must be well-formed Unicode: a lone surrogate would reach PostgreSQL as
+ * U+FFFD, so two different ids would be stored as one. Its length is counted in
+ * code points, as PostgreSQL counts `varchar(255)`, not in UTF-16 units as
+ * JavaScript's `length` does (an emoji is one character, not two). The documented
+ * `maxLength` means the same: JSON Schema counts code points too.
+ */
+const storedTextSchema = (field: string) =>
+  z
+    .string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) })
+    .refine((value) => !/\p{Surrogate}/u.test(value), {
+      error: `${field} must be well-formed Unicode (it contains a lone surrogate)`,
+    })
+    .refine((value) => [...value].length <= MAX_TEXT_LENGTH, {
+      error: `${field} must be at most ${MAX_TEXT_LENGTH} characters (Unicode code points)`,
+    })
+    .refine((value) => value.trim().length > 0, { error: `${field} must not be empty` })
+    .refine((value) => !value.includes('\u0000'), { error: `${field} must not contain NUL characters` })
+    .meta({ maxLength: MAX_TEXT_LENGTH });
+
+export const userIdSchema = storedTextSchema('user_id');
 
 export const reserveBookingSchema = z.object({
   event_id: idSchema('event_id'),
@@ -57,11 +77,7 @@ export type ReserveBatchCommand = z.infer<typeof reserveBatchSchema>;
 export const MAX_TOTAL_SEATS = 1_000_000;
 
 export const createEventSchema = z.object({
-  name: z
-    .string({ error: (issue) => (issue.input === undefined ? 'name is required' : 'name must be a string') })
-    .max(255, { error: 'name must be at most 255 characters' })
-    .refine((value) => value.trim().length > 0, { error: 'name must not be empty' })
-    .refine((value) => !value.includes('\u0000'), { error: 'name must not contain NUL characters' }),
+  name: storedTextSchema('name'),
   total_seats: z
     .number({
       error: (issue) => (issue.input === undefined ? 'total_seats is required' : 'total_seats must be a number'),

@@ -25,6 +25,34 @@ describe('request validation', () => {
     });
   });
 
+  it('accepts well-formed Unicode only, and keeps it exactly as sent (no normalisation)', () => {
+    for (const userId of ['Jos\u00e9', 'Jose\u0301', '\u{1F39F}', '用户', '\uFFFD', '\u{10FFFF}']) {
+      expect(validate(reserveBookingSchema, { event_id: 1, user_id: userId })).toEqual({
+        success: true,
+        data: { event_id: 1, user_id: userId },
+      });
+    }
+    for (const userId of ['h-sur\ud800', 'h-sur\udbff', '\udc00x', '\udc00\ud800', 'x\ud83c']) {
+      expect(validate(reserveBookingSchema, { event_id: 1, user_id: userId })).toEqual({
+        success: false,
+        message: 'user_id must be well-formed Unicode (it contains a lone surrogate)',
+      });
+    }
+  });
+
+  it('counts the 255-character limit in code points, as PostgreSQL counts varchar(255)', () => {
+    const astral = '\u{1F39F}';
+    expect(astral.length).toBe(2);
+    expect(validate(reserveBookingSchema, { event_id: 1, user_id: astral.repeat(255) }).success).toBe(true);
+    expect(validate(createEventSchema, { name: astral.repeat(255), total_seats: 1 }).success).toBe(true);
+    for (const text of [astral.repeat(256), 'x'.repeat(256), 'e\u0301'.repeat(128)]) {
+      expect(validate(reserveBookingSchema, { event_id: 1, user_id: text })).toEqual({
+        success: false,
+        message: 'user_id must be at most 255 characters (Unicode code points)',
+      });
+    }
+  });
+
   it('refuses anything that is not an object', () => {
     for (const input of [null, undefined, 'x', 3, [], [{ event_id: 1 }]]) {
       expect(validate(reserveBookingSchema, input)).toEqual({
@@ -47,13 +75,17 @@ describe('request validation', () => {
 
   it('validates events', () => {
     expect(validate(createEventSchema, { name: 'Gig', total_seats: 5 }).success).toBe(true);
+    expect(validate(createEventSchema, { name: 'gig \ud83c', total_seats: 5 })).toEqual({
+      success: false,
+      message: 'name must be well-formed Unicode (it contains a lone surrogate)',
+    });
     expect(validate(createEventSchema, { name: 'a\u0000', total_seats: 5 })).toEqual({
       success: false,
       message: 'name must not contain NUL characters',
     });
     expect(validate(createEventSchema, { name: 'x'.repeat(256), total_seats: 5 })).toEqual({
       success: false,
-      message: 'name must be at most 255 characters',
+      message: 'name must be at most 255 characters (Unicode code points)',
     });
   });
 });

@@ -7,16 +7,25 @@ import type { ErrorBody } from './http-error.filter.js';
 const clientError = (message: string): FastifyError =>
   Object.assign(new Error(message), { statusCode: 400, code: 'BAD_JSON_BODY', name: 'FastifyError' }) as FastifyError;
 
+// Fatal: bytes that are not UTF-8 are refused, never turned into U+FFFD (which would store text other than what was sent).
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
- * The API accepts JSON bodies only, parsed by secure-json-parse (what Fastify uses too), with messages that
- * say what is wrong: invalid JSON with the parser's reason, and prototype
- * poisoning (`__proto__`, `constructor.prototype`) refused by name.
+ * The API accepts JSON bodies only, read as bytes and decoded as strict UTF-8,
+ * then parsed by secure-json-parse (what Fastify uses too), with messages that
+ * say what is wrong: bytes that are not UTF-8, invalid JSON with the parser's
+ * reason, and prototype poisoning (`__proto__`, `constructor.prototype`) refused by name.
  */
 export function registerJsonBodyParser(fastify: FastifyInstance): void {
   // JSON only: Fastify's text/plain parser would let a string body through to validation.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const text = body as string;
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(clientError('Request body is not valid UTF-8'), undefined);
+    }
     if (text.trim() === '') return done(clientError('Request body is empty; send a JSON object'), undefined);
     try {
       done(null, secureJson.parse(text, { protoAction: 'error', constructorAction: 'error' }));
@@ -29,6 +38,31 @@ export function registerJsonBodyParser(fastify: FastifyInstance): void {
         undefined,
       );
     }
+  });
+}
+
+/**
+ * Refuses a query string whose percent-encoding is malformed or decodes to bytes
+ * that are not UTF-8 (`%FF`, an encoded surrogate `%ED%A0%80`). Fastify's query
+ * parser would keep such a value as its raw text, so `?user_id=%FF` would look up
+ * a user named "%FF". `decodeURIComponent` is the strict decoder: it throws on
+ * both, and the whole string fails exactly when one of its values would.
+ */
+export function registerQueryStringCheck(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const start = request.url.indexOf('?');
+    if (start === -1) return done();
+    try {
+      decodeURIComponent(request.url.slice(start + 1));
+    } catch {
+      void reply.code(400).send({
+        message: 'The query string is not validly percent-encoded UTF-8',
+        error: STATUS_CODES[400],
+        statusCode: 400,
+      });
+      return;
+    }
+    done();
   });
 }
 
