@@ -93,10 +93,13 @@ export class TcpProxy {
       this.links.add(link);
       for (const socket of [client, upstream]) {
         socket.on('error', () => undefined);
-        // One side closing closes the other, after anything still held for it.
-        socket.once('end', () => link.close());
+        // One side closing closes the other, after anything still held for it; never across a silenced
+        // link, whose peer goes on waiting (a server keeps the session of a client it cannot hear).
+        socket.once('end', () => {
+          if (!link.silenced) link.close();
+        });
         socket.once('close', () => {
-          if (link.holding && this.state.hung.size > 0) return;
+          if (link.silenced || (link.holding && this.state.hung.size > 0)) return;
           this.links.delete(link);
           link.destroy();
         });
@@ -143,7 +146,10 @@ export class TcpProxy {
     }
   }
 
-  /** The connections open now lose every byte from here on and never close; new connections work. */
+  /**
+   * The connections open now lose every byte from here on, and neither side hears when the other closes
+   * (until `stop()`); new connections work.
+   */
   silenceExisting(): void {
     for (const link of this.links) link.silenced = true;
   }
