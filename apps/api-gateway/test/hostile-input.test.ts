@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, Stack } from './support/stack.js';
 
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
 /** Bodies an attacker or a broken client might send to POST /api/bookings/reserve. */
 const HOSTILE_BODIES: Array<[name: string, body: string, contentType?: string]> = [
   ['event_id as string', JSON.stringify({ event_id: '1', user_id: 'u' })],
@@ -96,9 +98,11 @@ describe('hostile input', () => {
       response.body.id,
     ]);
     expect(rows[0]!.user_id).toBe(userId);
-    const read = await stack.request('GET', `/api/bookings/${response.body.id}`);
+    const read = await stack.request('GET', `/api/bookings/${response.body.id}`, undefined, {
+      'booking-access-key': response.headers.get('booking-access-key')!,
+    });
     expect(read.body.user_id).toBe(userId);
-    const list = await stack.request('GET', `/api/bookings?user_id=${encodeURIComponent(userId)}`);
+    const list = await stack.request('GET', `/api/bookings?user_id=${encodeURIComponent(userId)}`, undefined, admin);
     expect(list.status).toBe(200);
     expect(list.body.map((booking: { id: number; user_id: string }) => [booking.id, booking.user_id])).toEqual([
       [response.body.id, userId],
@@ -117,6 +121,8 @@ describe('hostile input', () => {
       const list = await stack.request(
         'GET',
         `/api/bookings?event_id=${eventId}&user_id=${encodeURIComponent(userId)}`,
+        undefined,
+        admin,
       );
       expect(list.body.map((booking: { user_id: string }) => booking.user_id)).toEqual([userId]);
     }
@@ -133,7 +139,6 @@ describe('hostile input', () => {
   });
 
   it('stores event names exactly as sent, and refuses one with a lone surrogate', async () => {
-    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
     const name = `Cafe\u0301 ${'\u{1F3B8}'.repeat(200)}`;
     const created = await stack.request('POST', '/api/events', { name, total_seats: 5 }, admin);
     expect(created.status).toBe(201);

@@ -139,7 +139,7 @@ export class Stack {
     child.stdout?.on('data', (chunk: Buffer) => this.logs.bookingService.write(chunk));
     this.children.push(child);
     const url = `http://127.0.0.1:${port}`;
-    await waitForHttpOk(`${url}/health/ready`, 20_000, () => child.exitCode === null);
+    await waitForHttpOk(`${url}/health/ready`, 20_000, () => running(child));
     this.replicaUrls.push(url);
   }
 
@@ -160,7 +160,7 @@ export class Stack {
     child.stdout?.on('data', (chunk: Buffer) => this.logs.notificationService.write(chunk));
     this.children.push(child);
     const url = `http://127.0.0.1:${port}`;
-    await waitForHttpOk(`${url}/health/ready`, 20_000, () => child.exitCode === null);
+    await waitForHttpOk(`${url}/health/ready`, 20_000, () => running(child));
     this.notificationUrl = url;
   }
 
@@ -201,7 +201,7 @@ export class Stack {
   }
 
   async stop(): Promise<void> {
-    for (const child of this.children) if (child.exitCode === null) child.kill('SIGCONT');
+    for (const child of this.children) if (running(child)) child.kill('SIGCONT');
     await Promise.all(this.gateways.splice(0).map((app) => app.close()));
     await this.stopReplicas();
     await Promise.all([this.nats.dispose(), this.db.drop(), this.redis.stop()]);
@@ -267,8 +267,11 @@ export interface ApiResponse {
 
 const localUrl = (url: string): string => url.replace('[::1]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
 
+/** A child that ended by a signal (SIGKILL, or SIGTERM re-raised after a graceful shutdown) has no exit code. */
+const running = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+
 function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return Promise.resolve();
+  if (!running(child)) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
