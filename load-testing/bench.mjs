@@ -309,7 +309,7 @@ async function startProcesses(sut, url, bookingReplicas, gatewayReplicas) {
   };
   for (let i = 0; i < bookingReplicas; i++) {
     const port = await freePort();
-    sut.start(`booking-service-${i + 1}`, 'apps/booking-service/dist/main.js', {
+    sut.start(`booking-service-${i + 1}`, 'apps/booking-service/dist/bundle/main.js', {
       ...env,
       BOOKING_SERVICE_PORT: String(port),
     });
@@ -318,7 +318,7 @@ async function startProcesses(sut, url, bookingReplicas, gatewayReplicas) {
   const gatewayTargets = [];
   for (let i = 0; i < gatewayReplicas; i++) {
     const port = await freePort();
-    sut.start(`api-gateway-${i + 1}`, 'apps/api-gateway/dist/main.js', {
+    sut.start(`api-gateway-${i + 1}`, 'apps/api-gateway/dist/bundle/main.js', {
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',

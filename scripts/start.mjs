@@ -27,15 +27,19 @@ const env = {
 const services = [
   {
     name: 'booking-service',
-    main: 'apps/booking-service/dist/main.js',
+    main: 'apps/booking-service/dist/bundle/main.js',
     ready: `http://127.0.0.1:${env.BOOKING_SERVICE_PORT}/health/ready`,
   },
   {
     name: 'notification-service',
-    main: 'apps/notification-service/dist/main.js',
+    main: 'apps/notification-service/dist/bundle/main.js',
     ready: `http://127.0.0.1:${env.NOTIFICATION_SERVICE_PORT}/health/ready`,
   },
-  { name: 'api-gateway', main: 'apps/api-gateway/dist/main.js', ready: `http://127.0.0.1:${env.PORT}/health/ready` },
+  {
+    name: 'api-gateway',
+    main: 'apps/api-gateway/dist/bundle/main.js',
+    ready: `http://127.0.0.1:${env.PORT}/health/ready`,
+  },
 ];
 
 const dependencies = [
@@ -116,6 +120,7 @@ for (const dependency of dependencies) {
 log('building…');
 try {
   run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json']);
+  run(process.execPath, [join(root, 'scripts/bundle-services.mjs')]);
   // The web front end the gateway serves at `/`.
   run(process.execPath, [
     join(root, 'apps/web/node_modules/vite/bin/vite.js'),

@@ -120,7 +120,7 @@ describe('Dockerfile', () => {
       .instructions.filter((i) => i.getKeyword() === 'ENV')
       .map((i) => i.getRawArgumentsContent());
     expect(env.some((e) => e?.startsWith(`${HEALTH_PORT_VARIABLE[target]}=`))).toBe(true);
-    expect(last(stage(target).instructions, 'CMD')!.getRawArgumentsContent()).toContain('dist/main.js');
+    expect(last(stage(target).instructions, 'CMD')!.getRawArgumentsContent()).toContain('dist/bundle/main.js');
   });
 
   it('the one-shot migrate target runs the migrate command and has no health check', () => {

@@ -11,16 +11,26 @@ import { INFRASTRUCTURE, ROOT } from './support/repository.js';
  * What each image holds is `pnpm deploy --prod` of one package (see the Dockerfile's
  * *-bundle stages). These tests make the same bundles from the built workspace and
  * run them the way the image does: production dependencies only, NODE_ENV=production,
- * the Dockerfile's own HEALTHCHECK command, and SIGTERM to stop.
+ * the Dockerfile's own CMD (the service's single-file build, dist/bundle/main.js) and
+ * HEALTHCHECK commands, and SIGTERM to stop.
  */
 const run = promisify(execFile);
 const dockerfile = readFileSync(join(INFRASTRUCTURE, 'docker', 'Dockerfile'), 'utf8');
 
+const runtimeStage = (target: string) =>
+  dockerfile.split(/^FROM /m).find((text) => text.startsWith(`runtime AS ${target}\n`)) ?? '';
+
 /** The exec-form command of the HEALTHCHECK in a target stage. */
 function healthcheckCommand(target: string): string[] {
-  const stage = dockerfile.split(/^FROM /m).find((text) => text.startsWith(`runtime AS ${target}\n`));
-  const json = /HEALTHCHECK [^\n]*\\\n\s*CMD (\[.*\])/.exec(stage ?? '')?.[1];
+  const json = /HEALTHCHECK [^\n]*\\\n\s*CMD (\[.*\])/.exec(runtimeStage(target))?.[1];
   if (!json) throw new Error(`no HEALTHCHECK CMD in target ${target}`);
+  return JSON.parse(json);
+}
+
+/** The exec-form command a target's container starts with (the HEALTHCHECK's own CMD is indented). */
+function imageCommand(target: string): string[] {
+  const json = /^CMD (\[.*\])$/m.exec(runtimeStage(target))?.[1];
+  if (!json) throw new Error(`no CMD in target ${target}`);
   return JSON.parse(json);
 }
 
@@ -86,8 +96,11 @@ describe('production bundles (the images’ contents)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function start(main: string, cwd: string, env: Record<string, string>): ChildProcess {
-    const child = spawn(process.execPath, [main], {
+  /** Starts a service in its deployed package with its image's command. */
+  function start(target: string, cwd: string, env: Record<string, string>): ChildProcess {
+    const [command, ...args] = imageCommand(target);
+    expect(command).toBe('node');
+    const child = spawn(process.execPath, args, {
       cwd,
       env: { PATH: process.env.PATH, NODE_ENV: 'production', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -127,7 +140,7 @@ describe('production bundles (the images’ contents)', () => {
     }
     expect(existsSync(join(out, 'node_modules', '@booking', 'database', 'dist', 'index.js'))).toBe(true);
     const port = String(await freePort());
-    const child = start('dist/main.js', out, {
+    const child = start('booking-service', out, {
       BOOKING_SERVICE_PORT: port,
       DATABASE_URL: db.url,
       NATS_URL: nats.url,
@@ -146,7 +159,7 @@ describe('production bundles (the images’ contents)', () => {
     expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
     expect(existsSync(join(out, 'src'))).toBe(false);
     const port = String(await freePort());
-    const child = start('dist/main.js', out, {
+    const child = start('notification-service', out, {
       NOTIFICATION_SERVICE_PORT: port,
       DATABASE_URL: db.url,
       NATS_URL: nats.url,
@@ -163,7 +176,7 @@ describe('production bundles (the images’ contents)', () => {
     const out = await bundles['api-gateway']!;
     expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
     const port = String(await freePort());
-    const child = start('dist/main.js', out, {
+    const child = start('api-gateway', out, {
       PORT: port,
       HOST: '127.0.0.1',
       NATS_URL: nats.url,
@@ -173,6 +186,12 @@ describe('production bundles (the images’ contents)', () => {
     const env = { PORT: port };
     await until(() => child.exitCode !== null || runHealthcheck('api-gateway', env) === 0);
     expect(child.exitCode).toBeNull();
+    // The API docs: @nestjs/swagger finds its UI files by package name at run time, from dist/bundle/.
+    const docs = (path: string) =>
+      fetch(`http://127.0.0.1:${port}/api/docs/${path}`, { signal: AbortSignal.timeout(5_000) });
+    expect((await docs('swagger-ui.css')).status).toBe(200);
+    const document = (await (await docs('openapi.json')).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toContain('/api/bookings/reserve');
     const stopped = await stop(child);
     expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
     expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from '../../api-gateway/test/support/stack.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
-const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../dist/bundle/main.js', import.meta.url));
 
 describe('notification service killed mid-stream and restarted', () => {
   let stack: Stack;

@@ -5,7 +5,10 @@ import { documentEventLookup } from '../events/event-lookup.route.js';
 
 export const DOCS_PATH = 'api/docs';
 
-/** Serves the OpenAPI document built from the controllers and their zod schemas: UI at /api/docs, JSON at /api/docs/openapi.json. */
+/**
+ * Serves the OpenAPI document built from the controllers and their zod schemas: UI at /api/docs, JSON at
+ * /api/docs/openapi.json. The document is built on the first request for it, not while the gateway starts.
+ */
 export function setupOpenApi(app: NestFastifyApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Event booking API')
@@ -26,9 +29,12 @@ export function setupOpenApi(app: NestFastifyApplication): void {
       BOOKING_ACCESS_KEY_SCHEME,
     )
     .build();
-  const document = SwaggerModule.createDocument(app, config);
-  documentEventLookup(document);
-  SwaggerModule.setup(DOCS_PATH, app, document, {
+  const buildDocument = () => {
+    const document = SwaggerModule.createDocument(app, config);
+    documentEventLookup(document);
+    return document;
+  };
+  SwaggerModule.setup(DOCS_PATH, app, buildDocument, {
     jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
     yamlDocumentUrl: `${DOCS_PATH}/openapi.yaml`,
   });

@@ -31,8 +31,10 @@ export const ADMIN_TOKEN = await tokenFor({ sub: 'admin', roles: ['admin'] });
 /** Limits high enough that the contract and concurrency suites never see a 429. */
 const UNLIMITED = { RATE_LIMIT_IP_MAX: '1000000', RATE_LIMIT_USER_MAX: '1000000' };
 
-const BOOKING_SERVICE_MAIN = fileURLToPath(new URL('../../../booking-service/dist/main.js', import.meta.url));
-const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../../../notification-service/dist/main.js', import.meta.url));
+const BOOKING_SERVICE_MAIN = fileURLToPath(new URL('../../../booking-service/dist/bundle/main.js', import.meta.url));
+const NOTIFICATION_SERVICE_MAIN = fileURLToPath(
+  new URL('../../../notification-service/dist/bundle/main.js', import.meta.url),
+);
 
 /** Collects JSON log lines written by a service (in-process destination or a child's stdout). */
 export class LogCapture {
