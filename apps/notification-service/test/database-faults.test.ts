@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNothingStuck } from '../../api-gateway/test/faults/fault-load.js';
 import { Stack } from '../../api-gateway/test/support/stack.js';
 
-const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../dist/bundle/main.js', import.meta.url));
 const EVENTS = 300;
 /** Limits short enough for a test, in the same proportions as the defaults. */
 const LIMITS = {
