@@ -18,13 +18,10 @@ export const errorBodySchema = z
     message: z.string().meta({ example: 'event_id must be a positive integer' }),
     error: z.string().meta({ example: 'Bad Request' }),
     statusCode: z.number().int().meta({ example: 400 }),
-    outcome: z
-      .literal('unknown')
-      .optional()
-      .meta({
-        description:
-          'Only on a 504 for a reservation or cancellation: it may or may not have been carried out. Retry with the same Idempotency-Key to learn the outcome.',
-      }),
+    outcome: z.literal('unknown').optional().meta({
+      description:
+        'Only on a 504 for a reservation or cancellation: it may or may not have been carried out. Retry with the same Idempotency-Key to learn the outcome.',
+    }),
   })
   .meta({ id: 'Error' }) satisfies z.ZodType<ErrorBody>;
 
