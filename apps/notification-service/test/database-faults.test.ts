@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { freePort, TcpProxy, waitUntil } from '@booking/testing';
+import { TcpProxy, waitUntil } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNothingStuck } from '../../api-gateway/test/faults/fault-load.js';
 import { Stack } from '../../api-gateway/test/support/stack.js';
 
-const NOTIFICATION_SERVICE_MAIN = fileURLToPath(new URL('../dist/bundle/main.js', import.meta.url));
 const EVENTS = 300;
 /** Limits short enough for a test, in the same proportions as the defaults. */
 const LIMITS = {
@@ -45,32 +43,10 @@ describe('notification service and PostgreSQL faults', () => {
     await proxy?.stop();
   });
 
+  /** The notification service as a child process, reaching PostgreSQL through the proxy. */
   async function startService(): Promise<ChildProcess> {
-    const port = await freePort();
-    const viaProxy = new URL(stack.db.url);
-    viaProxy.port = String(proxy.port);
-    const started = spawn(process.execPath, [NOTIFICATION_SERVICE_MAIN], {
-      env: {
-        ...process.env,
-        ...stack.serviceEnv,
-        ...LIMITS,
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: viaProxy.toString(),
-        NOTIFICATION_SERVICE_PORT: String(port),
-        NOTIFY_WEBHOOK_URL: '',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await waitUntil(
-      () =>
-        fetch(`http://127.0.0.1:${port}/health/ready`).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      20_000,
-      'notification-service ready',
-    );
-    return started;
+    await stack.startNotificationProcess({ ...LIMITS, DATABASE_URL: proxy.urlFor(stack.db.url) });
+    return stack.children.at(-1)!;
   }
 
   const received = async () =>

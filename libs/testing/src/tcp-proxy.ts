@@ -79,6 +79,14 @@ export class TcpProxy {
     return proxy;
   }
 
+  /** `url` (e.g. a DATABASE_URL) pointing at this proxy instead of the server behind it. */
+  urlFor(url: string): string {
+    const proxied = new URL(url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(this.port);
+    return proxied.toString();
+  }
+
   /** Connections currently open through the proxy (silenced ones included). */
   get connections(): number {
     return this.links.size;

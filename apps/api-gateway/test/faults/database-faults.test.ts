@@ -30,9 +30,7 @@ describe('PostgreSQL faults under load', () => {
   beforeAll(async () => {
     stack = await Stack.start({ inProcessReplicas: 0 });
     proxy = await TcpProxy.start(5432);
-    const viaProxy = new URL(stack.db.url);
-    viaProxy.port = String(proxy.port);
-    await stack.startProcessReplica({ ...LIMITS, DATABASE_URL: viaProxy.toString() });
+    await stack.startProcessReplica({ ...LIMITS, DATABASE_URL: proxy.urlFor(stack.db.url) });
     replica = stack.children.at(-1);
     bookingUrl = stack.replicaUrls.at(-1)!;
   });

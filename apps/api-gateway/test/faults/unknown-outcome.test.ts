@@ -16,9 +16,10 @@ describe('outcome unknown, then learnt by retrying with the same Idempotency-Key
   beforeAll(async () => {
     stack = await Stack.start({ inProcessReplicas: 0 });
     proxy = await TcpProxy.start(5432);
-    const viaProxy = new URL(stack.db.url);
-    viaProxy.port = String(proxy.port);
-    await stack.startProcessReplica({ DATABASE_STATEMENT_TIMEOUT_MS: '1000', DATABASE_URL: viaProxy.toString() });
+    await stack.startProcessReplica({
+      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+      DATABASE_URL: proxy.urlFor(stack.db.url),
+    });
   });
   afterEach(() => proxy.resume());
   afterAll(async () => {

@@ -27,9 +27,7 @@ describe('correlation ids in the logs (gateway → NATS → booking-service proc
     // The booking service runs as its own process, so its log is its real standard output; it reaches
     // PostgreSQL through a proxy so that one test can make the database fail.
     postgresProxy = await TcpProxy.start(5432);
-    const databaseUrl = new URL(stack.db.url);
-    databaseUrl.port = String(postgresProxy.port);
-    await stack.startProcessReplica({ DATABASE_URL: databaseUrl.toString() });
+    await stack.startProcessReplica({ DATABASE_URL: postgresProxy.urlFor(stack.db.url) });
     await stack.startNotificationProcess();
   });
   afterAll(async () => {

@@ -33,9 +33,7 @@ describe('liveness and readiness follow the dependencies', () => {
     stack = await Stack.start({ inProcessReplicas: 0 });
     // The booking service reaches PostgreSQL through a proxy this test can cut; the shared server stays up.
     postgresProxy = await TcpProxy.start(5432);
-    const databaseUrl = new URL(stack.db.url);
-    databaseUrl.port = String(postgresProxy.port);
-    await stack.startInProcessReplica({ DATABASE_URL: databaseUrl.toString() });
+    await stack.startInProcessReplica({ DATABASE_URL: postgresProxy.urlFor(stack.db.url) });
     bookingUrl = stack.replicaUrls[0]!;
     gatewayUrl = stack.baseUrl;
   });
