@@ -10,6 +10,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LiveModule } from './live/live.module.js';
+import { MeModule } from './me/me.module.js';
 import { GatewayMetricsModule } from './metrics/gateway-metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { UserRateLimitGuard } from './rate-limit/user-rate-limit.guard.js';
@@ -28,6 +29,7 @@ export class AppModule {
         EventsModule,
         HealthModule,
         LiveModule,
+        MeModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

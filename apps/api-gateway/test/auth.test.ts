@@ -191,6 +191,24 @@ describe('authentication and authorization (AUTH_MODE=required)', () => {
     expect(valid.body).toMatchObject({ id: eventId, total_seats: 50 });
   });
 
+  it('GET /api/me names the verified token: its subject and roles, or 401 saying why not', async () => {
+    const admin = await stack.request('GET', '/api/me', undefined, bearer(ADMIN_TOKEN));
+    expect(admin.status).toBe(200);
+    expect(admin.body).toEqual({ sub: 'admin', roles: ['admin'] });
+    const user = await stack.request('GET', '/api/me', undefined, bearer(await tokenFor({ sub: 'alice' })));
+    expect(user.body).toEqual({ sub: 'alice', roles: [] });
+    for (const [token, message] of [
+      [await sign(validClaims({ exp: now() - 60 })), 'Token has expired'],
+      [await sign(validClaims(), 'another-secret-0123456789abcdef0123'), 'Token signature is invalid'],
+      ['not.a.jwt', 'Token is malformed'],
+    ] as const) {
+      const refused = await stack.request('GET', '/api/me', undefined, bearer(token));
+      expect(refused.status).toBe(401);
+      expect(refused.body).toEqual({ message, error: 'Unauthorized', statusCode: 401 });
+    }
+    expect((await stack.request('GET', '/api/me')).status).toBe(401);
+  });
+
   describe('AUTH_MODE=optional', () => {
     let optional: string;
     beforeAll(async () => {
@@ -215,6 +233,14 @@ describe('authentication and authorization (AUTH_MODE=required)', () => {
       );
       expect(expired.status).toBe(401);
       expect((await httpRequest(`${optional}/api/events`, 'POST', { name: 'x', total_seats: 1 })).status).toBe(401);
+    });
+
+    it('answers GET /api/me without a token with 401: there is no one to name', async () => {
+      const anonymous = await httpRequest(`${optional}/api/me`, 'GET');
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.body.message).toBe('Send Authorization: Bearer <token> to learn whom it names');
+      const named = await httpRequest(`${optional}/api/me`, 'GET', undefined, bearer(await tokenFor({ sub: 'zed' })));
+      expect(named.body).toEqual({ sub: 'zed', roles: [] });
     });
   });
 });

@@ -641,6 +641,7 @@ describe('HTTP hygiene', () => {
         '/api/events',
         '/api/events/live',
         '/api/events/{id}',
+        '/api/me',
         '/health/live',
         '/health/ready',
       ].sort(),
@@ -718,6 +719,10 @@ describe('HTTP hygiene', () => {
     });
     expect(lookupOp.security).toBeUndefined();
     expect(doc.paths['/health/live'].get.security).toBeUndefined();
+    const meOp = doc.paths['/api/me'].get;
+    expect(meOp.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(meOp.responses).sort()).toEqual(['200', '401', '429', '503']);
+    expect(doc.components.schemas.Identity.required.sort()).toEqual(['roles', 'sub']);
   });
 });
 

@@ -37,6 +37,18 @@ export type ServiceReply<T> = { ok: true; data: T } | { ok: false; error: Servic
 export const ok = <T>(data: T): ServiceReply<T> => ({ ok: true, data });
 export const fail = (error: ServiceError): ServiceReply<never> => ({ ok: false, error });
 
+/** The most rows a list answers with (`GET /api/bookings`, `GET /api/events`): the oldest, by id. */
+export const MAX_LIST_SIZE = 1_000;
+
+/** The role a token needs to create events and to read anyone's bookings. */
+export const ADMIN_ROLE = 'admin';
+
+/** Who a verified bearer token names, as `GET /api/me` returns it. */
+export interface IdentityView {
+  sub: string;
+  roles: string[];
+}
+
 /** A cancelled booking as `DELETE /api/bookings/:id` returns it. */
 export interface CancelledBookingView extends BookingView {
   cancelled_at: string;

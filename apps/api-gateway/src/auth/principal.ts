@@ -1,8 +1,6 @@
-import { userIdSchema } from '@booking/shared';
+import { ADMIN_ROLE, userIdSchema } from '@booking/shared';
 import { createParamDecorator, ForbiddenException, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-
-export const ADMIN_ROLE = 'admin';
 
 /** Who a verified token says the caller is. */
 export interface Principal {

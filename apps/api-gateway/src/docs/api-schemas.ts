@@ -4,6 +4,7 @@ import {
   type BookingView,
   type CancelledBookingView,
   type EventView,
+  type IdentityView,
 } from '@booking/shared';
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse, type ParameterObject, type ResponseObject, type SchemaObject } from '@nestjs/swagger';
@@ -57,6 +58,13 @@ export const eventViewSchema = z
     updated_at: z.iso.datetime(),
   })
   .meta({ id: 'Event' }) satisfies z.ZodType<EventView>;
+
+export const identityViewSchema = z
+  .object({
+    sub: z.string().meta({ example: 'admin' }),
+    roles: z.array(z.string()).meta({ example: ['admin'] }),
+  })
+  .meta({ id: 'Identity' }) satisfies z.ZodType<IdentityView>;
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 
