@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
+import Negotiator from 'negotiator';
 import type { GatewayConfig } from '../config.js';
 
 /** apps/web/dist, the same relative path from src/web (tests) and dist/web (built). */
@@ -16,12 +18,25 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist/', import.meta
  */
 const CLIENT_ROUTES = ['/events/:id', '/bookings', '/admin'] as const;
 
+/** The API's and the operators' paths: a miss there is the JSON 404 whoever asks. */
+const NEVER_THE_PAGE = /^\/(api|health|metrics)(\/|\?|$)/;
+
+/**
+ * Whether a request that matched no route is a browser navigating to a page: a GET (or HEAD) outside the API
+ * whose Accept header prefers HTML to JSON. Accepting any type (curl, fetch) or sending no Accept means JSON.
+ */
+const wantsPage = (request: FastifyRequest): boolean =>
+  (request.method === 'GET' || request.method === 'HEAD') &&
+  !NEVER_THE_PAGE.test(request.url) &&
+  new Negotiator(request).mediaType(['application/json', 'text/html']) === 'text/html';
+
 /**
  * Serves the built web front end at `/`. Plain Fastify routes rather than a Nest
  * controller: static files need none of the API's pipes, guards or filters.
  * Files are routed one by one (found at start-up; the build is immutable), and
  * the client-side routes (`/events/3`, `/admin`) get index.html. Anything else,
- * including a missing file, falls through to the normal 404.
+ * including a missing file, is a 404: a browser navigating there gets it as the
+ * page (index.html, whose router shows "Page not found"), everyone else the API's JSON.
  */
 export async function serveWebApp(app: NestFastifyApplication, config: GatewayConfig): Promise<void> {
   const root = config.WEB_ROOT || DEFAULT_WEB_ROOT;
@@ -47,4 +62,10 @@ export async function serveWebApp(app: NestFastifyApplication, config: GatewayCo
       reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(indexHtml),
     );
   }
+  // Runs after the hooks registered before it (security headers, rate limit), and only answers requests
+  // bound for Nest's not-found handler, which would otherwise send its JSON 404.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    if (!request.is404 || !wantsPage(request)) return done();
+    void reply.code(404).header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(indexHtml);
+  });
 }
