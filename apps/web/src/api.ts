@@ -1,8 +1,15 @@
 /** The gateway's JSON API, as the pages use it. Every failure becomes an ApiError with a sentence for people. */
 
-import type { BookingView, EventView, SeatUpdate } from '@booking/shared';
+import type {
+  BookingHistoryView,
+  BookingView,
+  CancelledBookingView,
+  EventView,
+  IdentityView,
+  SeatUpdate,
+} from '@booking/shared';
 
-export type { BookingView, EventView, SeatUpdate };
+export type { BookingHistoryView, BookingView, CancelledBookingView, EventView, IdentityView, SeatUpdate };
 
 export class ApiError extends Error {
   constructor(
@@ -104,10 +111,22 @@ export const api = {
   },
   getBooking: (bookingId: number, credentials: Credentials) =>
     call<BookingView>('GET', `/api/bookings/${bookingId}`, credentials),
-  /** The token's own bookings. */
-  myBookings: (token: string) => call<BookingView[]>('GET', '/api/bookings', { token }),
+  /** Whether the booking is active or cancelled, and what happened to it; a booking's key opens it too once cancelled. */
+  bookingHistory: (bookingId: number, credentials: Credentials) =>
+    call<BookingHistoryView>('GET', `/api/bookings/${bookingId}/history`, credentials),
+  /**
+   * Active bookings, at most 1,000, oldest first: a user token's own (`user_id` defaults to its subject), any for an
+   * admin token; of one event and one user when given.
+   */
+  listBookings: (token: string, filter: { event_id?: number; user_id?: string } = {}) => {
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(filter)) if (value !== undefined) query.set(name, String(value));
+    return call<BookingView[]>('GET', `/api/bookings${query.size > 0 ? `?${query}` : ''}`, { token });
+  },
   cancel: (bookingId: number, credentials: Credentials) =>
-    call<unknown>('DELETE', `/api/bookings/${bookingId}`, credentials),
+    call<CancelledBookingView>('DELETE', `/api/bookings/${bookingId}`, credentials),
+  /** Whom a token names (and whether it is valid at all: 401 otherwise). */
+  whoIs: (token: string) => call<IdentityView>('GET', '/api/me', { token }),
 };
 
 /** The path of the live seats feed (server-sent events). */

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 
-export type Load<T> = { status: 'loading' } | { status: 'error'; message: string } | { status: 'ready'; data: T };
+export type Load<T> =
+  { status: 'loading' } | { status: 'error'; message: string; error: unknown } | { status: 'ready'; data: T };
 
 /** Runs `load` on mount and whenever `deps` change; `reload` runs it again. */
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Load<T>, () => void] {
@@ -11,7 +12,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): [Load<T>, (
     let current = true;
     load().then(
       (data) => current && setState({ status: 'ready', data }),
-      (error: unknown) => current && setState({ status: 'error', message: messageOf(error) }),
+      (error: unknown) => current && setState({ status: 'error', message: messageOf(error), error }),
     );
     return () => {
       current = false;

@@ -1,120 +1,122 @@
-import { useState } from 'preact/hooks';
-import { api } from '../api.js';
+import { ADMIN_ROLE } from '@booking/shared';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError } from '../api.js';
 import { updateSession, useSession } from '../session.js';
 import { messageOf } from '../use-load.js';
+import { AdminDashboard } from './admin-dashboard.js';
 
-/** Create events. The admin token (a JWT with the admin role, e.g. from `pnpm run token --sub admin --role admin`) is sent as a bearer token. */
+/** How an operator gets an admin token for a local gateway (HS256 with its JWT_SECRET). */
+const MINT_ADMIN_TOKEN = 'pnpm -s run token --sub admin --role admin';
+
+/**
+ * Whether `token` is an admin token this gateway accepts: whom it names, or why not in plain words. Throws when
+ * the gateway cannot say (unreachable, busy).
+ */
+async function checkAdminToken(token: string): Promise<{ sub: string } | { problem: string }> {
+  try {
+    const { sub, roles } = await api.whoIs(token);
+    return roles.includes(ADMIN_ROLE) ? { sub } : { problem: `This token is for “${sub}”, who is not an admin.` };
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    if (/expired/i.test(error.serverMessage)) return { problem: 'This admin token has expired.' };
+    return { problem: `This server does not accept this token (${error.serverMessage.replace(/\.$/, '')}).` };
+  }
+}
+
+/**
+ * The admin token (a JWT with the admin role) is checked with the gateway as soon as it is given, and again when
+ * the page opens with a saved one: a wrong or expired token is refused at once, with the command that mints one.
+ */
 export function AdminPage() {
   const session = useSession();
-  const [token, setToken] = useState(session.adminToken);
-  const [name, setName] = useState('');
-  const [seats, setSeats] = useState('100');
-  const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string; id?: number }>();
+  const [admin, setAdmin] = useState<{ token: string; sub: string }>();
+  const [checking, setChecking] = useState(!!session.adminToken);
+  const [problem, setProblem] = useState<string>();
+
+  const signIn = async (token: string) => {
+    setChecking(true);
+    setProblem(undefined);
+    try {
+      const result = await checkAdminToken(token);
+      if ('sub' in result) {
+        updateSession({ adminToken: token });
+        setAdmin({ token, sub: result.sub });
+      } else {
+        updateSession({ adminToken: '' });
+        setProblem(result.problem);
+      }
+    } catch (error) {
+      // Not the token's fault: keep it, so that signing in again is one click.
+      updateSession({ adminToken: token });
+      setProblem(`The token could not be checked. ${messageOf(error)}`);
+    } finally {
+      setChecking(false);
+    }
+  };
+  const signOut = (reason?: string) => {
+    updateSession({ adminToken: '' });
+    setAdmin(undefined);
+    setProblem(reason);
+  };
+  useEffect(() => {
+    if (session.adminToken) void signIn(session.adminToken);
+  }, []);
 
   return (
     <section aria-labelledby="admin-heading">
       <h1 id="admin-heading">Admin</h1>
-      {!session.adminToken ? (
-        <form
-          class="stack"
-          aria-label="Admin sign-in"
-          onSubmit={(event) => {
-            event.preventDefault();
-            if (token.trim()) updateSession({ adminToken: token.trim() });
-          }}
-        >
-          <label>
-            Admin token
-            <input
-              type="password"
-              name="adminToken"
-              value={token}
-              onInput={(event) => setToken(event.currentTarget.value)}
-              required
-              autoComplete="current-password"
-            />
-          </label>
-          <button type="submit">Sign in as admin</button>
-        </form>
+      {admin ? (
+        <AdminDashboard {...admin} onSignOut={signOut} />
+      ) : checking ? (
+        <p role="status">Checking the admin token…</p>
       ) : (
-        <>
-          <p>
-            Signed in as admin.{' '}
-            <button
-              type="button"
-              class="link"
-              onClick={() => {
-                updateSession({ adminToken: '' });
-                setToken('');
-              }}
-            >
-              Sign out
-            </button>
-          </p>
-          <form
-            class="stack"
-            aria-labelledby="create-heading"
-            onSubmit={async (event) => {
-              event.preventDefault();
-              setBusy(true);
-              setMessage(undefined);
-              try {
-                const created = await api.createEvent(
-                  { name: name.trim(), total_seats: Number(seats) },
-                  session.adminToken,
-                );
-                setMessage({
-                  kind: 'success',
-                  text: `Created “${created.name}” with ${created.total_seats} seats.`,
-                  id: created.id,
-                });
-                setName('');
-              } catch (error) {
-                setMessage({ kind: 'error', text: messageOf(error) });
-              } finally {
-                setBusy(false);
-              }
-            }}
-          >
-            <h2 id="create-heading">Create an event</h2>
-            <label>
-              Event name
-              <input
-                name="name"
-                value={name}
-                onInput={(event) => setName(event.currentTarget.value)}
-                required
-                maxLength={255}
-              />
-            </label>
-            <label>
-              Seats
-              <input
-                name="totalSeats"
-                type="number"
-                inputMode="numeric"
-                min={1}
-                max={1000000}
-                step={1}
-                value={seats}
-                onInput={(event) => setSeats(event.currentTarget.value)}
-                required
-              />
-            </label>
-            <button type="submit" class="primary" disabled={busy}>
-              {busy ? 'Creating…' : 'Create event'}
-            </button>
-          </form>
-        </>
+        <AdminSignIn savedToken={session.adminToken} problem={problem} onSubmit={signIn} />
       )}
-      <div aria-live="polite" data-testid="admin-message">
-        {message && (
-          <p class={message.kind} role={message.kind === 'error' ? 'alert' : 'status'}>
-            {message.text} {message.id !== undefined && <a href={`/events/${message.id}`}>Open the event page</a>}
-          </p>
-        )}
-      </div>
     </section>
+  );
+}
+
+interface AdminSignInProps {
+  savedToken: string;
+  problem?: string;
+  onSubmit: (token: string) => void;
+}
+
+function AdminSignIn({ savedToken, problem, onSubmit }: AdminSignInProps) {
+  const [token, setToken] = useState(savedToken);
+  return (
+    <form
+      class="stack"
+      aria-label="Admin sign-in"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (token.trim()) onSubmit(token.trim());
+      }}
+    >
+      <label>
+        Admin token
+        <input
+          type="password"
+          name="adminToken"
+          value={token}
+          onInput={(event) => setToken(event.currentTarget.value)}
+          required
+          autoComplete="off"
+          aria-describedby={problem ? 'admin-token-problem admin-token-help' : 'admin-token-help'}
+          aria-invalid={problem ? true : undefined}
+        />
+      </label>
+      {problem && (
+        <p id="admin-token-problem" class="error" role="alert" data-testid="admin-problem">
+          {problem}
+        </p>
+      )}
+      <p id="admin-token-help" class="hint">
+        An admin token is a JWT with the <code>admin</code> role. For a local server, mint one where it runs:
+        <br />
+        <code class="command">{MINT_ADMIN_TOKEN}</code>
+      </p>
+      <button type="submit">Sign in as admin</button>
+    </form>
   );
 }

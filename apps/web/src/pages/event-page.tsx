@@ -1,23 +1,49 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.js';
-import { rememberBooking } from '../booking-keys.js';
+import { useState } from 'preact/hooks';
+import { api, ApiError, type BookingView } from '../api.js';
+import { bookingsMadeHere, rememberBooking } from '../booking-keys.js';
 import { recordSeats, seatsLeft, useLiveSeats } from '../live.js';
 import { Seats } from '../seats.js';
 import { useSession } from '../session.js';
 import { messageOf, useLoad } from '../use-load.js';
+import { NotFoundPage } from './not-found-page.js';
 
-/** The answer to the latest click; `attempt` tells one answer from the next even when the words are the same. */
-type Outcome = { kind: 'success' | 'error'; text: string; attempt: number } | undefined;
+/**
+ * The answer to the latest click, for the user who clicked (another name signed in later does not see it);
+ * `attempt` tells one answer from the next even when the words are the same.
+ */
+type Outcome = { kind: 'success' | 'error'; text: string; attempt: number; userName: string } | undefined;
 
 export function EventPage({ id }: { id: string }) {
-  const eventId = Number(id);
+  if (!/^[1-9]\d{0,9}$/.test(id)) return <NotFoundPage />;
+  // A fresh page per event: the router reuses this component when only the id changes.
+  return <EventDetails key={id} eventId={Number(id)} />;
+}
+
+/**
+ * The user's active booking for the event, if they hold one: with a token, as the server lists it; without,
+ * one made in this browser for this name (the only bookings an anonymous page can know are its own).
+ */
+async function bookingHeldBy(userName: string, token: string | undefined, eventId: number) {
+  if (!userName) return undefined;
+  if (token) return (await api.listBookings(token, { event_id: eventId, user_id: userName }))[0];
+  const madeHere = await bookingsMadeHere((booking) => booking.event_id === eventId && booking.user_id === userName);
+  return madeHere.find((held) => held.cancelledAt === undefined)?.booking;
+}
+
+function EventDetails({ eventId }: { eventId: number }) {
   const [event] = useLoad(() => api.getEvent(eventId), [eventId]);
   const { seats } = useLiveSeats();
-  const session = useSession();
+  const { userName, userToken } = useSession();
+  const token = userToken || undefined;
+  const [held] = useLoad<BookingView | undefined>(
+    () => bookingHeldBy(userName, token, eventId),
+    [userName, token, eventId],
+  );
+  /** The name this page booked for, or was told already holds a seat: known before any list says so. */
+  const [bookedAs, setBookedAs] = useState<string>();
   const [busy, setBusy] = useState(false);
   const [outcome, setOutcome] = useState<Outcome>();
   const [attempts, setAttempts] = useState(0);
-  useEffect(() => setOutcome(undefined), [eventId]); // the router reuses this page for another event
 
   if (event.status === 'loading') return <p>Loading…</p>;
   if (event.status === 'error') {
@@ -29,17 +55,30 @@ export function EventPage({ id }: { id: string }) {
   }
 
   const left = seatsLeft(event.data, seats);
+  const holdsSeat = bookedAs === userName || (held.status === 'ready' && held.data !== undefined);
+  // While the user's bookings are being read the button waits; if they cannot be read, the server decides.
+  const canBook = !busy && held.status !== 'loading' && !holdsSeat && left > 0;
+
   const book = async () => {
     const attempt = attempts + 1;
     setAttempts(attempt);
     setBusy(true);
     setOutcome(undefined);
     try {
-      const { booking, accessKey } = await api.reserve(eventId, session.userName, session.userToken || undefined);
-      if (accessKey) rememberBooking(booking.id, accessKey);
-      setOutcome({ kind: 'success', text: 'Booked! Your seat is reserved. See it under My bookings.', attempt });
+      const { booking, accessKey } = await api.reserve(eventId, userName, token);
+      if (accessKey) rememberBooking(booking, accessKey);
+      setBookedAs(userName);
+      setOutcome({
+        kind: 'success',
+        text: 'Booked! Your seat is reserved. See it under My bookings.',
+        attempt,
+        userName,
+      });
     } catch (error) {
-      setOutcome({ kind: 'error', text: messageOf(error), attempt });
+      if (error instanceof ApiError && error.status === 409 && /already booked/i.test(error.serverMessage)) {
+        setBookedAs(userName);
+      }
+      setOutcome({ kind: 'error', text: messageOf(error), attempt, userName });
     } finally {
       setBusy(false);
     }
@@ -57,22 +96,35 @@ export function EventPage({ id }: { id: string }) {
       <p class="big" aria-live="polite">
         <Seats left={left} total={event.data.total_seats} />
       </p>
-      {session.userName ? (
-        <button type="button" class="primary" onClick={book} disabled={busy} aria-describedby="book-help">
-          {busy ? 'Booking…' : 'Book a seat'}
-        </button>
+      {userName ? (
+        <>
+          <button
+            type="button"
+            class="primary"
+            onClick={book}
+            disabled={!canBook}
+            aria-busy={busy}
+            aria-describedby="book-help"
+          >
+            {busy ? 'Booking…' : 'Book a seat'}
+          </button>
+          <p id="book-help" class="hint" data-testid="book-help" aria-live="polite">
+            {holdsSeat ? (
+              <>
+                You already hold a seat for this event. <a href="/bookings">See it in My bookings</a>.
+              </>
+            ) : left <= 0 ? (
+              'No seats left. If someone cancels, this button comes back on by itself.'
+            ) : (
+              `Books one seat for ${userName}.`
+            )}
+          </p>
+        </>
       ) : (
         <p id="book-help">Sign in with your name above to book.</p>
       )}
-      {session.userName && (
-        <p id="book-help" class="hint">
-          {left <= 0
-            ? 'No seats left right now. If someone cancels, this page shows it at once.'
-            : `Books one seat for ${session.userName}.`}
-        </p>
-      )}
       <div aria-live="polite" data-testid="outcome" data-attempts={attempts}>
-        {outcome && (
+        {outcome?.userName === userName && (
           <p class={outcome.kind} role={outcome.kind === 'error' ? 'alert' : 'status'} data-attempt={outcome.attempt}>
             {outcome.text}
           </p>
