@@ -1,8 +1,4 @@
-// Numbers, names and plain-text tables for the console report.
-
-/** A reported row's name: the seed baseline runs at three concurrencies, so its rows carry theirs. */
-export const scenarioLabel = (row) =>
-  `${row.scenario}${row.scenario === 'seed baseline' ? ` @ ${row.connections}` : ''}`;
+// Numbers, text and plain-text tables for the console report.
 
 /** 12345.6 → "12,346"; below 10 one decimal ("4.5"), below 1 two ("0.25"); a missing value → "". */
 export function formatNumber(value) {

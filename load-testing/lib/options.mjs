@@ -32,6 +32,8 @@ export const SCENARIOS = [
     about: "PostgreSQL alone running the booking transaction on one hot row (reference for the sale's bookings/s)",
   },
 ];
+/** The name a scenario's rows are reported under. */
+export const titleOf = (id) => SCENARIOS.find((scenario) => scenario.id === id).title;
 /** The variant of the sustained sale run in turn with it. */
 export const WITHOUT_NOTIFICATION_TITLE = 'sustained sale without notification service';
 /** Services `--without` may leave out: the load goes through the gateway and the booking service. */

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { latencyChartSvg } from './chart.mjs';
-import { formatNumber, formatTable, scenarioLabel, wrap } from './format.mjs';
+import { formatNumber, formatTable, wrap } from './format.mjs';
 import { bookingsPerSecond } from './targets.mjs';
 
 const right = (header) => ({ header, align: 'right' });
@@ -13,7 +13,7 @@ export function formatHeader({ machine, setup }) {
   const paragraph = (heading, text) => `${heading.padEnd(9)}${wrap(text, 92).join(`\n${' '.repeat(9)}`)}`;
   const system = setup.services
     ? [
-        `${setup.services.map(({ name, replicas }) => `${name}${replicas > 1 ? ` ×${replicas}` : ''}`).join(', ')}`,
+        setup.services.map(({ name, replicas }) => `${name}${replicas > 1 ? ` ×${replicas}` : ''}`).join(', '),
         `from their bundles with the environment \`pnpm start\` gives (NODE_ENV=${setup.nodeEnv},`,
         `LOG_LEVEL=${setup.logLevel}); per-IP and per-user rate limits raised to ${formatNumber(Number(setup.rateLimit))}.`,
         setup.gatewayReplicas > 1 ? 'The shipped nginx configuration in front of the gateways.' : '',
@@ -21,10 +21,9 @@ export function formatHeader({ machine, setup }) {
         setup.without.length ? `Left out: ${setup.without.join(', ')}.` : '',
       ]
     : [`The running gateway at ${setup.targets.join(', ')} (--url): no per-process cost, no event backlog.`];
-  const runs = [
-    `${setup.seconds} s each after ${setup.warmUpSeconds ? `${setup.warmUpSeconds} s of warm-up` : 'no warm-up'}; ${setup.repeat} per scenario`,
-    setup.repeat > 1 ? '(the median run reported; compared scenarios alternate).' : '.',
-  ];
+  const warmUp = setup.warmUpSeconds ? `${setup.warmUpSeconds} s of warm-up` : 'no warm-up';
+  const median = setup.repeat > 1 ? ' (the median run reported; compared scenarios alternate)' : '';
+  const runs = `${setup.seconds} s each after ${warmUp}; ${setup.repeat} per scenario${median}.`;
   return [
     paragraph(
       'Machine',
@@ -32,7 +31,7 @@ export function formatHeader({ machine, setup }) {
         `PostgreSQL ${machine.postgres}; the load generator, PostgreSQL, NATS, Redis and every service share it.`,
     ),
     paragraph('System', system.filter(Boolean).join(' ')),
-    paragraph('Runs', runs.join(setup.repeat > 1 ? ' ' : '')),
+    paragraph('Runs', runs),
     ...(setup.skipped.length ? [paragraph('Skipped', `${setup.skipped.join('; ')}.`)] : []),
   ].join('\n');
 }
@@ -62,7 +61,7 @@ export function formatResults(rows) {
             : `${formatNumber(row.eventsPerSecond)} events`;
       const books = row.statuses?.['201'] !== undefined || row.transactionsPerSecond !== undefined;
       return [
-        scenarioLabel(row),
+        row.label,
         row.connections,
         rate,
         books ? bookingsPerSecond(row) : '',
@@ -125,7 +124,7 @@ export function formatProcessCost(rows) {
     formatTable(
       [{ header: 'scenario' }, ...names.map(right)],
       measured.map((row) => [
-        scenarioLabel(row),
+        row.label,
         ...names.map((name) => pick(row.processes.find((process) => process.name === name))),
       ]),
     );
@@ -169,7 +168,7 @@ export function writeResults(root, report) {
   writeFileSync(join(root, dir, json), JSON.stringify(report, null, 2));
   const bars = report.results
     .filter((row) => row.latencyMs)
-    .map((row) => ({ label: scenarioLabel(row), latencyMs: row.latencyMs }));
+    .map((row) => ({ label: row.label, latencyMs: row.latencyMs }));
   if (bars.length === 0) {
     const ran = report.results.map(({ scenario }) => scenario).join(', ') || 'none';
     return `Wrote ${dir}/${json}; no latency chart: no scenario that ran (${ran}) measures latency per request.`;

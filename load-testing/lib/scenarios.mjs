@@ -5,7 +5,7 @@ import { startBareNodeServer, pgbenchReserve } from './baselines.mjs';
 import { checkInvariants } from './checks.mjs';
 import { runLoad } from './load.mjs';
 import { measureNotificationDrain } from './notification-drain.mjs';
-import { WITHOUT_NOTIFICATION_TITLE } from './options.mjs';
+import { titleOf, WITHOUT_NOTIFICATION_TITLE } from './options.mjs';
 import { perUnitCost, startSample } from './process-cost.mjs';
 
 /** How long the events of one run may take to drain before the bench moves on (and reports "not drained"). */
@@ -90,11 +90,12 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
         runs[d].push(await measure(definition));
       }
     }
-    for (const [d, { title }] of definitions.entries()) {
+    for (const [d, { title, label = title }] of definitions.entries()) {
       const sorted = [...runs[d]].sort((a, b) => throughput(a) - throughput(b));
-      const row = { scenario: title, ...sorted[Math.floor(sorted.length / 2)], runs: runs[d].map(throughput) };
+      const median = sorted[Math.floor(sorted.length / 2)];
+      const row = { scenario: title, label, ...median, runs: runs[d].map(throughput) };
       rows.push(row);
-      progress(`  → ${title}: ${throughput(row)}/s (runs: ${row.runs.join(', ')})`);
+      progress(`  → ${label}: ${throughput(row)}/s (runs: ${row.runs.join(', ')})`);
     }
   }
 
@@ -117,7 +118,12 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
   if (selected.has('sustained-sale')) {
     // More seats than any run can request: every answer is a booking.
     const oneEvent = async () => [await createEvent(100_000_000, 'sustained sale')];
-    const sustained = { title: 'sustained sale', connections: CONNECTIONS, setup: oneEvent, load: sale(CONNECTIONS) };
+    const sustained = {
+      title: titleOf('sustained-sale'),
+      connections: CONNECTIONS,
+      setup: oneEvent,
+      load: sale(CONNECTIONS),
+    };
     const withoutNotification = {
       ...sustained,
       title: WITHOUT_NOTIFICATION_TITLE,
@@ -133,7 +139,7 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
   if (selected.has('sell-out')) {
     const seats = 1000;
     await interleaved({
-      title: 'sell-out',
+      title: titleOf('sell-out'),
       connections: CONNECTIONS,
       setup: async () => [await createEvent(seats, 'sell-out')],
       load: async (eventIds) => ({ seats, ...(await sale(CONNECTIONS)(eventIds)) }),
@@ -142,7 +148,9 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
   if (selected.has('seed-baseline')) {
     for (const connections of [50, 100, 200]) {
       await interleaved({
-        title: 'seed baseline',
+        title: titleOf('seed-baseline'),
+        // Reported at three concurrencies: each row carries its own.
+        label: `${titleOf('seed-baseline')} @ ${connections}`,
         connections,
         setup: async () => {
           const ids = [];
@@ -154,21 +162,21 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
     }
   }
   const read = {
-    title: 'read path',
+    title: titleOf('read-path'),
     connections: CONNECTIONS,
     bookings: false,
     setup: () => createEvent(1000, 'read'),
     load: (id) => runLoad({ targets, path: `/api/events/${id}`, connections: CONNECTIONS, seconds }),
   };
   const bare = {
-    title: 'bare Node HTTP server',
+    title: titleOf('bare-node'),
     connections: CONNECTIONS,
     bookings: false,
     setup: startBareNodeServer,
     load: (server) => runLoad({ targets: [server.url], path: '/', connections: CONNECTIONS, seconds }),
     teardown: (server) => server.stop(),
     groups: (server) => [
-      { name: 'bare Node HTTP server', partOfSystem: false, pids: async () => [server.pid] },
+      { name: titleOf('bare-node'), partOfSystem: false, pids: async () => [server.pid] },
       loadGenerator,
     ],
   };
@@ -178,7 +186,7 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
 
   if (selected.has('notification-drain')) {
     await interleaved({
-      title: 'notification drain',
+      title: titleOf('notification-drain'),
       bookings: false,
       groups: null,
       setup: () => system.stopService('notification-service'),
@@ -196,7 +204,7 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
   }
   if (selected.has('pgbench')) {
     await interleaved({
-      title: 'pgbench',
+      title: titleOf('pgbench'),
       connections: 32,
       bookings: false,
       groups: null,

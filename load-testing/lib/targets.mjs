@@ -1,8 +1,8 @@
 // The ratios between scenarios of one run, and the targets, judged on them.
 // Targets are ratios and percentiles measured in the same run: on a shared
 // machine absolute rates move from run to run, ratios much less.
-import { formatNumber, scenarioLabel } from './format.mjs';
-import { WITHOUT_NOTIFICATION_TITLE } from './options.mjs';
+import { formatNumber } from './format.mjs';
+import { titleOf, WITHOUT_NOTIFICATION_TITLE } from './options.mjs';
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -10,8 +10,9 @@ export function median(values) {
   return sorted.length % 2 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
 }
 
-const find = (rows, scenario, connections) =>
-  rows.find((row) => row.scenario === scenario && (connections === undefined || row.connections === connections));
+/** The row of scenario `id` (at `connections`, for the seed baseline). */
+const find = (rows, id, connections) =>
+  rows.find((row) => row.scenario === titleOf(id) && (connections === undefined || row.connections === connections));
 
 /** Bookings made per second: the 201s of a run through the system, every transaction of pgbench. */
 export function bookingsPerSecond(row) {
@@ -20,32 +21,44 @@ export function bookingsPerSecond(row) {
 }
 
 /**
- * `[{ name, value, byRun? }]`. Scenarios run in turn are compared by the median of their runs' ratios
+ * `[{ key, name, value, byRun? }]`. Scenarios run in turn are compared by the median of their runs' ratios
  * (run i of one against run i of the other, measured back to back); others by their reported runs.
  */
 export function computeRatios(rows) {
   const ratios = [];
-  const paired = (name, a, b) => {
+  const paired = (key, name, a, b) => {
     if (!a || !b) return;
     const byRun = a.runs.map((rate, i) => rate / b.runs[i]);
-    ratios.push({ name, value: median(byRun), byRun });
+    ratios.push({ key, name, value: median(byRun), byRun });
   };
-  const single = (name, numerator, denominator) => {
-    if (numerator !== undefined && denominator) ratios.push({ name, value: numerator / denominator });
+  const single = (key, name, numerator, denominator) => {
+    if (numerator !== undefined && denominator) ratios.push({ key, name, value: numerator / denominator });
   };
-  const sustained = find(rows, 'sustained sale');
-  const bare = find(rows, 'bare Node HTTP server');
+  const sustained = find(rows, 'sustained-sale');
+  const bare = find(rows, 'bare-node');
   const pgbench = find(rows, 'pgbench');
-  const drain = find(rows, 'notification drain');
-  paired('read path ÷ bare Node HTTP server (req/s)', find(rows, 'read path'), bare);
-  paired(`sustained sale ÷ ${WITHOUT_NOTIFICATION_TITLE} (req/s)`, sustained, find(rows, WITHOUT_NOTIFICATION_TITLE));
-  single('sustained sale ÷ bare Node HTTP server (req/s)', sustained?.requestsPerSecond, bare?.requestsPerSecond);
+  const drain = find(rows, 'notification-drain');
+  paired('readVsBare', 'read path ÷ bare Node HTTP server (req/s)', find(rows, 'read-path'), bare);
+  paired(
+    'saleVsWithoutNotification',
+    `sustained sale ÷ ${WITHOUT_NOTIFICATION_TITLE} (req/s)`,
+    sustained,
+    rows.find((row) => row.scenario === WITHOUT_NOTIFICATION_TITLE),
+  );
   single(
+    'saleVsBare',
+    'sustained sale ÷ bare Node HTTP server (req/s)',
+    sustained?.requestsPerSecond,
+    bare?.requestsPerSecond,
+  );
+  single(
+    'saleVsPgbench',
     "sustained sale's bookings/s ÷ pgbench's transactions/s",
     sustained && bookingsPerSecond(sustained),
     pgbench?.transactionsPerSecond,
   );
   single(
+    'drainVsSale',
     "notification drain's events/s ÷ sustained sale's bookings/s",
     drain?.eventsPerSecond,
     sustained && bookingsPerSecond(sustained),
@@ -60,10 +73,11 @@ const times = (value) => `${value.toFixed(2)}×`;
  * `notificationServiceLeftOut`: the run left it out (`--without notification-service`).
  */
 export function evaluateTargets(rows, { notificationServiceLeftOut = false } = {}) {
-  const ratio = (name) => computeRatios(rows).find((r) => r.name === name)?.value;
-  const sustained = find(rows, 'sustained sale');
-  const seed200 = find(rows, 'seed baseline', 200);
-  const drain = find(rows, 'notification drain');
+  const ratios = computeRatios(rows);
+  const ratio = (key) => ratios.find((r) => r.key === key)?.value;
+  const sustained = find(rows, 'sustained-sale');
+  const seed200 = find(rows, 'seed-baseline', 200);
+  const drain = find(rows, 'notification-drain');
   const notRun = (id) => ({ missing: `${id} not run` });
   const atMost = (value, limit, unit) => ({ measured: `${formatNumber(value)}${unit}`, pass: value <= limit });
   const atLeast = (value, limit) => ({ measured: times(value), pass: value >= limit });
@@ -72,7 +86,7 @@ export function evaluateTargets(rows, { notificationServiceLeftOut = false } = {
     [
       'sustained sale ≥ 0.8× the same without the notification service',
       () => {
-        const value = ratio(`sustained sale ÷ ${WITHOUT_NOTIFICATION_TITLE} (req/s)`);
+        const value = ratio('saleVsWithoutNotification');
         if (value !== undefined) return atLeast(value, 0.8);
         if (!sustained) return notRun('sustained-sale');
         if (notificationServiceLeftOut) return { missing: 'the notification service was left out' };
@@ -82,7 +96,7 @@ export function evaluateTargets(rows, { notificationServiceLeftOut = false } = {
     [
       'sustained sale ≥ 0.15× the bare Node HTTP server (req/s)',
       () => {
-        const value = ratio('sustained sale ÷ bare Node HTTP server (req/s)');
+        const value = ratio('saleVsBare');
         return value === undefined ? notRun(sustained ? 'bare-node' : 'sustained-sale') : atLeast(value, 0.15);
       },
     ],
@@ -114,10 +128,10 @@ export function evaluateTargets(rows, { notificationServiceLeftOut = false } = {
         const measured = rows.filter((row) => 'drainedAfterMs' in row && row.scenario !== WITHOUT_NOTIFICATION_TITLE);
         if (measured.length === 0) return { missing: 'no scenario with bookings ran' };
         const stuck = measured.find((row) => row.drainedAfterMs === undefined);
-        if (stuck) return { measured: `${scenarioLabel(stuck)} did not drain`, pass: false };
+        if (stuck) return { measured: `${stuck.label} did not drain`, pass: false };
         const worst = measured.reduce((a, b) => (b.drainedAfterMs > a.drainedAfterMs ? b : a));
         return {
-          measured: `${formatNumber(worst.drainedAfterMs / 1000)} s (${scenarioLabel(worst)})`,
+          measured: `${formatNumber(worst.drainedAfterMs / 1000)} s (${worst.label})`,
           pass: worst.drainedAfterMs <= 5000,
         };
       },
@@ -125,7 +139,7 @@ export function evaluateTargets(rows, { notificationServiceLeftOut = false } = {
     [
       "notification drain ≥ 4× the sustained sale's bookings/s",
       () => {
-        const value = ratio("notification drain's events/s ÷ sustained sale's bookings/s");
+        const value = ratio('drainVsSale');
         return value === undefined ? notRun(drain ? 'sustained-sale' : 'notification-drain') : atLeast(value, 4);
       },
     ],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { latencyChartSvg, niceTicks } from '../lib/chart.mjs';
 import { formatNumber, formatTable, wrap } from '../lib/format.mjs';
-import { formatProcessCost, formatResults, formatSellOut } from '../lib/report.mjs';
+import { formatHeader, formatProcessCost, formatResults, formatSellOut } from '../lib/report.mjs';
 
 describe('nice chart ticks', () => {
   it.each([
@@ -95,6 +95,7 @@ describe('console tables', () => {
 
   const sustained = {
     scenario: 'sustained sale',
+    label: 'sustained sale',
     connections: 200,
     seconds: 10,
     requestsPerSecond: 9000,
@@ -112,8 +113,20 @@ describe('console tables', () => {
   };
 
   it('puts each scenario on one row: rate, bookings/s, percentiles, answers, backlog, drain, checks', () => {
-    const drain = { scenario: 'notification drain', events: 20000, seconds: 2.5, eventsPerSecond: 8000 };
-    const pgbench = { scenario: 'pgbench', connections: 32, transactionsPerSecond: 2500, latencyAverageMs: 12.8 };
+    const drain = {
+      scenario: 'notification drain',
+      label: 'notification drain',
+      events: 20000,
+      seconds: 2.5,
+      eventsPerSecond: 8000,
+    };
+    const pgbench = {
+      scenario: 'pgbench',
+      label: 'pgbench',
+      connections: 32,
+      transactionsPerSecond: 2500,
+      latencyAverageMs: 12.8,
+    };
     const lines = formatResults([sustained, { ...sustained, drainedAfterMs: undefined }, drain, pgbench]).split('\n');
     expect(lines[2]).toMatch(
       /^sustained sale +200 +9,000 req +8,999 +18 +32 +44 +201×89,990 503×10 +1,200 \+ 35 +0.82 s +ok$/,
@@ -124,7 +137,7 @@ describe('console tables', () => {
   });
 
   it('tabulates CPU per request and peak memory by scenario and process', () => {
-    const text = formatProcessCost([sustained, { scenario: 'pgbench', transactionsPerSecond: 1 }])!;
+    const text = formatProcessCost([sustained, { scenario: 'pgbench', label: 'pgbench', transactionsPerSecond: 1 }])!;
     expect(text).toMatch(/^sustained sale +120 +300$/m);
     expect(text).toMatch(/^sustained sale +160 +150$/m);
     expect(text).not.toContain('pgbench');
@@ -144,5 +157,50 @@ describe('console tables', () => {
     ]);
     const notSoldOut = { seats: 1000, seconds: 3, statuses: { '201': 870 }, byStatus: { '201': byStatus['201'] } };
     expect(formatSellOut(notSoldOut).split('\n')[0]).toBe('sell-out: not sold out, 870 of 1,000 seats sold in 3 s');
+  });
+
+  it('opens with a short readable header: machine, system, runs, what was skipped', () => {
+    const machine = {
+      cpus: 2,
+      cpuModel: 'AMD EPYC',
+      memoryGb: 24,
+      os: 'Linux 6.1',
+      node: 'v20.20.2',
+      postgres: '15.20',
+    };
+    const setup = {
+      seconds: 10,
+      warmUpSeconds: 5,
+      repeat: 3,
+      targets: ['http://127.0.0.1:40001'],
+      without: [],
+      skipped: ['notification drain (the notification service is left out)'],
+      gatewayReplicas: 1,
+      services: [
+        { name: 'booking-service', replicas: 2 },
+        { name: 'notification-service', replicas: 1 },
+        { name: 'api-gateway', replicas: 1 },
+      ],
+      nodeEnv: 'development',
+      logLevel: 'info',
+      rateLimit: '1000000000',
+      database: 'booking_bench_20260101000000_abcdef',
+    };
+    const lines = formatHeader({ machine, setup }).split('\n');
+    expect(lines[0]).toMatch(/^Machine {2}2 cores \(AMD EPYC\), 24 GiB, Linux 6.1, Node v20.20.2, PostgreSQL 15.20;/);
+    expect(lines.find((line) => line.startsWith('System'))).toContain(
+      'booking-service ×2, notification-service, api-gateway',
+    );
+    const text = lines.join(' ').replace(/ +/g, ' ');
+    expect(text).toContain('NODE_ENV=development, LOG_LEVEL=info');
+    expect(text).toContain('Database booking_bench_20260101000000_abcdef (dropped at the end)');
+    expect(text).toContain(
+      'Runs 10 s each after 5 s of warm-up; 3 per scenario (the median run reported; compared scenarios alternate).',
+    );
+    expect(lines.at(-1)).toBe('Skipped  notification drain (the notification service is left out).');
+    for (const line of lines) {
+      expect(line.length).toBeLessThanOrEqual(101);
+      expect(line).toMatch(/^(Machine|System|Runs|Skipped) +\S|^ {9}\S/);
+    }
   });
 });
