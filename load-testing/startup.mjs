@@ -17,9 +17,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { freePort, PrivateNatsServer, PrivateRedisServer } from '@booking/testing';
-import pg from 'pg';
 import { SERVICE_NODE_OPTIONS } from '../scripts/service-node-options.mjs';
-import { recreateDatabase } from './lib/system.mjs';
+import { createRunDatabase } from './lib/system.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES = {
@@ -68,11 +67,11 @@ function usageError(message) {
 
 const progress = (message) => process.stderr.write(`[startup] ${message}\n`);
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const databaseName = 'booking_startup';
 const nats = await PrivateNatsServer.start();
 const redis = await PrivateRedisServer.start();
+const database = await createRunDatabase(adminUrl, 'booking_startup');
 try {
-  const databaseUrl = await recreateDatabase(adminUrl, databaseName);
+  const databaseUrl = database.url;
   execFileSync(process.execPath, ['libs/database/dist/cli.js', 'migrate'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: databaseUrl },
@@ -93,7 +92,7 @@ try {
   }
   report(results);
 } finally {
-  await dropDatabase().catch((error) => progress(`could not drop ${databaseName}: ${error.message}`));
+  await database.drop().catch((error) => progress(`could not drop ${database.name}: ${error.message}`));
   await redis.stop();
   await nats.dispose();
 }
@@ -163,16 +162,6 @@ async function stop(child) {
   const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(force);
-}
-
-async function dropDatabase() {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(databaseName)} WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
 }
 
 function report(results) {

@@ -2,45 +2,16 @@
 // `pnpm start`: builds, migrates, seeds a demo event, starts every service with
 // local defaults, waits until they are ready, prints how to use them, and stops
 // them all on Ctrl-C. Plain Node (no dependencies) so it runs before anything else.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SERVICE_NODE_OPTIONS } from './service-node-options.mjs';
+import { LOCAL_ENV, readyUrl, SERVICES, spawnService } from './services.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-const env = {
-  DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/booking_db',
-  NATS_URL: 'nats://localhost:4222',
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  PORT: '3000',
-  BOOKING_SERVICE_PORT: '3001',
-  NOTIFICATION_SERVICE_PORT: '3002',
-  // A local run is usually driven from this one machine (curl loops, k6, test suites): the
-  // per-IP limit is raised so that a flash-sale test from one address is not throttled.
-  // Deployments keep the service's default (300 per minute) or set their own.
-  RATE_LIMIT_IP_MAX: '100000',
-  ...process.env,
-};
-
-const services = [
-  {
-    name: 'booking-service',
-    main: 'apps/booking-service/dist/bundle/main.js',
-    ready: `http://127.0.0.1:${env.BOOKING_SERVICE_PORT}/health/ready`,
-  },
-  {
-    name: 'notification-service',
-    main: 'apps/notification-service/dist/bundle/main.js',
-    ready: `http://127.0.0.1:${env.NOTIFICATION_SERVICE_PORT}/health/ready`,
-  },
-  {
-    name: 'api-gateway',
-    main: 'apps/api-gateway/dist/bundle/main.js',
-    ready: `http://127.0.0.1:${env.PORT}/health/ready`,
-  },
-];
+const env = { ...LOCAL_ENV, ...process.env };
+const services = SERVICES.map((service) => ({ ...service, ready: readyUrl(service, env) }));
 
 const dependencies = [
   {
@@ -156,11 +127,7 @@ process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
 for (const service of services) {
-  const child = spawn(process.execPath, ['--enable-source-maps', service.main], {
-    cwd: root,
-    env: { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...env },
-    stdio: 'inherit',
-  });
+  const child = spawnService(root, service, env, 'inherit');
   children.push(child);
   child.once('exit', (code, signal) => {
     if (!stopping) {

@@ -2,11 +2,11 @@
 // PostgreSQL alone running the booking statement (pgbench), and a bare Node
 // HTTP server answering a constant JSON body.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runLoad } from './load.mjs';
 
 const run = promisify(execFile);
 
@@ -29,27 +29,32 @@ export async function pgbenchReserve({ databaseUrl, eventId, clients, seconds })
   const dir = mkdtempSync(join(tmpdir(), 'pgbench-'));
   const script = join(dir, 'reserve.sql');
   writeFileSync(script, RESERVE_SCRIPT);
-  const { stdout } = await run(
-    'pgbench',
-    [
-      '-n',
-      '-M',
-      'prepared',
-      '-c',
-      String(clients),
-      '-j',
-      '2',
-      '-T',
-      String(seconds),
-      '-D',
-      `event_id=${eventId}`,
-      '-f',
-      script,
-      '-r',
-      databaseUrl,
-    ],
-    { maxBuffer: 10 * 1024 * 1024 },
-  );
+  let stdout;
+  try {
+    ({ stdout } = await run(
+      'pgbench',
+      [
+        '-n',
+        '-M',
+        'prepared',
+        '-c',
+        String(clients),
+        '-j',
+        '2',
+        '-T',
+        String(seconds),
+        '-D',
+        `event_id=${eventId}`,
+        '-f',
+        script,
+        '-r',
+        databaseUrl,
+      ],
+      { maxBuffer: 10 * 1024 * 1024, timeout: (seconds + 60) * 1000 },
+    ));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const tps = Number(/tps = ([\d.]+)/.exec(stdout)?.[1] ?? NaN);
   const latencyMs = Number(/latency average = ([\d.]+) ms/.exec(stdout)?.[1] ?? NaN);
   return { clients, seconds, transactionsPerSecond: Math.round(tps), latencyAverageMs: latencyMs };
@@ -62,12 +67,18 @@ http.createServer((req, res) => { res.writeHead(200, { 'content-type': 'applicat
   .listen(0, '127.0.0.1', function () { process.send(this.address().port); });
 `;
 
-export async function bareNodeServer({ connections, seconds }) {
+/** Starts the bare server; `{ url, pid, stop() }`. */
+export async function startBareNodeServer() {
   const child = spawn(process.execPath, ['-e', BARE_SERVER], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  try {
-    const port = await new Promise((resolve) => child.once('message', resolve));
-    return await runLoad({ targets: [`http://127.0.0.1:${port}`], path: '/', connections, seconds });
-  } finally {
+  const stop = () => {
     child.kill();
+    return once(child, 'exit');
+  };
+  try {
+    const [port] = await once(child, 'message', { signal: AbortSignal.timeout(10_000) });
+    return { url: `http://127.0.0.1:${port}`, pid: child.pid, stop };
+  } catch (error) {
+    await stop();
+    throw new Error(`the bare Node server did not start: ${error.message}`, { cause: error });
   }
 }

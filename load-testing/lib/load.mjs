@@ -1,8 +1,8 @@
 // Load generation with autocannon. Each request body gets a user id that no
-// other request in the run uses, as in a flash sale of distinct buyers.
+// other request in the run uses: distinct buyers.
 // Latencies are collected per response so that percentiles (p95 included,
 // which autocannon's summary lacks) are exact, merge across targets and can be
-// split by status (a flash sale's bookings against its refusals).
+// split by status (a sell-out's bookings against its refusals).
 import autocannon from 'autocannon';
 
 let userCounter = 0;
@@ -63,7 +63,7 @@ export async function runLoad({ targets, path, method = 'GET', connections, seco
   };
 }
 
-/** Per status: latency percentiles, and when the last such answer came (a flash sale's last booking: sold out). */
+/** Per status: latency percentiles, and when the last such answer came (a sell-out's last booking: sold out). */
 function byStatus(responses) {
   const groups = {};
   for (let i = 0; i < responses.length; i += 3) {

@@ -1,81 +1,181 @@
-// Console table, JSON and an SVG chart of the results. The chart is a few
-// lines of SVG written directly: charting libraries need a DOM or a canvas
-// binding, which is more than three polylines are worth.
+// The console report (a short header, the results, each process's cost, the
+// ratios and the targets) and the files: JSON and the latency chart.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { latencyChartSvg } from './chart.mjs';
+import { formatNumber, formatTable, wrap } from './format.mjs';
+import { bookingsPerSecond } from './targets.mjs';
 
-export function printTable(rows) {
-  const headers = ['scenario', 'conns', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'statuses', 'check'];
-  const lines = rows.map((r) => [
-    r.scenario,
-    String(r.connections ?? ''),
-    String(r.requestsPerSecond ?? r.transactionsPerSecond ?? ''),
-    fmt(r.latencyMs?.p50 ?? r.latencyAverageMs),
-    fmt(r.latencyMs?.p95),
-    fmt(r.latencyMs?.p99),
-    r.statuses
-      ? Object.entries(r.statuses)
-          .map(([code, n]) => `${code}×${n}`)
-          .join(' ')
-      : '',
-    r.check ? (r.check.ok ? 'ok' : 'FAILED') : '',
-  ]);
-  const widths = headers.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const row = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
-  return [row(headers), row(widths.map((w) => '-'.repeat(w))), ...lines.map(row)].join('\n');
-}
+const right = (header) => ({ header, align: 'right' });
 
-/**
- * A flash sale's two kinds of answer, which the table's percentiles mix: the
- * bookings, all made while the crowd arrives, and the refusals after.
- */
-export function flashSaleSummary(row) {
-  const booked = row.byStatus?.['201'];
-  const refused = row.byStatus?.['409'];
-  if (!booked) return 'Flash sale: no seat was booked.';
-  const latencies = ({ latencyMs: l }) => `p50 ${l.p50}, p95 ${l.p95}, p99 ${l.p99} ms`;
+/** "Machine", "System" and "Runs" paragraphs: what was measured, on what, and how. */
+export function formatHeader({ machine, setup }) {
+  const paragraph = (heading, text) => `${heading.padEnd(9)}${wrap(text, 92).join(`\n${' '.repeat(9)}`)}`;
+  const system = setup.services
+    ? [
+        setup.services.map(({ name, replicas }) => `${name}${replicas > 1 ? ` ×${replicas}` : ''}`).join(', '),
+        `from their bundles with the environment \`pnpm start\` gives (NODE_ENV=${setup.nodeEnv},`,
+        `LOG_LEVEL=${setup.logLevel}); per-IP and per-user rate limits raised to ${formatNumber(Number(setup.rateLimit))}.`,
+        setup.gatewayReplicas > 1 ? 'The shipped nginx configuration in front of the gateways.' : '',
+        `Database ${setup.database} (dropped at the end), nats-server and redis-server of this run.`,
+        setup.without.length ? `Left out: ${setup.without.join(', ')}.` : '',
+      ]
+    : [`The running gateway at ${setup.targets.join(', ')} (--url): no per-process cost, no event backlog.`];
+  const warmUp = setup.warmUpSeconds ? `${setup.warmUpSeconds} s of warm-up` : 'no warm-up';
+  const median = setup.repeat > 1 ? ' (the median run reported; compared scenarios alternate)' : '';
+  const runs = `${setup.seconds} s each after ${warmUp}; ${setup.repeat} per scenario${median}.`;
   return [
-    `Flash sale (the median run): ${row.statuses['201']} seats sold within ${booked.lastAtMs} ms of the start.`,
-    `  bookings (201): ${latencies(booked)}`,
-    refused ? `  refusals (409): ${latencies(refused)}` : '  no refusals',
-    `  every answer after the first second (the connections opening): ${latencies({ latencyMs: row.latencyAfterFirstSecondMs })}`,
+    paragraph(
+      'Machine',
+      `${machine.cpus} cores (${machine.cpuModel}), ${machine.memoryGb} GiB, ${machine.os}, Node ${machine.node}, ` +
+        `PostgreSQL ${machine.postgres}; the load generator, PostgreSQL, NATS, Redis and every service share it.`,
+    ),
+    paragraph('System', system.filter(Boolean).join(' ')),
+    paragraph('Runs', runs),
+    ...(setup.skipped.length ? [paragraph('Skipped', `${setup.skipped.join('; ')}.`)] : []),
   ].join('\n');
 }
 
-const fmt = (value) => (value === undefined || Number.isNaN(value) ? '' : String(value));
-
-export function latencyChartSvg(title, points) {
-  const width = 640;
-  const height = 360;
-  const margin = { left: 60, right: 120, top: 40, bottom: 50 };
-  const xs = points.map((p) => p.connections);
-  const maxY = Math.max(1, ...points.flatMap((p) => [p.latencyMs.p50, p.latencyMs.p95, p.latencyMs.p99])) * 1.1;
-  const x = (c) => margin.left + ((xs.indexOf(c) + 0.5) / xs.length) * (width - margin.left - margin.right);
-  const y = (ms) => height - margin.bottom - (ms / maxY) * (height - margin.top - margin.bottom);
-  const series = [
-    ['p50', '#1b9e77'],
-    ['p95', '#d95f02'],
-    ['p99', '#7570b3'],
+export function formatResults(rows) {
+  const columns = [
+    { header: 'scenario' },
+    right('conns'),
+    right('per second'),
+    right('bookings/s'),
+    right('p50 ms'),
+    right('p95 ms'),
+    right('p99 ms'),
+    { header: 'answers' },
+    right('backlog at stop'),
+    right('drained after'),
+    { header: 'checks' },
   ];
-  const ticks = Array.from({ length: 5 }, (_, i) => (maxY / 4) * i);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="#fff"/>
-<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(title)}</text>
-${ticks.map((t) => `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(t)}" y2="${y(t)}" stroke="#ddd"/><text x="${margin.left - 8}" y="${y(t) + 4}" text-anchor="end">${t.toFixed(0)}</text>`).join('\n')}
-<text x="16" y="${height / 2}" transform="rotate(-90 16 ${height / 2})" text-anchor="middle">latency (ms)</text>
-${xs.map((c) => `<text x="${x(c)}" y="${height - margin.bottom + 18}" text-anchor="middle">${c}</text>`).join('\n')}
-<text x="${(margin.left + width - margin.right) / 2}" y="${height - 12}" text-anchor="middle">concurrent connections</text>
-${series
-  .map(
-    ([key, color], i) =>
-      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map((p) => `${x(p.connections)},${y(p.latencyMs[key])}`).join(' ')}"/>` +
-      points
-        .map((p) => `<circle cx="${x(p.connections)}" cy="${y(p.latencyMs[key])}" r="3" fill="${color}"/>`)
-        .join('') +
-      `<text x="${width - margin.right + 12}" y="${margin.top + 18 * i}" fill="${color}">${key}</text>`,
-  )
-  .join('\n')}
-</svg>
-`;
+  return `${formatTable(
+    columns,
+    rows.map((row) => {
+      const rate =
+        row.requestsPerSecond !== undefined
+          ? `${formatNumber(row.requestsPerSecond)} req`
+          : row.transactionsPerSecond !== undefined
+            ? `${formatNumber(row.transactionsPerSecond)} tx`
+            : `${formatNumber(row.eventsPerSecond)} events`;
+      const books = row.statuses?.['201'] !== undefined || row.transactionsPerSecond !== undefined;
+      return [
+        row.label,
+        row.connections,
+        rate,
+        books ? bookingsPerSecond(row) : '',
+        row.latencyMs?.p50,
+        row.latencyMs?.p95,
+        row.latencyMs?.p99,
+        answers(row),
+        row.backlogAtStop
+          ? `${formatNumber(row.backlogAtStop.consumers)} + ${formatNumber(row.backlogAtStop.outbox)}`
+          : '',
+        'drainedAfterMs' in row
+          ? row.drainedAfterMs === undefined
+            ? 'not drained'
+            : `${formatNumber(row.drainedAfterMs / 1000)} s`
+          : '',
+        row.check ? (row.check.ok ? 'ok' : 'FAILED') : '',
+      ];
+    }),
+  )}
+backlog at stop: booking events on the stream not yet acknowledged by a durable consumer + outbox rows not
+yet published, when the load stopped; drained after: from then until both were 0 (without the notification
+service: its restart included). Checks: no oversold event, no double booking, seat counters equal to the
+bookings.`;
 }
 
-const escapeXml = (text) =>
-  text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]);
+function answers(row) {
+  if (row.statuses) {
+    const counts = Object.entries(row.statuses).map(([status, count]) => `${status}×${formatNumber(count)}`);
+    if (row.socketErrors) counts.push(`errors×${formatNumber(row.socketErrors)}`);
+    return counts.join(' ');
+  }
+  if (row.latencyAverageMs !== undefined) return `average ${formatNumber(row.latencyAverageMs)} ms`;
+  if (row.eventsPerSecond !== undefined) return `${formatNumber(row.events)} events in ${formatNumber(row.seconds)} s`;
+  return '';
+}
+
+/** A sell-out's two kinds of answer, which the table's percentiles mix: the bookings while seats last, the refusals after. */
+export function formatSellOut(row) {
+  const booked = row.byStatus?.['201'];
+  if (!booked) return 'sell-out: no seat was booked.';
+  const sold = row.statuses['201'];
+  const refused = row.byStatus['409'];
+  const latencies = ({ p50, p95, p99 }) =>
+    `p50 ${formatNumber(p50)}, p95 ${formatNumber(p95)}, p99 ${formatNumber(p99)} ms`;
+  return [
+    sold < row.seats
+      ? `sell-out: not sold out, ${formatNumber(sold)} of ${formatNumber(row.seats)} seats sold in ${formatNumber(row.seconds)} s`
+      : `sell-out: ${formatNumber(sold)} seats sold out ${formatNumber(booked.lastAtMs)} ms after the load started (its connections opening included)`,
+    `  bookings (201)  ${latencies(booked.latencyMs)}`,
+    refused ? `  refusals (409)  ${latencies(refused.latencyMs)}` : '  no refusals',
+  ].join('\n');
+}
+
+/** Two tables, scenarios by process: CPU time per request (per event for the notification service) and peak RSS. */
+export function formatProcessCost(rows) {
+  const measured = rows.filter((row) => row.processes?.length);
+  if (measured.length === 0) return undefined;
+  const names = [...new Set(measured.flatMap((row) => row.processes.map(({ name }) => name)))];
+  const table = (pick) =>
+    formatTable(
+      [{ header: 'scenario' }, ...names.map(right)],
+      measured.map((row) => [
+        row.label,
+        ...names.map((name) => pick(row.processes.find((process) => process.name === name))),
+      ]),
+    );
+  return [
+    "CPU time per request, µs (notification-service: per event; postgres: this run's backends)",
+    table((process) => process?.cpuUsPerUnit),
+    '',
+    'Peak resident memory during the scenario, MB',
+    table((process) => process?.peakRssMb),
+  ].join('\n');
+}
+
+export function formatRatios(ratios) {
+  if (ratios.length === 0) return undefined;
+  const width = Math.max(...ratios.map(({ name }) => name.length));
+  return ratios
+    .map(
+      ({ name, value, byRun }) =>
+        `${name.padEnd(width)}  ${value.toFixed(2)}×${byRun?.length > 1 ? `  (runs: ${byRun.map((r) => r.toFixed(2)).join(', ')})` : ''}`,
+    )
+    .join('\n');
+}
+
+export function formatTargets(targets) {
+  return formatTable(
+    [{ header: 'target' }, { header: 'measured' }, { header: 'result' }],
+    targets.map(({ target, measured, result }) => [target, measured, result]),
+  );
+}
+
+/**
+ * Writes `report` as `bench-<stamp>.json` and the latency chart of the scenarios that measured per-request
+ * latency as `latency.svg` into load-testing/results under `root`; returns a line saying what was written
+ * (or why no chart).
+ */
+export function writeResults(root, report) {
+  const dir = 'load-testing/results';
+  mkdirSync(join(root, dir), { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const json = `bench-${stamp}.json`;
+  writeFileSync(join(root, dir, json), JSON.stringify(report, null, 2));
+  const bars = report.results
+    .filter((row) => row.latencyMs)
+    .map((row) => ({ label: row.label, latencyMs: row.latencyMs }));
+  if (bars.length === 0) {
+    const ran = report.results.map(({ scenario }) => scenario).join(', ') || 'none';
+    return `Wrote ${dir}/${json}; no latency chart: no scenario that ran (${ran}) measures latency per request.`;
+  }
+  writeFileSync(
+    join(root, dir, 'latency.svg'),
+    latencyChartSvg('pnpm bench: latency per scenario (its median run)', bars),
+  );
+  return `Wrote ${dir}/${json} and ${dir}/latency.svg`;
+}

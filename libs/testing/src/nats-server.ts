@@ -34,6 +34,10 @@ export class PrivateNatsServer {
     return `nats://127.0.0.1:${this.port}`;
   }
 
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
+
   /** Starts the server again on the same port and store, as after a crash. */
   resume(): Promise<void> {
     return this.server.start();

@@ -32,6 +32,10 @@ export class PrivateRedisServer {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  get pid(): number | undefined {
+    return this.server.pid;
+  }
+
   get running(): boolean {
     return this.server.running;
   }

@@ -18,6 +18,11 @@ export class ServerProcess {
     return this.child !== undefined;
   }
 
+  /** The running server's process id (for its CPU time and memory), or undefined when it is not running. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Starts the server unless it runs, and resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.child) return;

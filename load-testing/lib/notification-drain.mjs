@@ -1,0 +1,77 @@
+// How fast the notification service works through a backlog: `events` booking
+// events published straight to the stream while no notification service runs
+// (the caller stops its own first), then one started from its bundle with the
+// environment `pnpm start` gives, and timed from its first ready answer until
+// its durable consumer has nothing left. The events are counted at that first
+// ready answer, so those it took while starting are not credited to the rate.
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BookingEventType, ensureBookingEventsStream } from '@booking/shared';
+import { freePort } from '@booking/testing';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { SERVICES } from '../../scripts/services.mjs';
+import { consumersBacklog, msUntilZero } from './event-backlog.mjs';
+import { cpuTimeMs, peakRssMb } from './process-cost.mjs';
+import { serviceEnvironment, startService, stopProcess } from './system.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+/** Publishes awaiting their acknowledgement at once. */
+const PUBLISH_WINDOW = 500;
+const DRAIN_TIMEOUT_MS = 300_000;
+
+/**
+ * `{ events, seconds, eventsPerSecond }`, plus the notification process's CPU time over the drain
+ * (`cpuMs`) and its peak resident memory (`peakRssMb`).
+ */
+export async function measureNotificationDrain({ natsUrl, databaseUrl, events }) {
+  const nats = await connect({ servers: natsUrl, name: 'bench-drain', timeout: 5_000 });
+  try {
+    await ensureBookingEventsStream(nats);
+    await publishBookingEvents(nats, events);
+    const manager = await jetstreamManager(nats, { timeout: 5_000 });
+    const service = SERVICES.find(({ name }) => name === 'notification-service');
+    const env = { ...serviceEnvironment({ databaseUrl, natsUrl }), [service.portVariable]: String(await freePort()) };
+    const child = await startService(root, service, env);
+    try {
+      const readyAt = performance.now();
+      const cpuAtReady = cpuTimeMs(child.pid);
+      const counted = await consumersBacklog(manager);
+      const ms = await msUntilZero(() => consumersBacklog(manager), DRAIN_TIMEOUT_MS, readyAt);
+      if (ms === undefined) throw new Error(`the notification service did not drain within ${DRAIN_TIMEOUT_MS} ms`);
+      const seconds = Math.max(ms, 1) / 1000;
+      return {
+        events: counted,
+        seconds,
+        eventsPerSecond: Math.round(counted / seconds),
+        cpuMs: Math.round(cpuTimeMs(child.pid) - cpuAtReady),
+        peakRssMb: peakRssMb(child.pid),
+      };
+    } finally {
+      await stopProcess(child);
+    }
+  } finally {
+    await nats.close();
+  }
+}
+
+/** `count` booking.created envelopes, each with an id of its own (the JetStream message id too). */
+async function publishBookingEvents(nats, count) {
+  const js = jetstream(nats, { timeout: 5_000 });
+  const occurredAt = new Date().toISOString();
+  for (let first = 0; first < count; first += PUBLISH_WINDOW) {
+    const window = [];
+    for (let n = first; n < Math.min(count, first + PUBLISH_WINDOW); n++) {
+      const event = {
+        id: randomUUID(),
+        type: BookingEventType.created,
+        occurred_at: occurredAt,
+        correlation_id: 'bench-notification-drain',
+        data: { booking_id: n + 1, event_id: 1, user_id: `drain-user-${n}`, created_at: occurredAt },
+      };
+      window.push(js.publish(event.type, JSON.stringify(event), { msgID: event.id }));
+    }
+    await Promise.all(window);
+  }
+}
