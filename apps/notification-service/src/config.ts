@@ -30,7 +30,7 @@ export const notificationServiceEnvSchema = commonEnvSchema
       .transform((list) => [...new Set(list.split(',').map((type) => type.trim()))])
       .pipe(
         z
-          .array(z.enum(BOOKING_EVENT_SUBJECTS as [BookingEventType, ...BookingEventType[]]), {
+          .array(z.enum(BookingEventType), {
             error: `must list event types from ${BOOKING_EVENT_SUBJECTS.join(', ')}, separated by commas`,
           })
           .min(1),
