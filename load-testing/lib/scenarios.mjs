@@ -191,13 +191,14 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
       groups: null,
       setup: () => system.stopService('notification-service'),
       load: async () => {
-        const { cpuMs, peakRssMb, ...drain } = await measureNotificationDrain({
+        const { cpuMs, databaseCpuMs, peakRssMb, ...drain } = await measureNotificationDrain({
           natsUrl: system.nats.url,
           databaseUrl: system.databaseUrl,
           events: options.notificationEvents,
         });
         const notification = { name: 'notification-service', partOfSystem: true, per: 'event', cpuMs, peakRssMb };
-        return { ...drain, processes: perUnitCost([notification], { events: drain.events }) };
+        const database = { name: 'postgresql', partOfSystem: true, per: 'event', cpuMs: databaseCpuMs };
+        return { ...drain, processes: perUnitCost([notification, database], { events: drain.events }) };
       },
       teardown: () => system.startService('notification-service'),
     });

@@ -47,9 +47,9 @@ describe('live seats feed (NATS booking events → SSE)', () => {
   it('looks nothing up while no stream is open, and starts with the first one', async () => {
     const eventId = await stack.db.createEvent(4);
     let lookups = 0;
-    const spy = nats.subscribe(BookingSubjects.getEvent, {
+    const spy = nats.subscribe(BookingSubjects.seatsLeft, {
       callback: (_error, message) => {
-        if (message.json<{ data: { id: number } }>().data.id === eventId) lookups++;
+        if (message.json<{ data: { ids: number[] } }>().data.ids.includes(eventId)) lookups++;
       },
     });
     await nats.flush();
@@ -125,6 +125,49 @@ describe('live seats feed (NATS booking events → SSE)', () => {
     expect(updates.length).toBeGreaterThanOrEqual(1);
     expect(updates.length).toBeLessThanOrEqual(2);
     expect(updates.at(-1)).toEqual({ event_id: eventId, available_seats: 60, total_seats: 100 });
+  });
+
+  it('looks up every event changed in one window with one query', async () => {
+    const ids = [await stack.db.createEvent(10), await stack.db.createEvent(20), await stack.db.createEvent(30)];
+    const stream = await open();
+    const queries: number[][] = [];
+    const spy = nats.subscribe(BookingSubjects.seatsLeft, {
+      callback: (_error, message) => queries.push(message.json<{ data: { ids: number[] } }>().data.ids),
+    });
+    await nats.flush();
+    for (const id of ids)
+      for (let i = 0; i < 5; i++) nats.publish(BookingEventType.created, envelope(BookingEventType.created, id, i));
+    for (const [i, id] of ids.entries()) {
+      expect(JSON.parse((await stream.waitFor(seatsOf(id), 1_000)).data)).toEqual({
+        event_id: id,
+        available_seats: 10 * (i + 1),
+        total_seats: 10 * (i + 1),
+      });
+    }
+    expect(queries).toEqual([ids]);
+    spy.unsubscribe();
+  });
+
+  it('event.seats answers only for events that exist, and refuses a query without ids', async () => {
+    const eventId = await stack.db.createEvent(7);
+    const ask = async (data: unknown) =>
+      (
+        await nats.request(
+          BookingSubjects.seatsLeft,
+          JSON.stringify({ pattern: BookingSubjects.seatsLeft, data, id: '1' }),
+          {
+            timeout: 2_000,
+          },
+        )
+      ).json<{ response: unknown }>().response;
+    expect(await ask({ ids: [eventId, 987_654] })).toEqual({
+      ok: true,
+      data: [{ event_id: eventId, available_seats: 7, total_seats: 7 }],
+    });
+    expect(await ask({ ids: [] })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION', message: expect.stringMatching(/ids/) },
+    });
   });
 
   it('ignores malformed messages and unknown events, and keeps going', async () => {

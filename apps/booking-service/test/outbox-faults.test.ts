@@ -97,6 +97,23 @@ describe('outbox relays racing', () => {
     expect((await readBookingEvents(connections[0]!)).events.length + (await malformedCount())).toBe(before + 50);
   });
 
+  it('a row JetStream refuses goes back in the queue; the rest of its claim is published and dequeued', async () => {
+    const before = (await readBookingEvents(connections[0]!)).events.length;
+    await insertOutboxRows(3, 'partial-');
+    // No stream captures this subject: JetStream answers 503 for it alone.
+    const { rows } = await db.query<{ position: string }>(
+      `UPDATE outbox SET type = 'booking.unrouted' WHERE position = (SELECT min(position) FROM outbox_pending)
+       RETURNING position`,
+    );
+    const relay = new OutboxRelay(config(), db.connection, connections[0]!, createMetricsRegistry());
+    await expect(relay.publishBatch()).rejects.toThrow(/JetStream refused the message: 503/);
+    expect(relay.publishedCount).toBe(2);
+    const pending = await db.query<{ position: string }>('SELECT position FROM outbox_pending');
+    expect(pending.rows).toEqual([{ position: rows[0]!.position }]);
+    expect((await readBookingEvents(connections[0]!)).events.length).toBe(before + 2);
+    await db.query('DELETE FROM outbox_pending');
+  });
+
   async function malformedCount(): Promise<number> {
     return (await readBookingEvents(connections[0]!)).malformed;
   }

@@ -1,5 +1,11 @@
 import { observabilityEnvSchema } from '@booking/observability';
-import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
+import {
+  BOOKING_EVENT_SUBJECTS,
+  BookingEventType,
+  commonEnvSchema,
+  databaseEnvSchema,
+  loadConfig,
+} from '@booking/shared';
 import { z } from 'zod';
 
 export const notificationServiceEnvSchema = commonEnvSchema
@@ -13,8 +19,29 @@ export const notificationServiceEnvSchema = commonEnvSchema
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, "-" or "_"' })
       .default('notification-service'),
-    /** Events handled at once (the consumer's max_ack_pending). */
-    NOTIFICATION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(32),
+    /**
+     * The event types notified; the consumer takes only these from the stream (the others stay in it). A
+     * refused reservation (`booking.failed`) already got its 409 and, in a sold-out rush, outnumbers the
+     * bookings many times over, so by default it is not notified.
+     */
+    NOTIFICATION_EVENT_TYPES: z
+      .string()
+      .default(`${BookingEventType.created},${BookingEventType.cancelled}`)
+      .transform((list) => [...new Set(list.split(',').map((type) => type.trim()))])
+      .pipe(
+        z
+          .array(z.enum(BookingEventType), {
+            error: `must list event types from ${BOOKING_EVENT_SUBJECTS.join(', ')}, separated by commas`,
+          })
+          .min(1),
+      ),
+    /**
+     * Events recorded together, in one statement, at most (and never more than NOTIFICATION_MAX_IN_FLIGHT):
+     * those that arrive while a batch is being recorded form the next one.
+     */
+    NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(256),
+    /** Events received and not yet acknowledged, at most (the consumer's max_ack_pending). */
+    NOTIFICATION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(1_024),
     /**
      * A message not acknowledged within this time is redelivered (to this or another replica). Handling
      * sends progress heartbeats, so this bounds only how long the events in flight at a crash wait.
@@ -30,9 +57,12 @@ export const notificationServiceEnvSchema = commonEnvSchema
     NOTIFY_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(6),
     NOTIFY_WEBHOOK_BACKOFF_INITIAL_MS: z.coerce.number().int().min(1).max(60_000).default(200),
     NOTIFY_WEBHOOK_BACKOFF_MAX_MS: z.coerce.number().int().min(1).max(600_000).default(10_000),
+    /** Webhook requests in flight at once; an event whose webhook is slow holds one of them, not its batch. */
+    NOTIFY_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(32),
     /**
-     * Handling one event (recording it, every channel's attempts) gives up after this long; the event is
-     * offered again later, so a stuck dependency never holds a slot of NOTIFICATION_MAX_IN_FLIGHT for good.
+     * Handling a batch (recording it, every channel's attempts for each of its events) gives up after this
+     * long; its events not done by then are offered again later, so a stuck dependency never holds a place
+     * of NOTIFICATION_MAX_IN_FLIGHT for good.
      */
     NOTIFICATION_HANDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
   })

@@ -33,6 +33,8 @@ describe('notification service killed mid-stream and restarted', () => {
         NOTIFICATION_SERVICE_PORT: String(port),
         NOTIFY_WEBHOOK_URL: webhookUrl,
         NOTIFICATION_MAX_IN_FLIGHT: '8',
+        // Every event of the stream, refusals included (not notified by default).
+        NOTIFICATION_EVENT_TYPES: 'booking.created,booking.cancelled,booking.failed',
         NOTIFICATION_ACK_WAIT_MS: '2000',
       },
       stdio: ['ignore', 'ignore', 'inherit'],

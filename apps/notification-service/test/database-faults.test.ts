@@ -67,12 +67,18 @@ describe('notification service and PostgreSQL faults', () => {
     await exit(child, 'SIGKILL');
     const restartedAt = Date.now();
     child = await startService();
-    await waitUntil(async () => (await received()) === EVENTS, 30_000, 'every event recorded');
+    // A batch's outcomes are written by the statement after the one that records it: wait for both.
+    const delivered = async () =>
+      Number(
+        (
+          await stack.db.query<{ n: string }>(
+            "SELECT count(*) AS n FROM notifications.deliveries WHERE channel = 'log' AND status = 'delivered'",
+          )
+        ).rows[0]!.n,
+      );
+    await waitUntil(async () => (await delivered()) === EVENTS, 30_000, 'every event delivered');
     console.info(`notification service: every event recorded ${Date.now() - restartedAt} ms after the restart`);
-    const deliveries = await stack.db.query<{ n: string }>(
-      "SELECT count(*) AS n FROM notifications.deliveries WHERE channel = 'log' AND status = 'delivered'",
-    );
-    expect(Number(deliveries.rows[0]!.n)).toBe(EVENTS);
+    expect(await received()).toBe(EVENTS);
     await expectNothingStuck(stack.db, 10_000);
   });
 

@@ -91,6 +91,17 @@ export type CreateEventCommand = z.infer<typeof createEventSchema>;
 export const getByIdSchema = z.object({ id: idSchema('id') });
 export type GetByIdQuery = z.infer<typeof getByIdSchema>;
 
+/** The most events one `event.seats` query asks about. */
+export const MAX_EVENTS_PER_SEATS_QUERY = 1_000;
+/** Seats left of several events; unknown ids are left out of the answer. */
+export const seatsQuerySchema = z.object({
+  ids: z
+    .array(idSchema('ids[]'))
+    .min(1, { error: 'ids must name at least one event' })
+    .max(MAX_EVENTS_PER_SEATS_QUERY, { error: `ids must name at most ${MAX_EVENTS_PER_SEATS_QUERY} events` }),
+});
+export type SeatsQuery = z.infer<typeof seatsQuerySchema>;
+
 /** `booking.cancel`, as the gateway sends it. */
 export const cancelCommandSchema = getByIdSchema.extend({ retry_of: retryOfSchema });
 export type CancelCommand = z.infer<typeof cancelCommandSchema>;

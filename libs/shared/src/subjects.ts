@@ -10,6 +10,8 @@ export const BookingSubjects = {
   createEvent: 'event.create',
   getEvent: 'event.get',
   listEvents: 'event.list',
+  /** Seats left of several events at once (see `seatsQuerySchema`): the live feed's lookups. */
+  seatsLeft: 'event.seats',
 } as const;
 
 /** Every replica of the booking service joins this queue group, so each request is handled once. */

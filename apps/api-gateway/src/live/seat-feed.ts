@@ -1,4 +1,10 @@
-import { BookingEventType, BookingSubjects, idSchema, type EventView, type SeatUpdate } from '@booking/shared';
+import {
+  BookingEventType,
+  BookingSubjects,
+  idSchema,
+  MAX_EVENTS_PER_SEATS_QUERY,
+  type SeatUpdate,
+} from '@booking/shared';
 import {
   HttpException,
   Inject,
@@ -24,15 +30,18 @@ const seatChangeSchema = z.object({ data: z.object({ event_id: idSchema('event_i
  * live streams. A message only says *which* event changed: the count itself is
  * read from the booking service (the source of truth), so a lost, repeated or
  * out-of-order message can never leave a page with a wrong number for longer
- * than the next change. Bursts are coalesced: at most one lookup per event per
- * LIVE_COALESCE_MS, however many bookings arrive in it. While no stream is open,
- * messages are dropped unread.
+ * than the next change. Bursts are coalesced: the events that change within
+ * LIVE_COALESCE_MS of the first are looked up together, in one query, however
+ * many bookings arrive and however many events they touch. While no stream is
+ * open, messages are dropped unread.
  */
 @Injectable()
 export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SeatFeed.name);
   private readonly updates$ = new Subject<SeatUpdate>();
-  private readonly scheduled = new Map<number, NodeJS.Timeout>();
+  /** Events changed since the current window opened; looked up when it closes. */
+  private readonly changed = new Set<number>();
+  private window?: NodeJS.Timeout;
   private connection?: NatsConnection;
 
   constructor(
@@ -58,8 +67,8 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    for (const timer of this.scheduled.values()) clearTimeout(timer);
-    this.scheduled.clear();
+    clearTimeout(this.window);
+    this.changed.clear();
     // Ends every open stream, so the HTTP server can close.
     this.updates$.complete();
     await this.connection?.drain().catch(() => undefined);
@@ -81,30 +90,27 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
       this.logger.warn(`${message.subject}: ignored a message without a valid data.event_id`);
       return;
     }
-    this.schedule(eventId);
+    this.changed.add(eventId);
+    this.window ??= setTimeout(() => this.closeWindow(), this.config.LIVE_COALESCE_MS);
   }
 
-  private schedule(eventId: number): void {
-    if (this.scheduled.has(eventId)) return; // a lookup after this message is already due
-    const timer = setTimeout(() => {
-      this.scheduled.delete(eventId);
-      void this.publish(eventId);
-    }, this.config.LIVE_COALESCE_MS);
-    this.scheduled.set(eventId, timer);
+  private closeWindow(): void {
+    this.window = undefined;
+    const ids = [...this.changed];
+    this.changed.clear();
+    for (let start = 0; start < ids.length; start += MAX_EVENTS_PER_SEATS_QUERY) {
+      void this.publish(ids.slice(start, start + MAX_EVENTS_PER_SEATS_QUERY));
+    }
   }
 
-  private async publish(eventId: number): Promise<void> {
+  private async publish(ids: number[]): Promise<void> {
     try {
-      const event = await this.bookingService.query<EventView>(BookingSubjects.getEvent, { id: eventId });
-      this.updates$.next({
-        event_id: event.id,
-        available_seats: event.available_seats,
-        total_seats: event.total_seats,
-      });
+      const seats = await this.bookingService.query<SeatUpdate[]>(BookingSubjects.seatsLeft, { ids });
+      for (const update of seats) this.updates$.next(update);
     } catch (error) {
-      // The next change of this event corrects the figure; pages also read it fresh when they load.
+      // The next change of these events corrects the figures; pages also read them fresh when they load.
       this.logger.warn(
-        `event ${eventId}: seats not refreshed (${error instanceof HttpException ? error.message : String(error)})`,
+        `${ids.length} events: seats not refreshed (${error instanceof HttpException ? error.message : String(error)})`,
       );
     }
   }

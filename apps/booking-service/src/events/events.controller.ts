@@ -6,8 +6,10 @@ import {
   fail,
   getByIdSchema,
   ok,
+  seatsQuerySchema,
   validate,
   type EventView,
+  type SeatUpdate,
   type ServiceReply,
 } from '@booking/shared';
 import { Controller, Inject } from '@nestjs/common';
@@ -43,6 +45,13 @@ export class EventQueriesController {
     return event
       ? ok(event)
       : fail({ code: ErrorCode.EventNotFound, message: ErrorMessages.eventNotFound(input.data.id) });
+  }
+
+  @MessagePattern(BookingSubjects.seatsLeft)
+  async seats(@Payload() payload: unknown): Promise<ServiceReply<SeatUpdate[]>> {
+    const input = validate(seatsQuerySchema, payload);
+    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
+    return ok(await this.events.seatsLeft(input.data.ids));
   }
 
   @MessagePattern(BookingSubjects.listEvents)

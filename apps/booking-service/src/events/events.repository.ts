@@ -1,7 +1,7 @@
 import { events, type DatabaseConnection, type EventRow } from '@booking/database';
-import type { CreateEventCommand, EventView } from '@booking/shared';
+import type { CreateEventCommand, EventView, SeatUpdate } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
-import { asc, eq, sql } from 'drizzle-orm';
+import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { seatsLeft } from '../booking/reservation.js';
 import { startedBy } from '../common/command-deadline.js';
 import { DATABASE } from '../database/database.module.js';
@@ -53,6 +53,15 @@ export class EventsRepository {
   async findById(id: number): Promise<EventView | undefined> {
     const [row] = await this.eventById.execute({ id });
     return row && toEventView(row);
+  }
+
+  /** Seats left of the events among `ids` that exist, in one read. */
+  async seatsLeft(ids: readonly number[]): Promise<SeatUpdate[]> {
+    const rows = await this.database.db
+      .select({ id: events.id, totalSeats: events.totalSeats, bookedSeats: events.bookedSeats })
+      .from(events)
+      .where(inArray(events.id, [...ids]));
+    return rows.map((row) => ({ event_id: row.id, available_seats: seatsLeft(row), total_seats: row.totalSeats }));
   }
 
   async list(): Promise<EventView[]> {

@@ -9,11 +9,14 @@ export type BookingCounts = Map<number, number>;
  */
 export function rebuildBookingCounts(events: Iterable<BookingEvent>): BookingCounts {
   const counts: BookingCounts = new Map();
-  for (const event of events) {
-    const delta = event.type === BookingEventType.created ? 1 : event.type === BookingEventType.cancelled ? -1 : 0;
-    if (delta !== 0) counts.set(event.data.event_id, (counts.get(event.data.event_id) ?? 0) + delta);
-  }
+  for (const event of events) countBookingEvent(counts, event);
   return counts;
+}
+
+/** Folds one event into `counts`. */
+export function countBookingEvent(counts: BookingCounts, event: BookingEvent): void {
+  const delta = event.type === BookingEventType.created ? 1 : event.type === BookingEventType.cancelled ? -1 : 0;
+  if (delta !== 0) counts.set(event.data.event_id, (counts.get(event.data.event_id) ?? 0) + delta);
 }
 
 export interface CountMismatch {

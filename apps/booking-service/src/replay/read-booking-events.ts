@@ -14,18 +14,24 @@ export interface StreamRead {
   malformed: number;
 }
 
-const BATCH = 500;
+const BATCH = 1_000;
 
 /**
  * Reads the booking events stream from `since` (by the stream's storage time;
  * from the beginning without it) up to the last message present when the read
- * began, through an ordered consumer (ephemeral, nothing left behind).
+ * began, through an ordered consumer (ephemeral, nothing left behind), handing
+ * each event to `visit` as it arrives: a whole stream never has to fit in
+ * memory. Returns how many messages were not valid booking events.
  */
-export async function readBookingEvents(nats: NatsConnection, since?: Date): Promise<StreamRead> {
+export async function scanBookingEvents(
+  nats: NatsConnection,
+  since: Date | undefined,
+  visit: (stored: StoredBookingEvent) => void,
+): Promise<{ malformed: number }> {
   const manager = await jetstreamManager(nats);
   const { state } = await manager.streams.info(BOOKING_EVENTS_STREAM);
-  const result: StreamRead = { events: [], malformed: 0 };
-  if (state.messages === 0) return result;
+  let malformed = 0;
+  if (state.messages === 0) return { malformed };
   const consumer = await jetstream(nats).consumers.get(
     BOOKING_EVENTS_STREAM,
     since
@@ -37,11 +43,13 @@ export async function readBookingEvents(nats: NatsConnection, since?: Date): Pro
     const batch = await consumer.fetch({ max_messages: BATCH, expires: 1_000 });
     for await (const message of batch) {
       received += 1;
+      let event: BookingEvent | undefined;
       try {
-        result.events.push({ seq: message.seq, subject: message.subject, event: parseBookingEvent(message.data) });
+        event = parseBookingEvent(message.data);
       } catch {
-        result.malformed += 1;
+        malformed += 1;
       }
+      if (event) visit({ seq: message.seq, subject: message.subject, event });
       if (message.seq >= state.last_seq) {
         done = true;
         break;
@@ -49,5 +57,12 @@ export async function readBookingEvents(nats: NatsConnection, since?: Date): Pro
     }
     if (received === 0) done = true;
   }
-  return result;
+  return { malformed };
+}
+
+/** Every event of the stream from `since`, in stream order (for tests and small streams). */
+export async function readBookingEvents(nats: NatsConnection, since?: Date): Promise<StreamRead> {
+  const events: StoredBookingEvent[] = [];
+  const { malformed } = await scanBookingEvents(nats, since, (stored) => events.push(stored));
+  return { events, malformed };
 }

@@ -1,13 +1,8 @@
 import { BookingEventType } from '@booking/shared';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
-import {
-  compareBookingCounts,
-  rebuildBookingCounts,
-  type BookingCounts,
-  type CountMismatch,
-} from './booking-counts.js';
-import { readBookingEvents } from './read-booking-events.js';
+import { compareBookingCounts, countBookingEvent, type BookingCounts, type CountMismatch } from './booking-counts.js';
+import { scanBookingEvents } from './read-booking-events.js';
 
 export interface ReplayReport {
   since: string | null;
@@ -29,24 +24,23 @@ export interface ReplayReport {
  * outbox, which commits with the bookings and so is PostgreSQL's own record.
  */
 export async function replayBookingEvents(nats: NatsConnection, pool: pg.Pool, since?: Date): Promise<ReplayReport> {
-  const read = await readBookingEvents(nats, since);
-  const events = read.events
-    .map((stored) => stored.event)
-    .filter((event) => !since || new Date(event.occurred_at) >= since);
-  const replayed = rebuildBookingCounts(events);
+  const replayed: BookingCounts = new Map();
+  const byType = { [BookingEventType.created]: 0, [BookingEventType.cancelled]: 0, [BookingEventType.failed]: 0 };
+  // Folded as they arrive: a long stream is never held in memory.
+  const { malformed } = await scanBookingEvents(nats, since, ({ event }) => {
+    if (since && new Date(event.occurred_at) < since) return;
+    byType[event.type] += 1;
+    countBookingEvent(replayed, event);
+  });
   const database = since ? await outboxCounts(pool, since) : await bookingsCounts(pool);
   const mismatches = compareBookingCounts(replayed, database);
   const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM outbox_pending');
-  const byType = (type: string) => events.filter((event) => event.type === type).length;
+  const created = byType[BookingEventType.created];
+  const cancelled = byType[BookingEventType.cancelled];
+  const failed = byType[BookingEventType.failed];
   return {
     since: since?.toISOString() ?? null,
-    replayed: {
-      total: events.length,
-      created: byType(BookingEventType.created),
-      cancelled: byType(BookingEventType.cancelled),
-      failed: byType(BookingEventType.failed),
-      malformed: read.malformed,
-    },
+    replayed: { total: created + cancelled + failed, created, cancelled, failed, malformed },
     comparedWith: since ? 'outbox' : 'bookings',
     eventsCompared: new Set([...replayed.keys(), ...database.keys()]).size,
     mismatches,

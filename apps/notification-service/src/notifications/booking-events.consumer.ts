@@ -1,11 +1,6 @@
+import { createConsumerLagMetrics, METRICS_REGISTRY, type ConsumerInfo, type Registry } from '@booking/observability';
 import {
-  createConsumerLagMetrics,
-  METRICS_REGISTRY,
-  runWithCorrelationId,
-  type ConsumerInfo,
-  type Registry,
-} from '@booking/observability';
-import {
+  BOOKING_EVENT_SUBJECTS,
   BOOKING_EVENTS_STREAM,
   ensureBookingEventsStream,
   parseBookingEvent,
@@ -16,10 +11,13 @@ import {
   DeliverPolicy,
   jetstream,
   jetstreamManager,
+  type ConsumerConfig,
   type ConsumerMessages,
+  type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import { Feature, type NatsConnectionImpl } from '@nats-io/nats-core/internal';
 import { connect } from '@nats-io/transport-node';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
@@ -29,18 +27,29 @@ import { NotificationDispatcher } from './notification-dispatcher.js';
 const RETRY_DELAY_MS = 1_000;
 
 /**
- * The durable JetStream consumer of booking events, with explicit acks: a
- * message is acknowledged only after its deliveries are recorded, so a crash
- * means redelivery, and the delivery record makes redelivery harmless.
+ * The durable JetStream consumer of booking events, with explicit acks, taking
+ * events in batches: the messages that arrive while a batch is being recorded
+ * form the next one (up to NOTIFICATION_BATCH_SIZE), so a lone event goes at
+ * once and a backlog goes in full batches. A message is acknowledged only once
+ * its deliveries are recorded, so a crash means redelivery, and the delivery
+ * record makes redelivery harmless.
  */
 @Injectable()
 export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BookingEventsConsumer.name);
   private readonly shutdown = new AbortController();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly notified: ReadonlySet<string>;
+  /** Received and not yet acknowledged, offered again or dropped: the heartbeats keep them this replica's. */
+  private readonly unsettled = new Set<JsMsg>();
+  /** Received, waiting for the next batch. */
+  private waiting: JsMsg[] = [];
+  private batchScheduled = false;
+  /** A batch is being recorded; the next one waits for it, gathering what arrives meanwhile. */
+  private recording = false;
+  private readonly batches = new Set<Promise<void>>();
+  private heartbeat?: NodeJS.Timeout;
   private nats?: NatsConnection;
   private messages?: ConsumerMessages;
-  private loop?: Promise<void>;
   private connected = false;
 
   constructor(
@@ -48,6 +57,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     private readonly dispatcher: NotificationDispatcher,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
+    this.notified = new Set(config.NOTIFICATION_EVENT_TYPES);
     createConsumerLagMetrics(registry, () => this.lag());
   }
 
@@ -63,33 +73,26 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     void this.trackConnection(nats);
     // The booking service creates the stream too; whoever starts first does it.
     await ensureBookingEventsStream(nats);
-    const durable = this.config.NOTIFICATION_CONSUMER_NAME;
-    const manager = await jetstreamManager(nats);
-    const settings = {
-      ack_wait: nanos(this.config.NOTIFICATION_ACK_WAIT_MS),
-      max_ack_pending: this.config.NOTIFICATION_MAX_IN_FLIGHT,
-    };
-    try {
-      await manager.consumers.info(BOOKING_EVENTS_STREAM, durable);
-      await manager.consumers.update(BOOKING_EVENTS_STREAM, durable, settings);
-    } catch {
-      await manager.consumers.add(BOOKING_EVENTS_STREAM, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ...settings,
-      });
-    }
-    const consumer = await jetstream(nats).consumers.get(BOOKING_EVENTS_STREAM, durable);
-    this.messages = await consumer.consume({ max_messages: this.config.NOTIFICATION_MAX_IN_FLIGHT });
-    this.loop = this.run(this.messages);
+    await this.ensureConsumer(await jetstreamManager(nats));
+    const consumer = await jetstream(nats).consumers.get(BOOKING_EVENTS_STREAM, this.config.NOTIFICATION_CONSUMER_NAME);
+    this.messages = await consumer.consume({
+      max_messages: this.config.NOTIFICATION_MAX_IN_FLIGHT,
+      callback: (message) => this.take(message),
+    });
+    // While deliveries run, tell JetStream the messages are still being worked on, so none is redelivered meanwhile.
+    this.heartbeat = setInterval(() => {
+      for (const message of this.unsettled) message.working();
+    }, this.config.NOTIFICATION_ACK_WAIT_MS / 3);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.shutdown.abort();
+    clearInterval(this.heartbeat);
     await this.messages?.close();
-    await this.loop;
-    await Promise.allSettled([...this.inFlight]);
+    // Each batch ends at once (its deliveries stop, its events are offered again); so do the ones still waiting.
+    await Promise.allSettled([...this.batches]);
+    for (const message of this.unsettled) message.nak(RETRY_DELAY_MS);
+    this.unsettled.clear();
     await this.nats?.close();
   }
 
@@ -111,44 +114,138 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     return this.connected && this.messages !== undefined && !this.shutdown.signal.aborted;
   }
 
-  private async run(messages: ConsumerMessages): Promise<void> {
-    // Concurrency is bounded by max_ack_pending: the server sends no more unacknowledged messages than that.
-    for await (const message of messages) {
-      const task = this.handle(message).finally(() => this.inFlight.delete(task));
-      this.inFlight.add(task);
+  /**
+   * Creates the durable consumer, or brings an existing one (e.g. made by an earlier version) to this
+   * configuration, its subject filter included. JetStream then sends no more unacknowledged messages
+   * than NOTIFICATION_MAX_IN_FLIGHT, and only of the notified types where the server can filter them.
+   */
+  private async ensureConsumer(manager: JetStreamManager): Promise<void> {
+    const durable = this.config.NOTIFICATION_CONSUMER_NAME;
+    const filter = this.subjectFilter();
+    const settings: Partial<ConsumerConfig> = {
+      ack_wait: nanos(this.config.NOTIFICATION_ACK_WAIT_MS),
+      max_ack_pending: this.config.NOTIFICATION_MAX_IN_FLIGHT,
+      // Unset fields are dropped: an existing consumer loses a filter it had.
+      filter_subject: undefined,
+      filter_subjects: undefined,
+      ...filter,
+    };
+    try {
+      await manager.consumers.info(BOOKING_EVENTS_STREAM, durable);
+      await manager.consumers.update(BOOKING_EVENTS_STREAM, durable, settings);
+    } catch {
+      await manager.consumers.add(BOOKING_EVENTS_STREAM, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ...settings,
+      });
+    }
+    if (!filter) {
+      this.logger.warn(
+        `nats-server ${this.nats?.info?.version ?? '?'} cannot filter a consumer by several subjects (2.10 can): ` +
+          `events other than ${this.config.NOTIFICATION_EVENT_TYPES.join(', ')} are received and acknowledged unread`,
+      );
     }
   }
 
-  private async handle(message: JsMsg): Promise<void> {
-    let event: BookingEvent;
-    try {
-      event = parseBookingEvent(message.data);
-    } catch (error) {
-      // Redelivering a malformed message can never succeed: drop it, loudly.
-      this.logger.error(`Dropping malformed message ${message.seq} on ${message.subject}: ${describe(error)}`);
-      message.term('malformed booking event');
+  /** The consumer's filter for the notified types; undefined when the server cannot express it. */
+  private subjectFilter(): Partial<ConsumerConfig> | undefined {
+    const types = this.config.NOTIFICATION_EVENT_TYPES;
+    if (types.length === BOOKING_EVENT_SUBJECTS.length) return {};
+    if (types.length === 1) return { filter_subject: types[0] };
+    const features = (this.nats as NatsConnectionImpl).features;
+    return features.supports(Feature.JS_MULTIPLE_CONSUMER_FILTER) ? { filter_subjects: types } : undefined;
+  }
+
+  /** Called for each message as it arrives. */
+  private take(message: JsMsg): void {
+    // Only from a server that could not filter the consumer's subjects.
+    if (!this.notified.has(message.subject)) {
+      message.ack();
       return;
     }
-    // While retries run, tell JetStream the message is still being worked on, so it is not redelivered meanwhile.
-    const heartbeat = setInterval(() => message.working(), this.config.NOTIFICATION_ACK_WAIT_MS / 3);
-    const giveUp = AbortSignal.timeout(this.config.NOTIFICATION_HANDLE_TIMEOUT_MS);
-    const stop = AbortSignal.any([this.shutdown.signal, giveUp]);
-    try {
-      // The request's correlation id, stored with the event, is on every log line about it here too.
-      await runWithCorrelationId(event.correlation_id, () => untilAborted(this.dispatcher.dispatch(event, stop), stop));
-      message.ack();
-    } catch (error) {
-      if (giveUp.aborted) {
-        this.logger.warn(
-          `Event ${event.id} not handled within ${this.config.NOTIFICATION_HANDLE_TIMEOUT_MS} ms; offered again later`,
-        );
-      } else if (!this.shutdown.signal.aborted) {
-        this.logger.warn(`Event ${event.id} not handled, retrying: ${describe(error)}`);
+    this.unsettled.add(message);
+    this.waiting.push(message);
+    this.scheduleBatch();
+  }
+
+  /** Starts the next batch after the messages of this turn of the event loop have arrived, unless one is recording. */
+  private scheduleBatch(): void {
+    if (this.batchScheduled || this.recording || this.waiting.length === 0) return;
+    this.batchScheduled = true;
+    setImmediate(() => {
+      this.batchScheduled = false;
+      if (this.recording || this.shutdown.signal.aborted) return;
+      const messages = this.waiting.splice(0, this.config.NOTIFICATION_BATCH_SIZE);
+      if (messages.length === 0) return;
+      const batch = this.handle(messages).finally(() => this.batches.delete(batch));
+      this.batches.add(batch);
+    });
+  }
+
+  private async handle(messages: JsMsg[]): Promise<void> {
+    const taken: JsMsg[] = [];
+    const events: BookingEvent[] = [];
+    for (const message of messages) {
+      try {
+        events.push(parseBookingEvent(message.data));
+        taken.push(message);
+      } catch (error) {
+        this.drop(message, `malformed booking event: ${describe(error)}`);
       }
-      message.nak(RETRY_DELAY_MS);
-    } finally {
-      clearInterval(heartbeat);
     }
+    if (events.length === 0) return;
+    const timeout = AbortSignal.timeout(this.config.NOTIFICATION_HANDLE_TIMEOUT_MS);
+    const stop = AbortSignal.any([this.shutdown.signal, timeout]);
+    this.recording = true;
+    let handlings;
+    try {
+      handlings = await untilAborted(this.dispatcher.dispatch(events, stop), stop);
+    } catch (error) {
+      this.retry(taken, error, timeout);
+      return;
+    } finally {
+      this.recording = false;
+      this.scheduleBatch();
+    }
+    const failures: unknown[] = [];
+    const settled = handlings.map((handling, index) => {
+      const message = taken[index]!;
+      if ('unstorable' in handling)
+        return this.drop(message, `unstorable booking event: ${handling.unstorable.message}`);
+      return handling.done.then(
+        () => this.settle(message, () => message.ack()),
+        (error: unknown) => failures.push(error),
+      );
+    });
+    await untilAborted(Promise.all(settled), stop).catch(() => undefined);
+    const unfinished = taken.filter((message) => this.unsettled.has(message));
+    if (unfinished.length > 0) this.retry(unfinished, failures[0] ?? stop.reason, timeout);
+  }
+
+  /** Offers the messages again after a delay, saying why once for all of them. */
+  private retry(messages: JsMsg[], error: unknown, timeout: AbortSignal): void {
+    for (const message of messages) this.settle(message, () => message.nak(RETRY_DELAY_MS));
+    if (timeout.aborted) {
+      this.logger.warn(
+        `${messages.length} events not handled within ${this.config.NOTIFICATION_HANDLE_TIMEOUT_MS} ms; offered again later`,
+      );
+    } else if (!this.shutdown.signal.aborted) {
+      this.logger.warn(`${messages.length} events not handled, retrying: ${describe(error)}`);
+    }
+  }
+
+  /** Redelivering this message can never succeed: drop it, loudly. */
+  private drop(message: JsMsg, reason: string): void {
+    this.logger.error(`Dropping message ${message.seq} on ${message.subject}: ${reason}`);
+    // Without a reason: nats-server before 2.10 ignores a termination that gives one, and redelivers.
+    this.settle(message, () => message.term());
+  }
+
+  /** Acknowledges, naks or terminates a message once (a batch out of time has offered it again already). */
+  private settle(message: JsMsg, how: () => void): void {
+    if (this.unsettled.delete(message)) how();
   }
 
   private async trackConnection(nats: NatsConnection): Promise<void> {

@@ -24,6 +24,7 @@ import { DELIVERY_METRICS, NOTIFICATION_CHANNELS, NotificationDispatcher } from 
                 maxAttempts: config.NOTIFY_WEBHOOK_MAX_ATTEMPTS,
                 backoffInitialMs: config.NOTIFY_WEBHOOK_BACKOFF_INITIAL_MS,
                 backoffMaxMs: config.NOTIFY_WEBHOOK_BACKOFF_MAX_MS,
+                concurrency: config.NOTIFY_WEBHOOK_CONCURRENCY,
               }),
             ]
           : [log],

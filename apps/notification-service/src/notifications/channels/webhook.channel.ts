@@ -1,5 +1,15 @@
 import type { BookingEvent } from '@booking/shared';
-import { ExponentialBackoff, handleWhen, retry, timeout, TimeoutStrategy, wrap } from 'cockatiel';
+import {
+  bulkhead,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  timeout,
+  TimeoutStrategy,
+  wrap,
+  type BulkheadPolicy,
+  type TimeoutPolicy,
+} from 'cockatiel';
 import type { DeliveryAttempts, DeliveryOutcome, NotificationChannel } from './notification-channel.js';
 
 export interface WebhookOptions {
@@ -9,6 +19,8 @@ export interface WebhookOptions {
   maxAttempts: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** Requests in flight at once, over all events; further attempts wait for a free place. */
+  concurrency: number;
 }
 
 /** A response that retrying cannot fix (4xx other than 408 and 429). */
@@ -18,14 +30,22 @@ class PermanentFailure extends Error {}
  * POSTs the event envelope to NOTIFY_WEBHOOK_URL. Each attempt has a timeout;
  * failures are retried with exponential backoff and decorrelated jitter
  * (cockatiel's default generator), up to the maximum number of attempts, then
- * the delivery is dead-lettered. The `Idempotency-Key` header (the event id)
+ * the delivery is dead-lettered. At most `concurrency` requests are in flight
+ * (a place is held for one attempt, not through the backoff after it), so a
+ * webhook that is slow for some events delays the others only once every place
+ * is taken. The `Idempotency-Key` header (the event id)
  * lets the receiver drop the rare repeat after a crash between a successful
  * POST and recording it.
  */
 export class WebhookChannel implements NotificationChannel {
   readonly name = 'webhook';
+  private readonly places: BulkheadPolicy;
+  private readonly attemptTimeout: TimeoutPolicy;
 
-  constructor(private readonly options: WebhookOptions) {}
+  constructor(private readonly options: WebhookOptions) {
+    this.places = bulkhead(options.concurrency, Infinity);
+    this.attemptTimeout = timeout(options.timeoutMs, TimeoutStrategy.Cooperative);
+  }
 
   async deliver(event: BookingEvent, attempts: DeliveryAttempts): Promise<DeliveryOutcome> {
     const remaining = this.options.maxAttempts - attempts.previous;
@@ -41,7 +61,8 @@ export class WebhookChannel implements NotificationChannel {
           }),
         },
       ),
-      timeout(this.options.timeoutMs, TimeoutStrategy.Cooperative),
+      this.places,
+      this.attemptTimeout,
     );
     let made = attempts.previous;
     let lastError = '';
