@@ -16,4 +16,3 @@ export const BookingSubjects = {
 
 /** Every replica of the booking service joins this queue group, so each request is handled once. */
 export const BOOKING_QUEUE_GROUP = 'booking-service';
-export const x = ;
