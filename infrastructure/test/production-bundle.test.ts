@@ -74,6 +74,9 @@ async function stop(child: ChildProcess): Promise<{ code: number | null; signal:
 /** Within the compose file's stop_grace_period (15 s), before docker would SIGKILL it. */
 const STOP_GRACE_MS = 15_000;
 
+/** `pnpm deploy` of four packages side by side resolves registry metadata: slow on a fresh, busy machine. */
+const BUNDLE_TEST_TIMEOUT_MS = 180_000;
+
 describe('production bundles (the images’ contents)', () => {
   let dir: string;
   let db: TestDatabase;
@@ -109,91 +112,107 @@ describe('production bundles (the images’ contents)', () => {
     return child;
   }
 
-  it('the migrate bundle holds its SQL and migrates a database with production dependencies only', async () => {
-    const out = await bundles['database']!;
-    expect(existsSync(join(out, 'drizzle', 'meta', '_journal.json'))).toBe(true);
-    expect(existsSync(join(out, 'node_modules', 'drizzle-kit'))).toBe(false);
-    expect(existsSync(join(out, 'src'))).toBe(false);
-    const url = new URL(db.url);
-    url.pathname = `${url.pathname}_migrate_bundle`;
-    try {
-      const output = execFileSync(process.execPath, ['dist/cli.js', 'migrate'], {
-        cwd: out,
-        env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: url.toString() },
-        encoding: 'utf8',
-      });
-      expect(output).toContain('Migrations applied');
-    } finally {
-      execFileSync(process.execPath, [
-        '-e',
-        `const pg = require(${JSON.stringify(join(out, 'node_modules', 'pg'))});
+  it(
+    'the migrate bundle holds its SQL and migrates a database with production dependencies only',
+    async () => {
+      const out = await bundles['database']!;
+      expect(existsSync(join(out, 'drizzle', 'meta', '_journal.json'))).toBe(true);
+      expect(existsSync(join(out, 'node_modules', 'drizzle-kit'))).toBe(false);
+      expect(existsSync(join(out, 'src'))).toBe(false);
+      const url = new URL(db.url);
+      url.pathname = `${url.pathname}_migrate_bundle`;
+      try {
+        const output = execFileSync(process.execPath, ['dist/cli.js', 'migrate'], {
+          cwd: out,
+          env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: url.toString() },
+          encoding: 'utf8',
+        });
+        expect(output).toContain('Migrations applied');
+      } finally {
+        execFileSync(process.execPath, [
+          '-e',
+          `const pg = require(${JSON.stringify(join(out, 'node_modules', 'pg'))});
          const c = new pg.Client({ connectionString: ${JSON.stringify(db.url)} });
          c.connect().then(() => c.query('DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)')).then(() => c.end());`,
-      ]);
-    }
-  });
+        ]);
+      }
+    },
+    BUNDLE_TEST_TIMEOUT_MS,
+  );
 
-  it('booking-service: runs from its bundle, passes the image health check, stops on SIGTERM', async () => {
-    const out = await bundles['booking-service']!;
-    for (const devOnly of ['typescript', 'vitest', '@swc/core', 'drizzle-kit']) {
-      expect(existsSync(join(out, 'node_modules', devOnly)), devOnly).toBe(false);
-    }
-    expect(existsSync(join(out, 'node_modules', '@booking', 'database', 'dist', 'index.js'))).toBe(true);
-    const port = String(await freePort());
-    const child = start('booking-service', out, {
-      BOOKING_SERVICE_PORT: port,
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-    });
-    const env = { BOOKING_SERVICE_PORT: port };
-    await until(() => child.exitCode !== null || runHealthcheck('booking-service', env) === 0);
-    expect(child.exitCode).toBeNull();
-    const stopped = await stop(child);
-    expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
-    expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
-    expect(runHealthcheck('booking-service', env)).toBe(1);
-  });
+  it(
+    'booking-service: runs from its bundle, passes the image health check, stops on SIGTERM',
+    async () => {
+      const out = await bundles['booking-service']!;
+      for (const devOnly of ['typescript', 'vitest', '@swc/core', 'drizzle-kit']) {
+        expect(existsSync(join(out, 'node_modules', devOnly)), devOnly).toBe(false);
+      }
+      expect(existsSync(join(out, 'node_modules', '@booking', 'database', 'dist', 'index.js'))).toBe(true);
+      const port = String(await freePort());
+      const child = start('booking-service', out, {
+        BOOKING_SERVICE_PORT: port,
+        DATABASE_URL: db.url,
+        NATS_URL: nats.url,
+      });
+      const env = { BOOKING_SERVICE_PORT: port };
+      await until(() => child.exitCode !== null || runHealthcheck('booking-service', env) === 0);
+      expect(child.exitCode).toBeNull();
+      const stopped = await stop(child);
+      expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
+      expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
+      expect(runHealthcheck('booking-service', env)).toBe(1);
+    },
+    BUNDLE_TEST_TIMEOUT_MS,
+  );
 
-  it('notification-service: runs from its bundle, passes the image health check, stops on SIGTERM', async () => {
-    const out = await bundles['notification-service']!;
-    expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
-    expect(existsSync(join(out, 'src'))).toBe(false);
-    const port = String(await freePort());
-    const child = start('notification-service', out, {
-      NOTIFICATION_SERVICE_PORT: port,
-      DATABASE_URL: db.url,
-      NATS_URL: nats.url,
-    });
-    const env = { NOTIFICATION_SERVICE_PORT: port };
-    await until(() => child.exitCode !== null || runHealthcheck('notification-service', env) === 0);
-    expect(child.exitCode).toBeNull();
-    const stopped = await stop(child);
-    expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
-    expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
-  });
+  it(
+    'notification-service: runs from its bundle, passes the image health check, stops on SIGTERM',
+    async () => {
+      const out = await bundles['notification-service']!;
+      expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
+      expect(existsSync(join(out, 'src'))).toBe(false);
+      const port = String(await freePort());
+      const child = start('notification-service', out, {
+        NOTIFICATION_SERVICE_PORT: port,
+        DATABASE_URL: db.url,
+        NATS_URL: nats.url,
+      });
+      const env = { NOTIFICATION_SERVICE_PORT: port };
+      await until(() => child.exitCode !== null || runHealthcheck('notification-service', env) === 0);
+      expect(child.exitCode).toBeNull();
+      const stopped = await stop(child);
+      expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
+      expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
+    },
+    BUNDLE_TEST_TIMEOUT_MS,
+  );
 
-  it('api-gateway: runs from its bundle, passes the image health check, stops on SIGTERM', async () => {
-    const out = await bundles['api-gateway']!;
-    expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
-    const port = String(await freePort());
-    const child = start('api-gateway', out, {
-      PORT: port,
-      HOST: '127.0.0.1',
-      NATS_URL: nats.url,
-      JWT_SECRET: 'bundle-test-jwt-secret-0123456789abcdef',
-      BOOKING_ACCESS_SECRET: 'bundle-test-booking-access-secret-0123456789',
-    });
-    const env = { PORT: port };
-    await until(() => child.exitCode !== null || runHealthcheck('api-gateway', env) === 0);
-    expect(child.exitCode).toBeNull();
-    // The API docs: @nestjs/swagger finds its UI files by package name at run time, from dist/bundle/.
-    const docs = (path: string) =>
-      fetch(`http://127.0.0.1:${port}/api/docs/${path}`, { signal: AbortSignal.timeout(5_000) });
-    expect((await docs('swagger-ui.css')).status).toBe(200);
-    const document = (await (await docs('openapi.json')).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(document.paths)).toContain('/api/bookings/reserve');
-    const stopped = await stop(child);
-    expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
-    expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
-  });
+  it(
+    'api-gateway: runs from its bundle, passes the image health check, stops on SIGTERM',
+    async () => {
+      const out = await bundles['api-gateway']!;
+      expect(existsSync(join(out, 'node_modules', 'typescript'))).toBe(false);
+      const port = String(await freePort());
+      const child = start('api-gateway', out, {
+        PORT: port,
+        HOST: '127.0.0.1',
+        NATS_URL: nats.url,
+        JWT_SECRET: 'bundle-test-jwt-secret-0123456789abcdef',
+        BOOKING_ACCESS_SECRET: 'bundle-test-booking-access-secret-0123456789',
+      });
+      const env = { PORT: port };
+      await until(() => child.exitCode !== null || runHealthcheck('api-gateway', env) === 0);
+      expect(child.exitCode).toBeNull();
+      // The API docs: @nestjs/swagger finds its UI files by package name at run time, from dist/bundle/.
+      const docs = (path: string) =>
+        fetch(`http://127.0.0.1:${port}/api/docs/${path}`, { signal: AbortSignal.timeout(5_000) });
+      expect((await docs('swagger-ui.css')).status).toBe(200);
+      const document = (await (await docs('openapi.json')).json()) as { paths: Record<string, unknown> };
+      expect(Object.keys(document.paths)).toContain('/api/bookings/reserve');
+      const stopped = await stop(child);
+      expect(stopped.code === 0 || stopped.signal === 'SIGTERM', JSON.stringify(stopped)).toBe(true);
+      expect(stopped.ms).toBeLessThan(STOP_GRACE_MS);
+    },
+    BUNDLE_TEST_TIMEOUT_MS,
+  );
 });

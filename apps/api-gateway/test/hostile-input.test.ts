@@ -70,10 +70,6 @@ describe('hostile input', () => {
     expect(await stack.db.count('bookings')).toBe(0);
   });
 
-  it('has at least 20 hostile bodies', () => {
-    expect(HOSTILE_BODIES.length).toBeGreaterThanOrEqual(20);
-  });
-
   it.each([
     ["' OR '1'='1"],
     ['1; DROP TABLE bookings; --'],

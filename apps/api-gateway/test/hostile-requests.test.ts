@@ -499,11 +499,6 @@ describe('hostile input', () => {
     await stack?.stop();
   });
 
-  it('has at least 50 named cases', () => {
-    expect(HOSTILE.length).toBeGreaterThanOrEqual(50);
-    expect(new Set(HOSTILE.map((c) => c.name)).size).toBe(HOSTILE.length);
-  });
-
   it.each(HOSTILE.map((c) => [c.name, c] as const))(
     'answers %s with a 4xx saying what is wrong',
     async (_name, hostile) => {
@@ -522,9 +517,28 @@ describe('hostile input', () => {
     },
   );
 
-  it('the bookings table survived every injection attempt', async () => {
-    const { rows } = await stack.db.query("SELECT to_regclass('public.bookings') AS t");
-    expect(rows[0]!.t).toBe('bookings');
+  it('SQL sent as data is stored as data: earlier bookings stay readable and booking still works', async () => {
+    const eventId = await stack.db.createEvent(10);
+    const before = await stack.reserve({ event_id: eventId, user_id: 'before-the-injections' });
+    expect(before.status).toBe(201);
+    const injections = ["x'); DROP TABLE bookings; --", "' OR '1'='1", 'u; DELETE FROM events; --'];
+    for (const userId of injections) {
+      const response = await stack.reserve({ event_id: eventId, user_id: userId });
+      expect(response.status).toBe(201);
+      expect(response.body.user_id).toBe(userId);
+    }
+    const read = await stack.request('GET', `/api/bookings/${before.body.id}`, undefined, {
+      'booking-access-key': before.headers.get('booking-access-key')!,
+    });
+    expect(read.status).toBe(200);
+    expect(read.body.user_id).toBe('before-the-injections');
+    const after = await stack.reserve({ event_id: eventId, user_id: 'after-the-injections' });
+    expect(after.status).toBe(201);
+    const { rows } = await stack.db.query<{ user_id: string }>(
+      'SELECT user_id FROM bookings WHERE event_id = $1 ORDER BY id',
+      [eventId],
+    );
+    expect(rows.map((row) => row.user_id)).toEqual(['before-the-injections', ...injections, 'after-the-injections']);
   });
 
   it('property: any JSON body gets 201, 400, 404 or 409 — never 5xx — and only valid bodies book', async () => {

@@ -14,15 +14,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from './free-port.js';
-import { ensureCommand } from './system-command.js';
+import { findCommand } from './system-command.js';
 
 /** The shipped nginx configuration (infrastructure/nginx). */
 export const NGINX_CONFIG_DIR = fileURLToPath(new URL('../../../infrastructure/nginx/', import.meta.url));
 
-/** The nginx binary (NGINX_BIN, or Debian's package, installed when missing). */
+/** The nginx binary (NGINX_BIN, or Debian's package). */
 export function ensureNginx(): { binary?: string; reason?: string } {
   if (process.env.NGINX_BIN) return { binary: process.env.NGINX_BIN };
-  const { path, reason } = ensureCommand('nginx');
+  const { path, reason } = findCommand('nginx');
   return { binary: path, reason };
 }
 

@@ -1,23 +1,14 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './free-port.js';
+import { findCommand } from './system-command.js';
 
-/** Debian's prometheus package ships both binaries; installed on first use when missing (CI runs as root). */
+/** Debian's prometheus package ships both binaries (`.ci/run` installs it). */
 export function prometheusBinary(name: 'prometheus' | 'promtool'): string {
-  const path = `/usr/bin/${name}`;
-  if (!existsSync(path)) {
-    const apt = (...args: string[]) =>
-      execFileSync('apt-get', args, { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    try {
-      apt('install', '-y', '--no-install-recommends', 'prometheus');
-    } catch {
-      // Package lists may be missing or stale in a fresh container.
-      apt('update');
-      apt('install', '-y', '--no-install-recommends', 'prometheus');
-    }
-  }
+  const { path, reason } = findCommand(name, 'prometheus');
+  if (!path) throw new Error(reason);
   return path;
 }
 
