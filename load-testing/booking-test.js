@@ -1,7 +1,9 @@
 /* global __ENV */
-// k6 load test reproducing the seed's scenarios against any deployment:
-//   k6 run -e BASE_URL=http://localhost:3000 load-testing/booking-test.js
-//   k6 run -e BASE_URL=… -e SCENARIO=flash_sale load-testing/booking-test.js
+// k6 load test of `pnpm bench`'s booking scenarios against any deployment:
+//   k6 run -e BASE_URL=http://localhost:3000 load-testing/booking-test.js        (seed baseline)
+//   k6 run -e BASE_URL=… -e SCENARIO=sustained_sale load-testing/booking-test.js (every answer a booking)
+//   k6 run -e BASE_URL=… -e SCENARIO=sell_out load-testing/booking-test.js       (1,000 seats, then refusals)
+//   SCENARIO=all runs the three one after the other.
 // The seed reported 282.6 req/s, avg 194.77 ms, p95 605.36 ms at 200 VUs; its goal was p95 < 100 ms.
 import http from 'k6/http';
 import { check } from 'k6';
@@ -11,15 +13,16 @@ import exec from 'k6/execution';
 const BASE_URL = __ENV.BASE_URL || 'http://localhost:3000';
 const ADMIN_TOKEN = __ENV.ADMIN_TOKEN || '';
 const EVENTS = Number(__ENV.EVENTS || 100);
-const FLASH_SEATS = Number(__ENV.FLASH_SEATS || 1000);
+const SELL_OUT_SEATS = Number(__ENV.SELL_OUT_SEATS || 1000);
 
 const created = new Counter('bookings_created');
 const rejected = new Counter('bookings_rejected');
 const unexpected = new Rate('unexpected_responses');
 
-const ramp = {
+// The seed's load: 100 events, ramping to 50, 100 and 200 virtual users.
+const seedBaselineLoad = {
   executor: 'ramping-vus',
-  exec: 'reserve',
+  exec: 'seedBaseline',
   startVUs: 0,
   stages: [
     { duration: '30s', target: 50 },
@@ -32,21 +35,24 @@ const ramp = {
   ],
 };
 
-const flashSaleScenario = {
-  executor: 'constant-vus',
-  exec: 'flashSale',
-  vus: 200,
-  duration: '30s',
-};
+const sustainedSaleLoad = { executor: 'constant-vus', exec: 'sustainedSale', vus: 200, duration: '30s' };
+const sellOutLoad = { executor: 'constant-vus', exec: 'sellOut', vus: 200, duration: '30s' };
 
-const selected = __ENV.SCENARIO || 'ramp';
+const SCENARIOS = {
+  seed_baseline: { seed_baseline: seedBaselineLoad },
+  sustained_sale: { sustained_sale: sustainedSaleLoad },
+  sell_out: { sell_out: sellOutLoad },
+  all: {
+    seed_baseline: seedBaselineLoad,
+    sustained_sale: { ...sustainedSaleLoad, startTime: '5m' },
+    sell_out: { ...sellOutLoad, startTime: '5m30s' },
+  },
+};
+const selected = __ENV.SCENARIO || 'seed_baseline';
+if (!SCENARIOS[selected]) throw new Error(`SCENARIO must be one of ${Object.keys(SCENARIOS).join(', ')}`);
+
 export const options = {
-  scenarios:
-    selected === 'flash_sale'
-      ? { flash_sale: flashSaleScenario }
-      : selected === 'all'
-        ? { ramp, flash_sale: { ...flashSaleScenario, startTime: '5m' } }
-        : { ramp },
+  scenarios: SCENARIOS[selected],
   thresholds: {
     http_req_duration: ['p(95)<100'],
     unexpected_responses: ['rate<0.01'],
@@ -64,7 +70,11 @@ function createEvent(name, seats) {
 export function setup() {
   const events = [];
   for (let i = 0; i < EVENTS; i++) events.push(createEvent(`k6 event ${i}`, 1_000_000));
-  return { events, flashEvent: createEvent('k6 flash sale', FLASH_SEATS) };
+  return {
+    events,
+    sustainedEvent: createEvent('k6 sustained sale', 10_000_000),
+    sellOutEvent: createEvent('k6 sell-out', SELL_OUT_SEATS),
+  };
 }
 
 function book(eventId) {
@@ -82,10 +92,14 @@ function book(eventId) {
   check(response, { 'answered 201 or 409': (r) => r.status === 201 || r.status === 409 });
 }
 
-export function reserve(data) {
+export function seedBaseline(data) {
   book(data.events[Math.floor(Math.random() * data.events.length)]);
 }
 
-export function flashSale(data) {
-  book(data.flashEvent);
+export function sustainedSale(data) {
+  book(data.sustainedEvent);
+}
+
+export function sellOut(data) {
+  book(data.sellOutEvent);
 }
