@@ -90,7 +90,9 @@ export async function replayHorizon(nats: NatsConnection, pool: pg.Pool): Promis
   const outbox = rows[0] ? { oldest: rows[0].occurred_at.toISOString() } : null;
   // Sequence numbers start at 1 and never go back: a first one above 1 means events have left the stream.
   // The comparison then starts where both records are whole; on a stream emptied by its limits, now.
-  const from = state.first_seq > 1 ? latest([stream?.oldest ?? new Date(), outbox?.oldest]) : undefined;
+  // JetStream's times have nanoseconds; a Date keeps milliseconds, so the stream's start is rounded up.
+  const streamStart = stream ? new Date(new Date(stream.oldest).getTime() + 1) : new Date();
+  const from = state.first_seq > 1 ? latest([streamStart, outbox?.oldest]) : undefined;
   return { stream, outbox, from: from?.toISOString() ?? null };
 }
 
