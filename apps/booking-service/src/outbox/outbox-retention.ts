@@ -8,7 +8,8 @@ import { DATABASE } from '../database/database.module.js';
  * the head of the outbox up to the first one that is recent or not yet
  * published. So the outbox always holds every event from its first row on
  * (`events:replay` relies on that), an unpublished row is never lost, and a
- * batch reads at most $2 index entries, however long the outbox. Positions
+ * batch reads at most $2 index entries, however long the outbox (the first
+ * row not due is found once per batch, not once per row). Positions
  * follow commit order up to the length of a transaction, so the walk by
  * position deletes by age.
  */
@@ -19,7 +20,9 @@ export const OUTBOX_RETENTION_SQL = `
       FROM outbox o ORDER BY o.position LIMIT $2
   )
   DELETE FROM outbox
-   WHERE position IN (SELECT position FROM head WHERE position < ALL (SELECT position FROM head WHERE NOT due))`;
+   WHERE position IN (
+     SELECT position FROM head
+      WHERE position < COALESCE((SELECT min(position) FROM head WHERE NOT due), 9223372036854775807))`;
 
 export const outboxRetentionProvider: Provider = {
   provide: RetentionJob,
