@@ -4,9 +4,10 @@
 // the end): one whose outbox stays empty, one whose outbox holds N rows spread over 60 days. Reservations
 // go through the booking service's repository (batches of RESERVE_BATCH_SIZE, as many in flight as
 // RESERVE_MAX_IN_FLIGHT). Each round measures, S seconds each: the empty outbox, the long one, the long
-// one while the retention deletes its half past 30 days with its default batch and pause, and without
-// pause. The rounds alternate so that a machine busy with other work weighs on every case alike; the
-// medians are reported.
+// one given random (v4) ids instead of time-ordered ones, the long one while the retention deletes its
+// half past 30 days with its default batch and pause, and without pause. The rounds alternate so that a
+// machine busy with other work weighs on every case alike; reported are the medians, each case's median
+// ratio to the empty outbox of the same round, and the outbox index pages read per reservation.
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connectDatabase, migrateDatabase } from '../libs/database/dist/index.js';
@@ -59,6 +60,15 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
 /** Reservations for `SECONDS`, IN_FLIGHT batches at a time, on fresh events; per-batch latencies. */
+/** Pages of the outbox's indexes found in shared buffers (hit) or read into them (read), so far. */
+async function outboxIndexPages(db) {
+  const { rows } = await db.pool.query(
+    `SELECT coalesce(sum(idx_blks_read), 0)::int8 AS read, coalesce(sum(idx_blks_hit), 0)::int8 AS hit
+       FROM pg_statio_user_indexes WHERE relname = 'outbox'`,
+  );
+  return { read: Number(rows[0].read), hit: Number(rows[0].hit) };
+}
+
 async function reserveFor(repository, db, label) {
   const { rows } = await db.pool.query(
     `INSERT INTO events (name, total_seats) SELECT 'outbox growth ' || i, 100000000 FROM generate_series(1, 10) AS i RETURNING id`,
@@ -66,6 +76,7 @@ async function reserveFor(repository, db, label) {
   const eventIds = rows.map((row) => row.id);
   const latencies = [];
   let reserved = 0;
+  const pagesBefore = await outboxIndexPages(db);
   const until = Date.now() + SECONDS * 1_000;
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async (_, worker) => {
@@ -86,7 +97,12 @@ async function reserveFor(repository, db, label) {
     }),
   );
   latencies.sort((a, b) => a - b);
+  // Backends report their statistics within a second of going idle.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const pagesAfter = await outboxIndexPages(db);
   return {
+    pagesRead: (pagesAfter.read - pagesBefore.read) / reserved,
+    pagesHit: (pagesAfter.hit - pagesBefore.hit) / reserved,
     perSecond: Math.round(reserved / SECONDS),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
@@ -156,8 +172,10 @@ async function fillOutbox(db) {
 
 const median = (numbers) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)];
 
-const format = (label, results) =>
+const format = (label, results, baseline) =>
   `${label.padEnd(50)} ${String(median(results.map((r) => r.perSecond))).padStart(7)} reservations/s   ` +
+  `x${median(results.map((r, i) => r.perSecond / baseline[i].perSecond)).toFixed(2)}   ` +
+  `index pages/reservation read ${median(results.map((r) => r.pagesRead)).toFixed(2)} hit ${median(results.map((r) => r.pagesHit)).toFixed(2)}   ` +
   `batch p50 ${median(results.map((r) => r.p50))
     .toFixed(1)
     .padStart(6)} ms   p99 ${median(results.map((r) => r.p99))
@@ -175,6 +193,7 @@ async function main() {
   const cases = [
     { label: 'empty outbox', db: dbs[0] },
     { label: `outbox of ${ROWS} rows`, db: dbs[1] },
+    { label: `outbox of ${ROWS} rows, random (v4) ids`, db: dbs[1], idDefault: 'gen_random_uuid()' },
     { label: `outbox of ${ROWS} rows, retention 1000 rows / 100 ms pause`, db: dbs[1], pauseMs: 100 },
     { label: `outbox of ${ROWS} rows, retention 1000 rows / no pause`, db: dbs[1], pauseMs: 0 },
   ].map((c) => ({ ...c, repository: new BookingRepository(c.db), results: [], retention: [] }));
@@ -201,12 +220,14 @@ async function main() {
 
     for (let round = 1; round <= ROUNDS; round++) {
       for (const c of cases) {
+        if (c.idDefault) await c.db.pool.query(`ALTER TABLE outbox ALTER COLUMN id SET DEFAULT ${c.idDefault}`);
         const stop = { stopped: false };
         const deleting = c.pauseMs === undefined ? undefined : retain(c.db, 1_000, c.pauseMs, stop);
         const result = await reserveFor(c.repository, c.db, `r${round}-${c.results.length}`);
         stop.stopped = true;
         c.results.push(result);
         if (deleting) c.retention.push(await deleting);
+        if (c.idDefault) await c.db.pool.query('ALTER TABLE outbox ALTER COLUMN id SET DEFAULT uuid_v7()');
         // The relay's part: what was reserved is published; the empty outbox stays empty.
         await c.db.pool.query(c === cases[0] ? 'TRUNCATE outbox, outbox_pending' : 'TRUNCATE outbox_pending');
         progress(`round ${round}: ${c.label}: ${result.perSecond} reservations/s, load ${result.load.toFixed(1)}`);
@@ -215,10 +236,10 @@ async function main() {
 
     process.stdout.write(
       `\nReservations through BookingRepository.reserveMany, ${BATCH} per batch, ${IN_FLIGHT} batches in flight, ` +
-        `${SECONDS} s per case and round, medians of ${ROUNDS} rounds:\n`,
+        `${SECONDS} s per case and round, medians of ${ROUNDS} rounds (x: ratio to the empty outbox in the same round):\n`,
     );
     for (const c of cases) {
-      process.stdout.write(`${format(c.label, c.results)}\n`);
+      process.stdout.write(`${format(c.label, c.results, cases[0].results)}\n`);
       if (c.retention.length > 0) {
         process.stdout.write(
           `  retention meanwhile: ${median(c.retention.map((r) => r.perSecond))} rows/s deleted, ` +
