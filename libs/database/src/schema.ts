@@ -70,7 +70,9 @@ export const outbox = pgTable(
      * migration 0009): each new id goes to the right edge of the primary key's index, where a random one
      * would land on any of its pages, which a long outbox no longer holds in memory.
      */
-    id: uuid('id').primaryKey().default(sql`uuid_v7()`),
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`uuid_v7()`),
     /** Commit-order position: the relay publishes in this order. */
     position: bigserial('position', { mode: 'number' }).notNull().unique(),
     type: varchar('type', { length: 64 }).notNull(),
