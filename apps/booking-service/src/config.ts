@@ -1,11 +1,20 @@
 import { observabilityEnvSchema } from '@booking/observability';
-import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
+import {
+  bookingEventsStreamEnvSchema,
+  commonEnvSchema,
+  databaseEnvSchema,
+  durationMs,
+  loadConfig,
+  retentionEnvSchema,
+} from '@booking/shared';
 import { z } from 'zod';
 import { COMMAND_MARGINS_MS } from './common/command-deadline.js';
 
 export const bookingServiceEnvSchema = commonEnvSchema
   .extend(databaseEnvSchema.shape)
   .extend(observabilityEnvSchema.shape)
+  .extend(bookingEventsStreamEnvSchema.shape)
+  .extend(retentionEnvSchema.shape)
   .extend({
     /** HTTP port for health and metrics; the service's real work arrives over NATS. */
     BOOKING_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
@@ -21,8 +30,21 @@ export const bookingServiceEnvSchema = commonEnvSchema
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
     /** How long a publish waits for JetStream's acknowledgement before the batch is retried later. */
     OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
+    /** Outbox rows (the booking history, replay's record) older than this are deleted; "0" keeps them. */
+    OUTBOX_RETENTION: durationMs.default(30 * 86_400_000),
   })
   .superRefine((config, context) => {
+    // Every event still on the stream has its outbox row, so `events:replay` can check the whole stream.
+    if (
+      config.OUTBOX_RETENTION > 0 &&
+      !(config.BOOKING_EVENTS_MAX_AGE > 0 && config.BOOKING_EVENTS_MAX_AGE < config.OUTBOX_RETENTION)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['OUTBOX_RETENTION'],
+        message: 'must be 0 or longer than BOOKING_EVENTS_MAX_AGE (which must then be set)',
+      });
+    }
     // The relay keeps its transaction open while JetStream acknowledges; PostgreSQL must not end it meanwhile.
     if (config.OUTBOX_PUBLISH_TIMEOUT_MS >= config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS) {
       context.addIssue({

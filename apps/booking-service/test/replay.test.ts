@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { BOOKING_EVENTS_STREAM } from '@booking/shared';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessKeyOf, Stack } from '../../api-gateway/test/support/stack.js';
 import { compareBookingCounts, rebuildBookingCounts } from '../src/replay/booking-counts.js';
+import { readBookingEvents } from '../src/replay/read-booking-events.js';
 import { formatReport, parseSince, replayBookingEvents } from '../src/replay/replay.js';
 
 const REPLAY_CLI = fileURLToPath(new URL('../dist/replay/cli.js', import.meta.url));
@@ -89,6 +92,44 @@ describe('events replay', () => {
     );
     expect(bad).toMatchObject({ code: 2 });
     expect((bad as { stderr: string }).stderr).toContain('--since "yesterday"');
+  });
+
+  it('once events have left the stream and the outbox, compares only from the horizon and says so', async () => {
+    const whole = await replayBookingEvents(nats, stack.db.connection.pool);
+    expect(whole.horizon).toMatchObject({ from: null, stream: { firstSeq: 1 } });
+    expect(formatReport(whole)).toContain('the whole history is checkable');
+
+    // The events before the midpoint leave the stream (as its limits drop them) and the outbox (as its retention does).
+    const { events } = await readBookingEvents(nats, midpoint);
+    const firstKept = events[0]!.seq;
+    await (await jetstreamManager(nats)).streams.purge(BOOKING_EVENTS_STREAM, { seq: firstKept });
+    await stack.db.query('DELETE FROM outbox WHERE occurred_at < $1', [midpoint]);
+
+    const report = await replayBookingEvents(nats, stack.db.connection.pool);
+    const { rows } = await stack.db.query<{ occurred_at: Date }>(
+      'SELECT occurred_at FROM outbox ORDER BY position LIMIT 1',
+    );
+    expect(report.horizon.stream?.firstSeq).toBe(firstKept);
+    expect(report.horizon.outbox?.oldest).toBe(rows[0]!.occurred_at.toISOString());
+    const from = new Date(report.horizon.from!);
+    expect(from.getTime()).toBeGreaterThan(new Date(report.horizon.stream!.oldest).getTime());
+    expect(from.getTime()).toBeGreaterThanOrEqual(rows[0]!.occurred_at.getTime());
+    // The booking deleted behind the outbox's back (before the midpoint) is beyond the horizon now.
+    expect(report).toMatchObject({ since: report.horizon.from, comparedWith: 'outbox', matches: true });
+    expect(report.replayed.cancelled).toBe(3);
+    expect(formatReport(report)).toContain(
+      `Horizon ${report.horizon.from}: differences older than that are not checkable`,
+    );
+
+    // A window reaching further back starts at the horizon.
+    const early = await replayBookingEvents(nats, stack.db.connection.pool, new Date(0));
+    expect(early.since).toBe(report.horizon.from);
+
+    const run = promisify(execFile);
+    const { stdout } = await run(process.execPath, [REPLAY_CLI], { env: { ...process.env, ...stack.serviceEnv } });
+    expect(stdout).toContain(`Stream: oldest event stored ${report.horizon.stream!.oldest} (seq ${firstKept})`);
+    expect(stdout).toContain(`outbox: oldest row ${report.horizon.outbox!.oldest}`);
+    expect(stdout).toContain('not checkable');
   });
 });
 

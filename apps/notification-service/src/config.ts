@@ -1,16 +1,21 @@
 import { observabilityEnvSchema } from '@booking/observability';
 import {
   BOOKING_EVENT_SUBJECTS,
+  bookingEventsStreamEnvSchema,
   BookingEventType,
   commonEnvSchema,
   databaseEnvSchema,
+  durationMs,
   loadConfig,
+  retentionEnvSchema,
 } from '@booking/shared';
 import { z } from 'zod';
 
 export const notificationServiceEnvSchema = commonEnvSchema
   .extend(databaseEnvSchema.shape)
   .extend(observabilityEnvSchema.shape)
+  .extend(bookingEventsStreamEnvSchema.shape)
+  .extend(retentionEnvSchema.shape)
   .extend({
     /** HTTP port for health and metrics; the work arrives from JetStream. */
     NOTIFICATION_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
@@ -65,8 +70,21 @@ export const notificationServiceEnvSchema = commonEnvSchema
      * of NOTIFICATION_MAX_IN_FLIGHT for good.
      */
     NOTIFICATION_HANDLE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(120_000),
+    /** Received events and their deliveries older than this are deleted, except pending ones; "0" keeps them. */
+    NOTIFICATION_RETENTION: durationMs.default(7 * 86_400_000),
   })
   .superRefine((config, context) => {
+    // An event is recognised as handled for as long as the stream can deliver it again.
+    if (
+      config.NOTIFICATION_RETENTION > 0 &&
+      !(config.BOOKING_EVENTS_MAX_AGE > 0 && config.BOOKING_EVENTS_MAX_AGE < config.NOTIFICATION_RETENTION)
+    ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['NOTIFICATION_RETENTION'],
+        message: 'must be 0 or longer than BOOKING_EVENTS_MAX_AGE (which must then be set)',
+      });
+    }
     // Room for every webhook attempt and the longest backoffs between them.
     const webhookWorstCase =
       config.NOTIFY_WEBHOOK_MAX_ATTEMPTS * (config.NOTIFY_WEBHOOK_TIMEOUT_MS + config.NOTIFY_WEBHOOK_BACKOFF_MAX_MS);

@@ -3,3 +3,4 @@ export * from './migrations.js';
 export * from './schema.js';
 export * from './seed.js';
 export * from './channels.js';
+export * from './retention.js';

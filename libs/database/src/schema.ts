@@ -58,13 +58,21 @@ export const bookings = pgTable(
  * Transactional outbox: one row per booking event, written by the same
  * statement as the booking change, so a committed change always has its event.
  * Written once and never updated: what is still to publish is `outboxPending`.
- * Rows are kept as the audit trail behind the booking history view.
+ * Rows are the audit trail behind the booking history view, kept for the
+ * booking service's OUTBOX_RETENTION and then deleted oldest position first
+ * (by that unique index: an index on `occurred_at` would cost every insert).
  */
 export const outbox = pgTable(
   'outbox',
   {
-    /** The event's id, also its JetStream message id (de-duplication of re-sends). */
-    id: uuid('id').primaryKey().defaultRandom(),
+    /**
+     * The event's id, also its JetStream message id (de-duplication of re-sends). Time-ordered (UUIDv7,
+     * migration 0009): each new id goes to the right edge of the primary key's index, where a random one
+     * would land on any of its pages, which a long outbox no longer holds in memory.
+     */
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`uuid_v7()`),
     /** Commit-order position: the relay publishes in this order. */
     position: bigserial('position', { mode: 'number' }).notNull().unique(),
     type: varchar('type', { length: 64 }).notNull(),
@@ -98,14 +106,21 @@ export const outboxPending = pgTable('outbox_pending', {
 /** Tables of the notification service, in a schema of their own; the booking service never touches them. */
 export const notificationsSchema = pgSchema('notifications');
 
-/** Each booking event the notification service has taken in, once per event id. */
-export const receivedEvents = notificationsSchema.table('received_events', {
-  eventId: uuid('event_id').primaryKey(),
-  type: varchar('type', { length: 64 }).notNull(),
-  correlationId: varchar('correlation_id', { length: 255 }).notNull(),
-  envelope: jsonb('envelope').notNull(),
-  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
-});
+/**
+ * Each booking event the notification service has taken in, once per event id;
+ * kept for NOTIFICATION_RETENTION (oldest first, by `received_at`'s index).
+ */
+export const receivedEvents = notificationsSchema.table(
+  'received_events',
+  {
+    eventId: uuid('event_id').primaryKey(),
+    type: varchar('type', { length: 64 }).notNull(),
+    correlationId: varchar('correlation_id', { length: 255 }).notNull(),
+    envelope: jsonb('envelope').notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [index('received_events_received_at_idx').on(table.receivedAt)],
+);
 
 /**
  * One row per (event, channel): `delivered`, `pending` (being retried) or

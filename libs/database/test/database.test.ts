@@ -148,6 +148,24 @@ describe('database', () => {
     expect(queued.rowCount).toBe(2);
   });
 
+  it('gives outbox rows time-ordered ids (UUIDv7): each later than the one before, dated now', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO outbox (type, event_id, correlation_id, data) VALUES ('booking.failed', 1, 'ordered', '{}') RETURNING id`,
+      );
+      ids.push(rows[0]!.id);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(5);
+    for (const id of ids) {
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const millis = parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+      expect(Math.abs(millis - Date.now())).toBeLessThan(60_000);
+    }
+  });
+
   it('upgrading to the outbox queue keeps unpublished rows pending and published ones done', async () => {
     // The migrations up to the one before the queue, from a copy of the folder with a shortened journal.
     const folder = mkdtempSync(join(tmpdir(), 'migrations-'));

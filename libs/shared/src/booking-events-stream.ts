@@ -1,6 +1,8 @@
-import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
+import { z } from 'zod';
 import { BOOKING_EVENT_SUBJECTS, BOOKING_EVENTS_STREAM } from './booking-events.js';
+import { durationMs } from './config.js';
 
 /**
  * How long JetStream remembers a message id: a re-send of the same outbox row
@@ -9,16 +11,52 @@ import { BOOKING_EVENT_SUBJECTS, BOOKING_EVENTS_STREAM } from './booking-events.
  */
 export const BOOKING_EVENTS_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
+/** The stream's limits, read by every service that creates it: they must agree, or each start undoes the other's. */
+export const bookingEventsStreamEnvSchema = z.object({
+  /** Events older than this leave the stream; "0" keeps them for good. */
+  BOOKING_EVENTS_MAX_AGE: durationMs.default(3 * 86_400_000),
+  /** The oldest events leave the stream once it holds more bytes than this; 0 = no limit. */
+  BOOKING_EVENTS_MAX_BYTES: z.coerce.number().int().min(0).default(0),
+});
+
+export interface BookingEventsStreamLimits {
+  /** 0 = no age limit. */
+  maxAgeMs: number;
+  /** 0 = no size limit. */
+  maxBytes: number;
+}
+
+export const bookingEventsStreamLimits = (
+  config: z.infer<typeof bookingEventsStreamEnvSchema>,
+): BookingEventsStreamLimits => ({
+  maxAgeMs: config.BOOKING_EVENTS_MAX_AGE,
+  maxBytes: config.BOOKING_EVENTS_MAX_BYTES,
+});
+
+/** The limits a service applies when nothing is configured. */
+export const DEFAULT_BOOKING_EVENTS_STREAM_LIMITS = bookingEventsStreamLimits(bookingEventsStreamEnvSchema.parse({}));
+
 /**
  * Creates the booking events stream, or brings an existing one back to the
  * contract: subjects exactly the three event types (never the request/reply
- * subjects), file storage, kept until an operator sets limits.
+ * subjects), file storage, and `limits` (the oldest events are dropped first).
  */
-export async function ensureBookingEventsStream(connection: NatsConnection): Promise<void> {
+export async function ensureBookingEventsStream(
+  connection: NatsConnection,
+  limits: BookingEventsStreamLimits = DEFAULT_BOOKING_EVENTS_STREAM_LIMITS,
+): Promise<void> {
   const manager = await jetstreamManager(connection);
   const config = {
     subjects: [...BOOKING_EVENT_SUBJECTS],
-    duplicate_window: nanos(BOOKING_EVENTS_DUPLICATE_WINDOW_MS),
+    // JetStream refuses a duplicate window longer than the stream keeps its messages.
+    duplicate_window: nanos(
+      limits.maxAgeMs > 0
+        ? Math.min(BOOKING_EVENTS_DUPLICATE_WINDOW_MS, limits.maxAgeMs)
+        : BOOKING_EVENTS_DUPLICATE_WINDOW_MS,
+    ),
+    max_age: nanos(limits.maxAgeMs),
+    max_bytes: limits.maxBytes > 0 ? limits.maxBytes : -1,
+    discard: DiscardPolicy.Old,
   };
   try {
     await manager.streams.info(BOOKING_EVENTS_STREAM);

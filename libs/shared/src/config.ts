@@ -23,6 +23,27 @@ export const databaseEnvSchema = z.object({
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
 });
 
+const DURATION_UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration written with its unit ("90s", "15m", "36h", "7d"), or "0" for none, as milliseconds. */
+export const durationMs = z
+  .string()
+  .trim()
+  .regex(/^(0|\d+[smhd])$/, { error: 'must be 0 or a whole number with a unit s, m, h or d (e.g. 7d)' })
+  .transform((value) =>
+    value === '0' ? 0 : Number(value.slice(0, -1)) * DURATION_UNIT_MS[value.at(-1) as keyof typeof DURATION_UNIT_MS],
+  );
+
+/** How the services delete rows past their retention (see RetentionJob in @booking/database). */
+export const retentionEnvSchema = z.object({
+  /** Time between two retention passes of a replica; one replica at a time runs a pass. */
+  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(300_000),
+  /** Rows one DELETE removes at most: each is a short transaction, holding few locks. */
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Pause between two DELETEs, so that a large backlog is worked off without crowding the write path. */
+  RETENTION_BATCH_PAUSE_MS: z.coerce.number().int().min(0).max(60_000).default(100),
+});
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }

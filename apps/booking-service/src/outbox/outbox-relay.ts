@@ -1,6 +1,6 @@
 import { OUTBOX_NOTIFY_CHANNEL, type DatabaseConnection } from '@booking/database';
 import { createOutboxMetrics, METRICS_REGISTRY, type OutboxBacklog, type Registry } from '@booking/observability';
-import { ensureBookingEventsStream, type BookingEvent } from '@booking/shared';
+import { bookingEventsStreamLimits, ensureBookingEventsStream, type BookingEvent } from '@booking/shared';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -73,7 +73,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureBookingEventsStream(this.nats);
+    await ensureBookingEventsStream(this.nats, bookingEventsStreamLimits(this.config));
     void this.wakeOnReconnect();
     this.listener = new PgListener(this.config.DATABASE_URL, OUTBOX_NOTIFY_CHANNEL, () => this.wake());
     await this.listener.start();

@@ -1,11 +1,28 @@
-import { BookingEventType } from '@booking/shared';
+import { BOOKING_EVENTS_STREAM, BookingEventType } from '@booking/shared';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { compareBookingCounts, countBookingEvent, type BookingCounts, type CountMismatch } from './booking-counts.js';
 import { scanBookingEvents } from './read-booking-events.js';
 
+/**
+ * How far back the two records reach: the stream drops events older than its max_age, the outbox rows
+ * older than OUTBOX_RETENTION. Before `from` one of them is incomplete, so a difference there cannot be
+ * told from retention; null when the whole history is present (the stream has lost no event).
+ */
+export interface ReplayHorizon {
+  /** When the oldest event still on the stream was stored, and its sequence number; null for an empty stream. */
+  stream: { oldest: string; firstSeq: number } | null;
+  /** When the outbox's first row (lowest position) occurred; null for an empty outbox. */
+  outbox: { oldest: string } | null;
+  /** The start of the compared window: the later of the two, or null when nothing was ever dropped from the stream. */
+  from: string | null;
+}
+
 export interface ReplayReport {
+  /** The start of the compared window: `--since`, moved up to the horizon if earlier. */
   since: string | null;
+  horizon: ReplayHorizon;
   replayed: { total: number; created: number; cancelled: number; failed: number; malformed: number };
   /** What the rebuilt counts were compared with: the bookings table (full replay) or the outbox since `since`. */
   comparedWith: 'bookings' | 'outbox';
@@ -18,12 +35,26 @@ export interface ReplayReport {
 
 /**
  * Rebuilds per-event booking counts from the stream and checks them against
- * PostgreSQL. Without `since` the whole stream is replayed and compared with
- * the bookings table itself. With `since`, only events that occurred from then
+ * PostgreSQL. While the stream still holds every event it ever took in and no
+ * `since` is given, the whole stream is replayed and compared with the
+ * bookings table itself. Otherwise only events that occurred from a start time
  * on are replayed (net change per event), compared with the same window of the
- * outbox, which commits with the bookings and so is PostgreSQL's own record.
+ * outbox, which commits with the bookings and so is PostgreSQL's own record;
+ * that start is `since`, or the horizon (where both the stream and the outbox
+ * are complete) when it is later.
  */
-export async function replayBookingEvents(nats: NatsConnection, pool: pg.Pool, since?: Date): Promise<ReplayReport> {
+export async function replayBookingEvents(
+  nats: NatsConnection,
+  pool: pg.Pool,
+  requestedSince?: Date,
+): Promise<ReplayReport> {
+  const horizon = await replayHorizon(nats, pool);
+  // A window must lie where both records are whole (with `since`, the outbox must cover it too).
+  const since = latest([
+    requestedSince,
+    horizon.from ?? undefined,
+    requestedSince ? horizon.outbox?.oldest : undefined,
+  ]);
   const replayed: BookingCounts = new Map();
   const byType = { [BookingEventType.created]: 0, [BookingEventType.cancelled]: 0, [BookingEventType.failed]: 0 };
   // Folded as they arrive: a long stream is never held in memory.
@@ -40,6 +71,7 @@ export async function replayBookingEvents(nats: NatsConnection, pool: pg.Pool, s
   const failed = byType[BookingEventType.failed];
   return {
     since: since?.toISOString() ?? null,
+    horizon,
     replayed: { total: created + cancelled + failed, created, cancelled, failed, malformed },
     comparedWith: since ? 'outbox' : 'bookings',
     eventsCompared: new Set([...replayed.keys(), ...database.keys()]).size,
@@ -47,6 +79,26 @@ export async function replayBookingEvents(nats: NatsConnection, pool: pg.Pool, s
     unpublished: Number(rows[0]!.n),
     matches: mismatches.length === 0,
   };
+}
+
+/** Where the stream and the outbox begin (stream info, and one read of the outbox's position index). */
+export async function replayHorizon(nats: NatsConnection, pool: pg.Pool): Promise<ReplayHorizon> {
+  const { state } = await (await jetstreamManager(nats)).streams.info(BOOKING_EVENTS_STREAM);
+  const { rows } = await pool.query<{ occurred_at: Date }>('SELECT occurred_at FROM outbox ORDER BY position LIMIT 1');
+  const stream =
+    state.messages > 0 ? { oldest: new Date(state.first_ts).toISOString(), firstSeq: state.first_seq } : null;
+  const outbox = rows[0] ? { oldest: rows[0].occurred_at.toISOString() } : null;
+  // Sequence numbers start at 1 and never go back: a first one above 1 means events have left the stream.
+  // The comparison then starts where both records are whole; on a stream emptied by its limits, now.
+  // JetStream's times have nanoseconds; a Date keeps milliseconds, so the stream's start is rounded up.
+  const streamStart = stream ? new Date(new Date(stream.oldest).getTime() + 1) : new Date();
+  const from = state.first_seq > 1 ? latest([streamStart, outbox?.oldest]) : undefined;
+  return { stream, outbox, from: from?.toISOString() ?? null };
+}
+
+function latest(times: (Date | string | undefined)[]): Date | undefined {
+  const dates = times.filter((time) => time !== undefined).map((time) => new Date(time));
+  return dates.length === 0 ? undefined : new Date(Math.max(...dates.map((date) => date.getTime())));
 }
 
 async function bookingsCounts(pool: pg.Pool): Promise<BookingCounts> {
@@ -81,7 +133,13 @@ export function parseSince(value: string, now = new Date()): Date {
 
 export function formatReport(report: ReplayReport): string {
   const { replayed } = report;
+  const { horizon } = report;
   const lines = [
+    `Stream: ${horizon.stream ? `oldest event stored ${horizon.stream.oldest} (seq ${horizon.stream.firstSeq})` : 'empty'}; ` +
+      `outbox: ${horizon.outbox ? `oldest row ${horizon.outbox.oldest}` : 'empty'}.`,
+    horizon.from
+      ? `Horizon ${horizon.from}: differences older than that are not checkable (retention removed them from the stream or the outbox).`
+      : 'The stream holds every event it took in: the whole history is checkable.',
     `Replayed ${replayed.total} events ${report.since ? `since ${report.since}` : 'from the start of the stream'}` +
       ` (created ${replayed.created}, cancelled ${replayed.cancelled}, failed ${replayed.failed}` +
       `${replayed.malformed ? `, malformed ${replayed.malformed}` : ''}).`,

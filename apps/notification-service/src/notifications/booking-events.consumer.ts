@@ -2,6 +2,7 @@ import { createConsumerLagMetrics, METRICS_REGISTRY, type ConsumerInfo, type Reg
 import {
   BOOKING_EVENT_SUBJECTS,
   BOOKING_EVENTS_STREAM,
+  bookingEventsStreamLimits,
   ensureBookingEventsStream,
   parseBookingEvent,
   type BookingEvent,
@@ -72,7 +73,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     this.connected = true;
     void this.trackConnection(nats);
     // The booking service creates the stream too; whoever starts first does it.
-    await ensureBookingEventsStream(nats);
+    await ensureBookingEventsStream(nats, bookingEventsStreamLimits(this.config));
     await this.ensureConsumer(await jetstreamManager(nats));
     const consumer = await jetstream(nats).consumers.get(BOOKING_EVENTS_STREAM, this.config.NOTIFICATION_CONSUMER_NAME);
     this.messages = await consumer.consume({

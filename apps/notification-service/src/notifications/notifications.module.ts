@@ -7,6 +7,7 @@ import type { NotificationChannel } from './channels/notification-channel.js';
 import { WebhookChannel } from './channels/webhook.channel.js';
 import { DeliveryStore } from './delivery-store.js';
 import { DELIVERY_METRICS, NOTIFICATION_CHANNELS, NotificationDispatcher } from './notification-dispatcher.js';
+import { notificationRetentionProvider } from './notification-retention.js';
 
 @Module({
   providers: [
@@ -37,6 +38,7 @@ import { DELIVERY_METRICS, NOTIFICATION_CHANNELS, NotificationDispatcher } from 
     DeliveryStore,
     NotificationDispatcher,
     BookingEventsConsumer,
+    notificationRetentionProvider,
   ],
   exports: [BookingEventsConsumer],
 })
