@@ -16,7 +16,8 @@ describe('events replay', () => {
   let midpoint: Date;
 
   beforeAll(async () => {
-    stack = await Stack.start({ inProcessReplicas: 1 });
+    // In a namespace: the replay reads that deployment's stream (BOOKING_EVENTS_replay), as its services wrote it.
+    stack = await Stack.start({ inProcessReplicas: 1, namespace: 'replay' });
     nats = await connect({ servers: stack.nats.url });
     // A populated stream: concurrent reservations over several events, rejections, cancellations.
     eventIds = [await stack.db.createEvent(15), await stack.db.createEvent(40), await stack.db.createEvent(5)];
@@ -43,7 +44,8 @@ describe('events replay', () => {
   });
 
   it('replaying the whole stream rebuilds exactly the booking counts in PostgreSQL', async () => {
-    const report = await replayBookingEvents(nats, stack.db.connection.pool);
+    const report = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
+    expect(report.stream).toBe('BOOKING_EVENTS_replay');
     const { rows } = await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM bookings');
     expect(report.replayed.created - report.replayed.cancelled).toBe(Number(rows[0]!.n));
     expect(report.replayed.cancelled).toBe(15);
@@ -51,14 +53,18 @@ describe('events replay', () => {
     expect(report).toMatchObject({ matches: true, mismatches: [], comparedWith: 'bookings', unpublished: 0 });
     expect(report.eventsCompared).toBe(3);
     expect(formatReport(report)).toContain('Booking counts match PostgreSQL (bookings) for all 3 events.');
+    expect(formatReport(report)).toMatch(/^Replayed \d+ events of BOOKING_EVENTS_replay from its start/);
   });
 
   it('--since replays only the later events and matches the same window of the outbox', async () => {
-    const report = await replayBookingEvents(nats, stack.db.connection.pool, midpoint);
+    const report = await replayBookingEvents(nats, stack.db.connection.pool, {
+      stream: stack.names.eventsStream,
+      since: midpoint,
+    });
     expect(report.comparedWith).toBe('outbox');
     expect(report.replayed.cancelled).toBe(3);
     expect(report.matches).toBe(true);
-    const full = await replayBookingEvents(nats, stack.db.connection.pool);
+    const full = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
     expect(report.replayed.total).toBeLessThan(full.replayed.total);
   });
 
@@ -67,7 +73,7 @@ describe('events replay', () => {
       'SELECT id, event_id FROM bookings ORDER BY id LIMIT 1',
     );
     await stack.db.query('DELETE FROM bookings WHERE id = $1', [rows[0]!.id]);
-    const report = await replayBookingEvents(nats, stack.db.connection.pool);
+    const report = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
     expect(report.matches).toBe(false);
     expect(report.mismatches).toHaveLength(1);
     expect(report.mismatches[0]!.event_id).toBe(rows[0]!.event_id);
@@ -83,7 +89,11 @@ describe('events replay', () => {
     expect((failure as { code: number }).code).toBe(1);
     expect((failure as { stdout: string }).stdout).toContain('DIFFER');
     const windowed = await run(process.execPath, [REPLAY_CLI, '--since', midpoint.toISOString(), '--json'], { env });
-    expect(JSON.parse(windowed.stdout)).toMatchObject({ matches: true, comparedWith: 'outbox' });
+    expect(JSON.parse(windowed.stdout)).toMatchObject({
+      stream: 'BOOKING_EVENTS_replay',
+      matches: true,
+      comparedWith: 'outbox',
+    });
     const bad = await run(process.execPath, [REPLAY_CLI, '--since', 'yesterday'], { env }).catch(
       (error: { code: number; stderr: string }) => error,
     );

@@ -1,6 +1,6 @@
 import { jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
-import { BOOKING_EVENT_SUBJECTS, BOOKING_EVENTS_STREAM } from './booking-events.js';
+import type { BookingNames } from './names.js';
 
 /**
  * How long JetStream remembers a message id: a re-send of the same outbox row
@@ -10,26 +10,27 @@ import { BOOKING_EVENT_SUBJECTS, BOOKING_EVENTS_STREAM } from './booking-events.
 export const BOOKING_EVENTS_DUPLICATE_WINDOW_MS = 10 * 60_000;
 
 /**
- * Creates the booking events stream, or brings an existing one back to the
- * contract: subjects exactly the three event types (never the request/reply
- * subjects), file storage, kept until an operator sets limits.
+ * Creates the deployment's booking events stream, or brings an existing one
+ * back to the contract: subjects exactly the three event types' (never the
+ * request/reply subjects), file storage, kept until an operator sets limits.
  */
-export async function ensureBookingEventsStream(connection: NatsConnection): Promise<void> {
+export async function ensureBookingEventsStream(connection: NatsConnection, names: BookingNames): Promise<void> {
   const manager = await jetstreamManager(connection);
+  const stream = names.eventsStream;
   const config = {
-    subjects: [...BOOKING_EVENT_SUBJECTS],
+    subjects: [...names.eventSubjects],
     duplicate_window: nanos(BOOKING_EVENTS_DUPLICATE_WINDOW_MS),
   };
   try {
-    await manager.streams.info(BOOKING_EVENTS_STREAM);
-    await manager.streams.update(BOOKING_EVENTS_STREAM, config);
+    await manager.streams.info(stream);
+    await manager.streams.update(stream, config);
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
     try {
-      await manager.streams.add({ name: BOOKING_EVENTS_STREAM, ...config });
+      await manager.streams.add({ name: stream, ...config });
     } catch (addError) {
       // Another replica created it meanwhile (same contract): bring it in line once more.
-      await manager.streams.update(BOOKING_EVENTS_STREAM, config).catch(() => {
+      await manager.streams.update(stream, config).catch(() => {
         throw addError;
       });
     }

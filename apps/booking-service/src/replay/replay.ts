@@ -2,9 +2,10 @@ import { BookingEventType } from '@booking/shared';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { compareBookingCounts, countBookingEvent, type BookingCounts, type CountMismatch } from './booking-counts.js';
-import { scanBookingEvents } from './read-booking-events.js';
+import { scanBookingEvents, type StreamWindow } from './read-booking-events.js';
 
 export interface ReplayReport {
+  stream: string;
   since: string | null;
   replayed: { total: number; created: number; cancelled: number; failed: number; malformed: number };
   /** What the rebuilt counts were compared with: the bookings table (full replay) or the outbox since `since`. */
@@ -17,17 +18,21 @@ export interface ReplayReport {
 }
 
 /**
- * Rebuilds per-event booking counts from the stream and checks them against
+ * Rebuilds per-event booking counts from the deployment's stream and checks them against
  * PostgreSQL. Without `since` the whole stream is replayed and compared with
  * the bookings table itself. With `since`, only events that occurred from then
  * on are replayed (net change per event), compared with the same window of the
  * outbox, which commits with the bookings and so is PostgreSQL's own record.
  */
-export async function replayBookingEvents(nats: NatsConnection, pool: pg.Pool, since?: Date): Promise<ReplayReport> {
+export async function replayBookingEvents(
+  nats: NatsConnection,
+  pool: pg.Pool,
+  { stream, since }: StreamWindow,
+): Promise<ReplayReport> {
   const replayed: BookingCounts = new Map();
   const byType = { [BookingEventType.created]: 0, [BookingEventType.cancelled]: 0, [BookingEventType.failed]: 0 };
   // Folded as they arrive: a long stream is never held in memory.
-  const { malformed } = await scanBookingEvents(nats, since, ({ event }) => {
+  const { malformed } = await scanBookingEvents(nats, { stream, since }, ({ event }) => {
     if (since && new Date(event.occurred_at) < since) return;
     byType[event.type] += 1;
     countBookingEvent(replayed, event);
@@ -39,6 +44,7 @@ export async function replayBookingEvents(nats: NatsConnection, pool: pg.Pool, s
   const cancelled = byType[BookingEventType.cancelled];
   const failed = byType[BookingEventType.failed];
   return {
+    stream,
     since: since?.toISOString() ?? null,
     replayed: { total: created + cancelled + failed, created, cancelled, failed, malformed },
     comparedWith: since ? 'outbox' : 'bookings',
@@ -82,7 +88,7 @@ export function parseSince(value: string, now = new Date()): Date {
 export function formatReport(report: ReplayReport): string {
   const { replayed } = report;
   const lines = [
-    `Replayed ${replayed.total} events ${report.since ? `since ${report.since}` : 'from the start of the stream'}` +
+    `Replayed ${replayed.total} events of ${report.stream} ${report.since ? `since ${report.since}` : 'from its start'}` +
       ` (created ${replayed.created}, cancelled ${replayed.cancelled}, failed ${replayed.failed}` +
       `${replayed.malformed ? `, malformed ${replayed.malformed}` : ''}).`,
   ];
