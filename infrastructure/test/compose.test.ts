@@ -204,7 +204,7 @@ describe('Compose files', () => {
       }
     });
 
-    it("serves TLS at the edge with the certificate certbot keeps, reloading to pick up renewals", () => {
+    it('serves TLS at the edge with the certificate certbot keeps, reloading to pick up renewals', () => {
       const nginx = compose.services.nginx;
       expect(nginx.ports).toEqual(['0.0.0.0:80:80', '0.0.0.0:443:443']);
       expect(nginx.volumes).toContain(
@@ -212,7 +212,9 @@ describe('Compose files', () => {
       );
       expect(nginx.volumes).toContain('letsencrypt:/etc/letsencrypt:ro');
       expect(nginx.environment.NGINX_TLS_CERTIFICATE).toBe('/etc/letsencrypt/live/${NGINX_SERVER_NAME}/fullchain.pem');
-      expect(nginx.environment.NGINX_TLS_CERTIFICATE_KEY).toBe('/etc/letsencrypt/live/${NGINX_SERVER_NAME}/privkey.pem');
+      expect(nginx.environment.NGINX_TLS_CERTIFICATE_KEY).toBe(
+        '/etc/letsencrypt/live/${NGINX_SERVER_NAME}/privkey.pem',
+      );
       // The image's entrypoint still renders the templates, and a loop reloads nginx on a schedule.
       const command = nginx.command.join(' ');
       expect(command).toMatch(/while :; do sleep \d+h & wait \$\$\{!\}; nginx -s reload; done &/);

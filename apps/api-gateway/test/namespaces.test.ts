@@ -55,7 +55,8 @@ describe('two deployments sharing NATS and Redis (BOOKING_NAMESPACE)', () => {
   it("puts each deployment's events on its own stream, under its own subjects", async () => {
     await Promise.all([plain.outboxDrained(), blue.outboxDrained()]);
     // JetStream's API as NATS requests (the gateway has no JetStream client).
-    const api = async (subject: string) => (await nats.request(`$JS.API.${subject}`, '', { timeout: 5_000 })).json<any>();
+    const api = async (subject: string) =>
+      (await nats.request(`$JS.API.${subject}`, '', { timeout: 5_000 })).json<any>();
     expect((await api('STREAM.NAMES')).streams.sort()).toEqual(['BOOKING_EVENTS', 'BOOKING_EVENTS_blue']);
     expect((await api('STREAM.INFO.BOOKING_EVENTS_blue')).config.subjects.sort()).toEqual([
       'blue.booking.cancelled',

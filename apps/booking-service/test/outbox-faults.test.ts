@@ -95,7 +95,10 @@ describe('outbox relays racing', () => {
     relay.wake();
     await relay.idle();
     expect(relay.publishedCount).toBe(50);
-    expect((await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream })).events.length + (await malformedCount())).toBe(before + 50);
+    expect(
+      (await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream })).events.length +
+        (await malformedCount()),
+    ).toBe(before + 50);
   });
 
   it('a row JetStream refuses goes back in the queue; the rest of its claim is published and dequeued', async () => {

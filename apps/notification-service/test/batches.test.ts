@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PrivateNatsServer, TestDatabase, waitUntil } from '@booking/testing';
-import {
-  ensureBookingEventsStream,
-  namesFor,
-  type BookingEvent,
-  type BookingEventType,
-} from '@booking/shared';
+import { ensureBookingEventsStream, namesFor, type BookingEvent, type BookingEventType } from '@booking/shared';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';

@@ -13,4 +13,3 @@ export const BookingSubjects = {
   /** Seats left of several events at once (see `seatsQuerySchema`): the live feed's lookups. */
   seatsLeft: 'event.seats',
 } as const;
-
