@@ -55,14 +55,12 @@ describe('two deployments sharing NATS and Redis (BOOKING_NAMESPACE)', () => {
   it("puts each deployment's events on its own stream, under its own subjects", async () => {
     await Promise.all([plain.outboxDrained(), blue.outboxDrained()]);
     // JetStream's API as NATS requests (the gateway has no JetStream client).
-    const api = async (subject: string) =>
-      (await nats.request(`$JS.API.${subject}`, '', { timeout: 5_000 })).json<any>();
-    expect((await api('STREAM.NAMES')).streams.sort()).toEqual(['BOOKING_EVENTS', 'BOOKING_EVENTS_blue']);
-    expect((await api('STREAM.INFO.BOOKING_EVENTS_blue')).config.subjects.sort()).toEqual([
-      'blue.booking.cancelled',
-      'blue.booking.created',
-      'blue.booking.failed',
-    ]);
+    const api = async <T>(subject: string) =>
+      (await nats.request(`$JS.API.${subject}`, '', { timeout: 5_000 })).json<T>();
+    const { streams } = await api<{ streams: string[] }>('STREAM.NAMES');
+    expect(streams.sort()).toEqual(['BOOKING_EVENTS', 'BOOKING_EVENTS_blue']);
+    const { config } = await api<{ config: { subjects: string[] } }>('STREAM.INFO.BOOKING_EVENTS_blue');
+    expect(config.subjects.sort()).toEqual(['blue.booking.cancelled', 'blue.booking.created', 'blue.booking.failed']);
 
     const [plainEvents, blueEvents] = await Promise.all([plain.streamEvents(), blue.streamEvents()]);
     const users = (events: typeof plainEvents) => events.map(({ event }) => event.data.user_id).sort();
