@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SseClient, type SseMessage } from './support/sse.js';
 import { countStatuses, Stack } from './support/stack.js';
 
 /**
@@ -89,5 +90,24 @@ describe('two deployments sharing NATS and Redis (BOOKING_NAMESPACE)', () => {
     expect(idempotency('booking:blue:gateway:')).toHaveLength(1);
     expect(keys.filter((k) => !k.startsWith('booking:gateway:') && !k.startsWith('booking:blue:gateway:'))).toEqual([]);
     expect(keys.some((k) => k.startsWith('booking:blue:gateway:rl:'))).toBe(true);
+  });
+  it("updates each gateway's live seats feed from its own deployment's events only", async () => {
+    const [plainEvent, blueEvent] = [await plain.db.createEvent(10), await blue.db.createEvent(10)];
+    expect(blueEvent).toBe(plainEvent);
+    const seats = (message: SseMessage) => message.event === 'seats' && JSON.parse(message.data);
+    const [plainFeed, blueFeed] = await Promise.all(
+      [plain, blue].map((stack) => SseClient.open(`${stack.baseUrl}/api/events/live`)),
+    );
+    try {
+      expect((await blue.reserve({ event_id: blueEvent, user_id: 'live' })).status).toBe(201);
+      const update = await blueFeed.waitFor((m) => seats(m)?.event_id === blueEvent, 5_000);
+      expect(JSON.parse(update.data)).toMatchObject({ event_id: blueEvent, available_seats: 9 });
+      // The plain gateway heard nothing: its event of the same id still has every seat.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(plainFeed.received.filter(seats)).toEqual([]);
+    } finally {
+      plainFeed.close();
+      blueFeed.close();
+    }
   });
 });
