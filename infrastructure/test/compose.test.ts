@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DCLinter } from 'dclint';
 import { describe, expect, it } from 'vitest';
-import { COMPOSE_FILES, INFRASTRUCTURE, readCompose, ROOT, type Yaml } from './support/repository.js';
+import { COMPOSE_FILES, dotenvKeys, INFRASTRUCTURE, readCompose, ROOT, type Yaml } from './support/repository.js';
 
 /** dclint: YAML validity, the Compose Specification's JSON schema, then its best-practice rules. */
 async function lint(paths: string[]) {
@@ -295,6 +295,27 @@ describe('Compose files', () => {
       expect(override.services['booking-service'].deploy.replicas).toBeGreaterThanOrEqual(2);
     });
   });
+
+  it.each(['default', 'low', 'high'] as const)(
+    '"%s": the services\' connection pools fit in PostgreSQL\'s max_connections with room to spare',
+    (profile) => {
+      const base = readCompose(COMPOSE_FILES.production).services;
+      const override = profile === 'default' ? {} : readCompose(COMPOSE_FILES[profile]).services;
+      const envPool = Number(dotenvKeys(join(ROOT, '.env.example')).get('DATABASE_POOL_SIZE'));
+      const setting = (name: string, read: (service: Yaml) => unknown) =>
+        read(override[name] ?? {}) ?? read(base[name]);
+      const replicas = (name: string) => Number(setting(name, (s) => s.deploy?.replicas) ?? 1);
+      const pool = (name: string) => Number(setting(name, (s) => s.environment?.DATABASE_POOL_SIZE) ?? envPool);
+      const command: string[] = setting('postgres', (s) => s.command) ?? [];
+      const maxConnections = Number(/max_connections=(\d+)/.exec(command.join(' '))?.[1] ?? 100);
+      // The booking service also holds a LISTEN connection; the reserve is docs/deploy.md's (superuser slots, tools).
+      const used =
+        replicas('booking-service') * (pool('booking-service') + 1) +
+        replicas('notification-service') * pool('notification-service');
+      expect(envPool).toBeGreaterThan(0);
+      expect(used + 10).toBeLessThanOrEqual(maxConnections);
+    },
+  );
 
   it('the profiles differ: "high" gives more than "low" to every service', () => {
     const memory = (value: string) => Number.parseInt(value, 10) * (value.endsWith('g') ? 1024 : 1);
