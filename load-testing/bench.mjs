@@ -75,7 +75,7 @@ async function run() {
   let backlog;
   let outcome = { rows: [], checksPassed: true };
   try {
-    backlog = system && (await EventBacklog.connect(system.nats.url, pool));
+    backlog = system && (await EventBacklog.connect(system.nats.url, system.names.eventsStream, pool));
     outcome = await runScenarios({ options, targets, databaseUrl, pool, system, backlog, progress });
     return outcome;
   } finally {

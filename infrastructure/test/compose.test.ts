@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DCLinter } from 'dclint';
 import { describe, expect, it } from 'vitest';
-import { COMPOSE_FILES, INFRASTRUCTURE, readCompose, type Yaml } from './support/repository.js';
+import { COMPOSE_FILES, dotenvKeys, INFRASTRUCTURE, readCompose, ROOT, type Yaml } from './support/repository.js';
 
 /** dclint: YAML validity, the Compose Specification's JSON schema, then its best-practice rules. */
 async function lint(paths: string[]) {
@@ -23,6 +23,12 @@ async function lint(paths: string[]) {
 }
 
 const FULL_STACKS = { production: COMPOSE_FILES.production, development: COMPOSE_FILES.development };
+/** The services built from this repository's Dockerfile. */
+const APP_SERVICES = ['migrate', 'booking-service', 'notification-service', 'api-gateway'];
+const DOCKERFILE = 'infrastructure/docker/Dockerfile';
+const dockerfileTargets = [...readFileSync(join(ROOT, DOCKERFILE), 'utf8').matchAll(/^FROM \S+ AS (\S+)$/gm)].map(
+  (match) => match[1],
+);
 const REQUIRED_SERVICES = [
   'postgres',
   'nats',
@@ -60,7 +66,7 @@ function transitiveDependencies(compose: Yaml, name: string, seen = new Set<stri
 describe('Compose files', () => {
   it('are valid against the Compose Specification schema and pass dclint', async () => {
     const results = await lint(Object.values(COMPOSE_FILES).map((file) => join(INFRASTRUCTURE, file)));
-    expect(results).toHaveLength(4);
+    expect(results).toHaveLength(Object.keys(COMPOSE_FILES).length);
     for (const result of results) {
       const errors = result.messages.filter((message) => message.type === 'error');
       expect(
@@ -82,13 +88,15 @@ describe('Compose files', () => {
     }
   });
 
-  describe.each(Object.entries(FULL_STACKS))('%s stack', (_, file) => {
+  describe.each(Object.entries(FULL_STACKS))('%s stack', (stack, file) => {
     const compose = readCompose(file);
     const services: Record<string, Yaml> = compose.services;
     const oneShots = oneShotServices(compose);
 
     it('has every service of the system', () => {
-      expect(Object.keys(services).sort()).toEqual([...REQUIRED_SERVICES].sort());
+      // Production also renews its TLS certificate; development serves plain HTTP on localhost.
+      const expected = stack === 'production' ? [...REQUIRED_SERVICES, 'certbot'] : REQUIRED_SERVICES;
+      expect(Object.keys(services).sort()).toEqual([...expected].sort());
     });
 
     it('gives every long-running service a health check, and one-shots none', () => {
@@ -196,13 +204,77 @@ describe('Compose files', () => {
       }
     });
 
-    it('serves TLS at the edge with mounted certificates', () => {
+    it('serves TLS at the edge with the certificate certbot keeps, reloading to pick up renewals', () => {
       const nginx = compose.services.nginx;
       expect(nginx.ports).toEqual(['0.0.0.0:80:80', '0.0.0.0:443:443']);
       expect(nginx.volumes).toContain(
         './nginx/templates/https.conf.template:/etc/nginx/templates/default.conf.template:ro',
       );
-      expect(nginx.volumes.some((v: string) => v.endsWith(':/etc/nginx/certs:ro'))).toBe(true);
+      expect(nginx.volumes).toContain('letsencrypt:/etc/letsencrypt:ro');
+      expect(nginx.environment.NGINX_TLS_CERTIFICATE).toBe('/etc/letsencrypt/live/${NGINX_SERVER_NAME}/fullchain.pem');
+      expect(nginx.environment.NGINX_TLS_CERTIFICATE_KEY).toBe(
+        '/etc/letsencrypt/live/${NGINX_SERVER_NAME}/privkey.pem',
+      );
+      // The image's entrypoint still renders the templates, and a loop reloads nginx on a schedule.
+      const command = nginx.command.join(' ');
+      expect(command).toMatch(/while :; do sleep \d+h & wait \$\$\{!\}; nginx -s reload; done &/);
+      expect(command).toContain('exec /docker-entrypoint.sh nginx -g "daemon off;"');
+    });
+
+    it('renews the certificate with certbot through the webroot nginx serves on port 80', () => {
+      const certbot = compose.services.certbot;
+      expect(certbot.image).toMatch(/^certbot\/certbot:v\d+\.\d+\.\d+$/);
+      expect(certbot.entrypoint.join(' ')).toMatch(
+        /while :; do certbot renew --webroot -w \/var\/www\/acme --quiet; sleep 12h & wait \$\$\{!\}; done/,
+      );
+      expect(certbot.volumes).toEqual(['letsencrypt:/etc/letsencrypt', 'acme-challenges:/var/www/acme']);
+      expect(compose.services.nginx.volumes).toContain('acme-challenges:/var/www/acme:ro');
+      const httpsTemplate = readFileSync(join(INFRASTRUCTURE, 'nginx/templates/https.conf.template'), 'utf8');
+      expect(httpsTemplate).toMatch(/location \^~ \/\.well-known\/acme-challenge\/ \{\s*root \/var\/www\/acme;/);
+      expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['letsencrypt', 'acme-challenges']));
+      // Healthy only while the certificate has weeks left: a renewal failing for days shows.
+      expect(certbot.healthcheck.test.join(' ')).toContain('timedelta(days=21)');
+    });
+  });
+
+  describe('quick start (`docker compose up` in the repository root)', () => {
+    const root = readCompose(COMPOSE_FILES.quickStart);
+    const development = readCompose(COMPOSE_FILES.development);
+
+    it('is the development stack', () => {
+      expect(root.include).toEqual(['infrastructure/docker-compose.dev.yml']);
+      expect(root.services).toBeUndefined();
+    });
+
+    it('builds every app image from this checkout, tagged locally, never pulled', () => {
+      for (const name of APP_SERVICES) {
+        const service = development.services[name];
+        expect(service.build, name).toEqual({ context: '..', dockerfile: DOCKERFILE, target: name });
+        expect(dockerfileTargets, name).toContain(name);
+        expect(service.image, name).toBe(`event-booking/${name}:local`);
+        expect(service.pull_policy, name).toBe('build');
+      }
+    });
+
+    it('migrates and seeds a demo event before the services start, and serves the web app through nginx', () => {
+      expect(development.services.migrate.entrypoint.join(' ')).toContain('migrate && node dist/cli.js seed');
+      expect(development.services.nginx.ports).toEqual(['127.0.0.1:8080:80']);
+    });
+  });
+
+  describe('building the production images without CI', () => {
+    const production = readCompose(COMPOSE_FILES.production);
+    const build = readCompose(COMPOSE_FILES.build);
+
+    it('builds exactly the app services, from the Dockerfile target of each, under the names production runs', () => {
+      expect(Object.keys(build.services).sort()).toEqual([...APP_SERVICES].sort());
+      for (const name of APP_SERVICES) {
+        expect(build.services[name].build, name).toEqual({ context: '..', dockerfile: DOCKERFILE, target: name });
+        expect(dockerfileTargets, name).toContain(name);
+        // Compose tags the build with the service's image: the registry path docker-compose.yml pulls.
+        expect(build.services[name].image, name).toBeUndefined();
+        expect(production.services[name].image, name).toContain(`/${name}:`);
+      }
     });
   });
 
@@ -223,6 +295,27 @@ describe('Compose files', () => {
       expect(override.services['booking-service'].deploy.replicas).toBeGreaterThanOrEqual(2);
     });
   });
+
+  it.each(['default', 'low', 'high'] as const)(
+    '"%s": the services\' connection pools fit in PostgreSQL\'s max_connections with room to spare',
+    (profile) => {
+      const base = readCompose(COMPOSE_FILES.production).services;
+      const override = profile === 'default' ? {} : readCompose(COMPOSE_FILES[profile]).services;
+      const envPool = Number(dotenvKeys(join(ROOT, '.env.example')).get('DATABASE_POOL_SIZE'));
+      const setting = (name: string, read: (service: Yaml) => unknown) =>
+        read(override[name] ?? {}) ?? read(base[name]);
+      const replicas = (name: string) => Number(setting(name, (s) => s.deploy?.replicas) ?? 1);
+      const pool = (name: string) => Number(setting(name, (s) => s.environment?.DATABASE_POOL_SIZE) ?? envPool);
+      const command: string[] = setting('postgres', (s) => s.command) ?? [];
+      const maxConnections = Number(/max_connections=(\d+)/.exec(command.join(' '))?.[1] ?? 100);
+      // The booking service also holds a LISTEN connection; the reserve is docs/deploy.md's (superuser slots, tools).
+      const used =
+        replicas('booking-service') * (pool('booking-service') + 1) +
+        replicas('notification-service') * pool('notification-service');
+      expect(envPool).toBeGreaterThan(0);
+      expect(used + 10).toBeLessThanOrEqual(maxConnections);
+    },
+  );
 
   it('the profiles differ: "high" gives more than "low" to every service', () => {
     const memory = (value: string) => Number.parseInt(value, 10) * (value.endsWith('g') ? 1024 : 1);

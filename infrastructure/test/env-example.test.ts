@@ -77,7 +77,7 @@ describe('.env.example', () => {
       interpolatedVariables(text).forEach((name) => read.add(name));
       // Variables compose sets for the app containers (e.g. REDIS_URL) are read by those apps.
       const compose = readCompose(file);
-      for (const service of Object.values<Yaml>(compose.services)) {
+      for (const service of Object.values<Yaml>(compose.services ?? {})) {
         Object.keys(service.environment ?? {}).forEach((key) => read.add(key));
       }
     }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BookingEventType, ensureBookingEventsStream } from '@booking/shared';
+import { BookingEventType, ensureBookingEventsStream, namesFor } from '@booking/shared';
 import { freePort } from '@booking/testing';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -28,23 +28,27 @@ const DRAIN_TIMEOUT_MS = 300_000;
  * (`cpuMs`), its peak resident memory (`peakRssMb`) and the CPU time of its PostgreSQL sessions
  * (`databaseCpuMs`). Throws unless every published event was recorded.
  */
-export async function measureNotificationDrain({ natsUrl, databaseUrl, events }) {
+export async function measureNotificationDrain({ natsUrl, databaseUrl, namespace = '', events }) {
+  const names = namesFor(namespace);
   const nats = await connect({ servers: natsUrl, name: 'bench-drain', timeout: 5_000 });
   const database = new pg.Client({ connectionString: databaseUrl });
   await database.connect();
   try {
-    await ensureBookingEventsStream(nats);
-    const ids = await publishBookingEvents(nats, events);
+    await ensureBookingEventsStream(nats, names);
+    const ids = await publishBookingEvents(nats, names, events);
     const manager = await jetstreamManager(nats, { timeout: 5_000 });
     const service = SERVICES.find(({ name }) => name === 'notification-service');
-    const env = { ...serviceEnvironment({ databaseUrl, natsUrl }), [service.portVariable]: String(await freePort()) };
+    const env = {
+      ...serviceEnvironment({ databaseUrl, natsUrl, namespace }),
+      [service.portVariable]: String(await freePort()),
+    };
     const child = await startService(root, service, env);
     try {
       const readyAt = performance.now();
       const cpuAtReady = cpuTimeMs(child.pid);
       const databaseCpuAtReady = await sessionsCpuMs(database);
-      const counted = await consumersBacklog(manager);
-      const ms = await msUntilZero(() => consumersBacklog(manager), DRAIN_TIMEOUT_MS, readyAt);
+      const counted = await consumersBacklog(manager, names.eventsStream);
+      const ms = await msUntilZero(() => consumersBacklog(manager, names.eventsStream), DRAIN_TIMEOUT_MS, readyAt);
       if (ms === undefined) throw new Error(`the notification service did not drain within ${DRAIN_TIMEOUT_MS} ms`);
       const seconds = Math.max(ms, 1) / 1000;
       const result = {
@@ -71,7 +75,7 @@ export async function measureNotificationDrain({ natsUrl, databaseUrl, events })
 }
 
 /** Publishes `count` booking.created envelopes, each with an id of its own (the JetStream message id too); returns the ids. */
-async function publishBookingEvents(nats, count) {
+async function publishBookingEvents(nats, names, count) {
   const js = jetstream(nats, { timeout: 5_000 });
   const occurredAt = new Date().toISOString();
   const ids = [];
@@ -86,7 +90,7 @@ async function publishBookingEvents(nats, count) {
         data: { booking_id: n + 1, event_id: 1 + (n % 100), user_id: `drain-user-${n}`, created_at: occurredAt },
       };
       ids.push(event.id);
-      window.push(js.publish(event.type, JSON.stringify(event), { msgID: event.id }));
+      window.push(js.publish(names.eventSubject(event.type), JSON.stringify(event), { msgID: event.id }));
     }
     await Promise.all(window);
   }

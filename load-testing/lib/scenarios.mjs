@@ -194,6 +194,7 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
         const { cpuMs, databaseCpuMs, peakRssMb, ...drain } = await measureNotificationDrain({
           natsUrl: system.nats.url,
           databaseUrl: system.databaseUrl,
+          namespace: system.names.namespace,
           events: options.notificationEvents,
         });
         const notification = { name: 'notification-service', partOfSystem: true, per: 'event', cpuMs, peakRssMb };

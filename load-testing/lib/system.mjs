@@ -12,6 +12,7 @@ import {
   PrivateRedisServer,
   waitForHttpOk,
 } from '@booking/testing';
+import { namesFor } from '@booking/shared';
 import pg from 'pg';
 import { LOCAL_ENV, readyUrl, SERVICES, spawnService } from '../../scripts/services.mjs';
 
@@ -47,13 +48,17 @@ export async function createRunDatabase(adminUrl, prefix) {
   };
 }
 
-/** The environment `pnpm start` gives, pointed at this run's database, nats-server and (for the gateway) redis-server. */
-export function serviceEnvironment({ databaseUrl, natsUrl, redisUrl }) {
+/**
+ * The environment `pnpm start` gives, pointed at this run's database, nats-server and (for the gateway)
+ * redis-server, in this run's namespace.
+ */
+export function serviceEnvironment({ databaseUrl, natsUrl, redisUrl, namespace = '' }) {
   return {
     ...LOCAL_ENV,
     ...process.env,
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
+    BOOKING_NAMESPACE: namespace,
     ...(redisUrl && { REDIS_URL: redisUrl }),
     RATE_LIMIT_IP_MAX: BENCH_RATE_LIMIT,
     RATE_LIMIT_USER_MAX: BENCH_RATE_LIMIT,
@@ -97,6 +102,8 @@ export class SystemUnderTest {
     try {
       this.database = await createRunDatabase(adminUrl, 'booking_bench');
       this.onStop(() => this.database.drop());
+      // Named after the run's database (bench_<time>_<random>): its stream, subjects and keys are its own too.
+      this.names = namesFor(this.database.name.replace(/^booking_/, ''));
       this.nats = await PrivateNatsServer.start();
       this.onStop(() => this.nats.dispose());
       this.redis = await PrivateRedisServer.start();
@@ -110,6 +117,7 @@ export class SystemUnderTest {
         databaseUrl: this.database.url,
         natsUrl: this.nats.url,
         redisUrl: this.redis.url,
+        namespace: this.names.namespace,
       });
       const replicas = {
         'booking-service': bookingReplicas,

@@ -1,4 +1,4 @@
-import { BOOKING_EVENTS_STREAM } from '@booking/shared';
+import { namesFor } from '@booking/shared';
 import { PrivateNatsServer, TestDatabase } from '@booking/testing';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -23,7 +23,8 @@ afterAll(async () => {
 describe('notification drain measurement', () => {
   it('puts the events on the stream, has the notification service handle every one, and times the drain', async () => {
     const events = 600;
-    const drain = await measureNotificationDrain({ natsUrl: nats.url, databaseUrl: database.url, events });
+    const namespace = 'drain';
+    const drain = await measureNotificationDrain({ natsUrl: nats.url, databaseUrl: database.url, namespace, events });
 
     // Events the service took while starting are not timed: the count is taken at its first ready answer.
     expect(drain.events).toBeGreaterThan(0);
@@ -40,8 +41,9 @@ describe('notification drain measurement', () => {
     const connection = await connect({ servers: nats.url });
     try {
       const manager = await jetstreamManager(connection);
-      expect((await manager.streams.info(BOOKING_EVENTS_STREAM)).state.messages).toBe(events);
-      expect(await consumersBacklog(manager)).toBe(0);
+      const stream = namesFor(namespace).eventsStream;
+      expect((await manager.streams.info(stream)).state.messages).toBe(events);
+      expect(await consumersBacklog(manager, stream)).toBe(0);
     } finally {
       await connection.close();
     }

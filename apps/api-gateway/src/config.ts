@@ -1,5 +1,5 @@
 import { observabilityEnvSchema } from '@booking/observability';
-import { commonEnvSchema, loadConfig } from '@booking/shared';
+import { commonEnvSchema, loadConfig, namesFor } from '@booking/shared';
 import { z } from 'zod';
 
 /** Local-development signing secret; start-up refuses it when NODE_ENV=production. */
@@ -39,8 +39,8 @@ export const gatewayEnvSchema = commonEnvSchema
       .string()
       .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
       .default('redis://127.0.0.1:6379'),
-    /** Prefix of every key the gateway writes, so several deployments (or tests) can share one Redis. */
-    REDIS_KEY_PREFIX: z.string().min(1).max(100).default('booking:gateway:'),
+    /** Prefix of every key the gateway writes; empty: BOOKING_NAMESPACE's (see `redisKeyPrefix`). */
+    REDIS_KEY_PREFIX: z.preprocess((value) => (value === '' ? undefined : value), z.string().max(100).optional()),
     /** A Redis command unanswered this long marks Redis unavailable until a probe is answered (redis-availability.ts). */
     REDIS_COMMAND_TIMEOUT_MS: positiveInt.default(500),
 
@@ -126,6 +126,10 @@ export const gatewayEnvSchema = commonEnvSchema
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+/** Prefix of the gateway's Redis keys: REDIS_KEY_PREFIX if set, else the namespace's (`booking:gateway:` without one). */
+export const redisKeyPrefix = (config: GatewayConfig): string =>
+  config.REDIS_KEY_PREFIX ?? namesFor(config.BOOKING_NAMESPACE).redisKeyPrefix;
 
 export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig =>
   loadConfig(gatewayEnvSchema, env);

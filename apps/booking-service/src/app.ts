@@ -7,15 +7,16 @@ import {
   installHttpMetrics,
   PinoLoggerService,
 } from '@booking/observability';
-import { BOOKING_QUEUE_GROUP } from '@booking/shared';
+import { namesFor } from '@booking/shared';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module.js';
 import type { BookingServiceConfig } from './config.js';
 import { NatsServerConnection } from './health/nats-server-connection.js';
+import { NamespacedNatsServer } from './namespaced-nats-server.js';
 
 export interface StartOptions {
   /** `false` silences all logs (tests). */
@@ -25,8 +26,9 @@ export interface StartOptions {
 }
 
 /**
- * Starts one booking-service replica: NATS request handlers in the shared queue
- * group (so replicas split the work) and a small HTTP listener for health and metrics.
+ * Starts one booking-service replica: NATS request handlers on the namespace's
+ * subjects, in its queue group (so replicas split the work), and a small HTTP
+ * listener for health and metrics.
  */
 export async function startBookingService(
   config: BookingServiceConfig,
@@ -44,19 +46,22 @@ export async function startBookingService(
     logger: new PinoLoggerService(logger),
     bufferLogs: false,
   });
+  const names = namesFor(config.BOOKING_NAMESPACE);
   const microservice = app.connectMicroservice<MicroserviceOptions>(
     {
-      transport: Transport.NATS,
-      options: {
-        servers: config.NATS_URL,
-        queue: BOOKING_QUEUE_GROUP,
-        name: 'booking-service',
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-        // Stop taking new requests first, then let in-flight ones finish.
-        gracefulShutdown: true,
-        gracePeriod: 2_000,
-      },
+      strategy: new NamespacedNatsServer(
+        {
+          servers: config.NATS_URL,
+          queue: names.queueGroup,
+          name: 'booking-service',
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          // Stop taking new requests first, then let in-flight ones finish.
+          gracefulShutdown: true,
+          gracePeriod: 2_000,
+        },
+        names.requestSubject,
+      ),
     },
     { inheritAppConfig: true },
   );

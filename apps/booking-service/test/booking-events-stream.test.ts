@@ -5,11 +5,13 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BOOKING_EVENTS_DUPLICATE_WINDOW_MS,
-  BOOKING_EVENTS_STREAM,
   bookingEventsStreamEnvSchema,
   bookingEventsStreamLimits,
   ensureBookingEventsStream,
+  namesFor,
 } from '@booking/shared';
+
+const NAMES = namesFor('');
 
 describe('booking events stream limits', () => {
   let server: PrivateNatsServer;
@@ -24,10 +26,10 @@ describe('booking events stream limits', () => {
     await server?.dispose();
   });
 
-  const streamInfo = async () => (await jetstreamManager(nats)).streams.info(BOOKING_EVENTS_STREAM);
+  const streamInfo = async () => (await jetstreamManager(nats)).streams.info(NAMES.eventsStream);
 
   it('a new stream gets the default limits: events kept 3 days, no size limit', async () => {
-    await ensureBookingEventsStream(nats);
+    await ensureBookingEventsStream(nats, NAMES);
     const { config } = await streamInfo();
     expect(config.max_age).toBe(nanos(3 * 86_400_000));
     expect(config.max_bytes).toBe(-1);
@@ -40,7 +42,7 @@ describe('booking events stream limits', () => {
     await js.publish('booking.created', '{}');
     expect((await streamInfo()).state.messages).toBe(2);
 
-    await ensureBookingEventsStream(nats, { maxAgeMs: 1_000, maxBytes: 1_000_000 });
+    await ensureBookingEventsStream(nats, NAMES, { maxAgeMs: 1_000, maxBytes: 1_000_000 });
     const { config } = await streamInfo();
     expect(config).toMatchObject({ max_age: nanos(1_000), max_bytes: 1_000_000 });
     // JetStream refuses a duplicate window longer than max_age.
@@ -49,7 +51,7 @@ describe('booking events stream limits', () => {
     expect((await streamInfo()).state.first_seq).toBe(3);
 
     // 0 lifts the limits again.
-    await ensureBookingEventsStream(nats, { maxAgeMs: 0, maxBytes: 0 });
+    await ensureBookingEventsStream(nats, NAMES, { maxAgeMs: 0, maxBytes: 0 });
     expect((await streamInfo()).config).toMatchObject({ max_age: 0, max_bytes: -1 });
   });
 

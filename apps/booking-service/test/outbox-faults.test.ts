@@ -2,13 +2,14 @@ import { createMetricsRegistry } from '@booking/observability';
 import { loadBookingServiceConfig } from '../src/config.js';
 import { OutboxRelay } from '../src/outbox/outbox-relay.js';
 import { readBookingEvents } from '../src/replay/read-booking-events.js';
-import { BookingEventType, ensureBookingEventsStream } from '@booking/shared';
+import { BookingEventType, ensureBookingEventsStream, namesFor } from '@booking/shared';
 import { PrivateNatsServer, TestDatabase, waitUntil } from '@booking/testing';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countStatuses, Stack, type ApiResponse } from '../../api-gateway/test/support/stack.js';
 
+const NAMES = namesFor('');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('outbox relays racing', () => {
@@ -19,7 +20,7 @@ describe('outbox relays racing', () => {
   beforeAll(async () => {
     [db, nats] = await Promise.all([TestDatabase.create(), PrivateNatsServer.start()]);
     for (let i = 0; i < 3; i++) connections.push(await connect({ servers: nats.url }));
-    await ensureBookingEventsStream(connections[0]!);
+    await ensureBookingEventsStream(connections[0]!, NAMES);
   });
   afterAll(async () => {
     await Promise.all(connections.map((c) => c.close()));
@@ -57,7 +58,7 @@ describe('outbox relays racing', () => {
     expect(published.reduce((a, b) => a + b, 0)).toBe(1000);
     expect(published.filter((n) => n > 0).length).toBeGreaterThan(1);
     expect((await db.query('SELECT 1 FROM outbox_pending')).rowCount).toBe(0);
-    const { events } = await readBookingEvents(connections[0]!);
+    const { events } = await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream });
     expect(events).toHaveLength(1000);
     expect(new Set(events.map((e) => e.event.id)).size).toBe(1000);
   });
@@ -82,7 +83,7 @@ describe('outbox relays racing', () => {
   });
 
   it('a re-send of rows a crashed relay had published is dropped by the message id', async () => {
-    const before = (await readBookingEvents(connections[0]!)).events.length;
+    const before = (await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream })).events.length;
     await insertOutboxRows(50, 'crashed-');
     // A relay published these, then died before dequeuing them: they are still pending.
     const { rows } = await db.query<{ id: string; type: string }>(
@@ -94,11 +95,14 @@ describe('outbox relays racing', () => {
     relay.wake();
     await relay.idle();
     expect(relay.publishedCount).toBe(50);
-    expect((await readBookingEvents(connections[0]!)).events.length + (await malformedCount())).toBe(before + 50);
+    expect(
+      (await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream })).events.length +
+        (await malformedCount()),
+    ).toBe(before + 50);
   });
 
   it('a row JetStream refuses goes back in the queue; the rest of its claim is published and dequeued', async () => {
-    const before = (await readBookingEvents(connections[0]!)).events.length;
+    const before = (await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream })).events.length;
     await insertOutboxRows(3, 'partial-');
     // No stream captures this subject: JetStream answers 503 for it alone.
     const { rows } = await db.query<{ position: string }>(
@@ -110,12 +114,12 @@ describe('outbox relays racing', () => {
     expect(relay.publishedCount).toBe(2);
     const pending = await db.query<{ position: string }>('SELECT position FROM outbox_pending');
     expect(pending.rows).toEqual([{ position: rows[0]!.position }]);
-    expect((await readBookingEvents(connections[0]!)).events.length).toBe(before + 2);
+    expect((await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream })).events.length).toBe(before + 2);
     await db.query('DELETE FROM outbox_pending');
   });
 
   async function malformedCount(): Promise<number> {
-    return (await readBookingEvents(connections[0]!)).malformed;
+    return (await readBookingEvents(connections[0]!, { stream: NAMES.eventsStream })).malformed;
   }
 });
 

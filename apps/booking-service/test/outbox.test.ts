@@ -1,4 +1,4 @@
-import { BOOKING_EVENTS_STREAM, BookingEventType, BookingSubjects, type BookingEvent } from '@booking/shared';
+import { BookingEventType, BookingSubjects, namesFor, type BookingEvent } from '@booking/shared';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
@@ -69,7 +69,7 @@ describe('transactional outbox → JetStream', () => {
   it('the stream captures exactly the three event subjects, never the request subjects', async () => {
     const nats = await connect({ servers: stack.nats.url });
     try {
-      const info = await (await jetstreamManager(nats)).streams.info(BOOKING_EVENTS_STREAM);
+      const info = await (await jetstreamManager(nats)).streams.info(namesFor('').eventsStream);
       expect([...info.config.subjects].sort()).toEqual(['booking.cancelled', 'booking.created', 'booking.failed']);
     } finally {
       await nats.close();

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { BOOKING_EVENTS_STREAM } from '@booking/shared';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +18,8 @@ describe('events replay', () => {
   let midpoint: Date;
 
   beforeAll(async () => {
-    stack = await Stack.start({ inProcessReplicas: 1 });
+    // In a namespace: the replay reads that deployment's stream (BOOKING_EVENTS_replay), as its services wrote it.
+    stack = await Stack.start({ inProcessReplicas: 1, namespace: 'replay' });
     nats = await connect({ servers: stack.nats.url });
     // A populated stream: concurrent reservations over several events, rejections, cancellations.
     eventIds = [await stack.db.createEvent(15), await stack.db.createEvent(40), await stack.db.createEvent(5)];
@@ -46,7 +46,8 @@ describe('events replay', () => {
   });
 
   it('replaying the whole stream rebuilds exactly the booking counts in PostgreSQL', async () => {
-    const report = await replayBookingEvents(nats, stack.db.connection.pool);
+    const report = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
+    expect(report.stream).toBe('BOOKING_EVENTS_replay');
     const { rows } = await stack.db.query<{ n: string }>('SELECT count(*) AS n FROM bookings');
     expect(report.replayed.created - report.replayed.cancelled).toBe(Number(rows[0]!.n));
     expect(report.replayed.cancelled).toBe(15);
@@ -54,14 +55,18 @@ describe('events replay', () => {
     expect(report).toMatchObject({ matches: true, mismatches: [], comparedWith: 'bookings', unpublished: 0 });
     expect(report.eventsCompared).toBe(3);
     expect(formatReport(report)).toContain('Booking counts match PostgreSQL (bookings) for all 3 events.');
+    expect(formatReport(report)).toMatch(/^Replayed \d+ events of BOOKING_EVENTS_replay from its start/);
   });
 
   it('--since replays only the later events and matches the same window of the outbox', async () => {
-    const report = await replayBookingEvents(nats, stack.db.connection.pool, midpoint);
+    const report = await replayBookingEvents(nats, stack.db.connection.pool, {
+      stream: stack.names.eventsStream,
+      since: midpoint,
+    });
     expect(report.comparedWith).toBe('outbox');
     expect(report.replayed.cancelled).toBe(3);
     expect(report.matches).toBe(true);
-    const full = await replayBookingEvents(nats, stack.db.connection.pool);
+    const full = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
     expect(report.replayed.total).toBeLessThan(full.replayed.total);
   });
 
@@ -70,7 +75,7 @@ describe('events replay', () => {
       'SELECT id, event_id FROM bookings ORDER BY id LIMIT 1',
     );
     await stack.db.query('DELETE FROM bookings WHERE id = $1', [rows[0]!.id]);
-    const report = await replayBookingEvents(nats, stack.db.connection.pool);
+    const report = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
     expect(report.matches).toBe(false);
     expect(report.mismatches).toHaveLength(1);
     expect(report.mismatches[0]!.event_id).toBe(rows[0]!.event_id);
@@ -86,7 +91,11 @@ describe('events replay', () => {
     expect((failure as { code: number }).code).toBe(1);
     expect((failure as { stdout: string }).stdout).toContain('DIFFER');
     const windowed = await run(process.execPath, [REPLAY_CLI, '--since', midpoint.toISOString(), '--json'], { env });
-    expect(JSON.parse(windowed.stdout)).toMatchObject({ matches: true, comparedWith: 'outbox' });
+    expect(JSON.parse(windowed.stdout)).toMatchObject({
+      stream: 'BOOKING_EVENTS_replay',
+      matches: true,
+      comparedWith: 'outbox',
+    });
     const bad = await run(process.execPath, [REPLAY_CLI, '--since', 'yesterday'], { env }).catch(
       (error: { code: number; stderr: string }) => error,
     );
@@ -95,17 +104,17 @@ describe('events replay', () => {
   });
 
   it('once events have left the stream and the outbox, compares only from the horizon and says so', async () => {
-    const whole = await replayBookingEvents(nats, stack.db.connection.pool);
+    const whole = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
     expect(whole.horizon).toMatchObject({ from: null, stream: { firstSeq: 1 } });
     expect(formatReport(whole)).toContain('the whole history is checkable');
 
     // The events before the midpoint leave the stream (as its limits drop them) and the outbox (as its retention does).
-    const { events } = await readBookingEvents(nats, midpoint);
+    const { events } = await readBookingEvents(nats, { stream: stack.names.eventsStream, since: midpoint });
     const firstKept = events[0]!.seq;
-    await (await jetstreamManager(nats)).streams.purge(BOOKING_EVENTS_STREAM, { seq: firstKept });
+    await (await jetstreamManager(nats)).streams.purge(stack.names.eventsStream, { seq: firstKept });
     await stack.db.query('DELETE FROM outbox WHERE occurred_at < $1', [midpoint]);
 
-    const report = await replayBookingEvents(nats, stack.db.connection.pool);
+    const report = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
     const { rows } = await stack.db.query<{ occurred_at: Date }>(
       'SELECT occurred_at FROM outbox ORDER BY position LIMIT 1',
     );
@@ -122,12 +131,15 @@ describe('events replay', () => {
     );
 
     // A window reaching further back starts at the horizon.
-    const early = await replayBookingEvents(nats, stack.db.connection.pool, new Date(0));
+    const early = await replayBookingEvents(nats, stack.db.connection.pool, {
+      stream: stack.names.eventsStream,
+      since: new Date(0),
+    });
     expect(early.since).toBe(report.horizon.from);
 
     const run = promisify(execFile);
     const { stdout } = await run(process.execPath, [REPLAY_CLI], { env: { ...process.env, ...stack.serviceEnv } });
-    expect(stdout).toContain(`Stream: oldest event stored ${report.horizon.stream!.oldest} (seq ${firstKept})`);
+    expect(stdout).toContain(`Stream ${stack.names.eventsStream}: oldest event stored ${report.horizon.stream!.oldest} (seq ${firstKept})`);
     expect(stdout).toContain(`outbox: oldest row ${report.horizon.outbox!.oldest}`);
     expect(stdout).toContain('not checkable');
   });

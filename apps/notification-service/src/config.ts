@@ -19,7 +19,10 @@ export const notificationServiceEnvSchema = commonEnvSchema
   .extend({
     /** HTTP port for health and metrics; the work arrives from JetStream. */
     NOTIFICATION_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3002),
-    /** Durable consumer name: replicas sharing it share the work; each event is handled by one of them. */
+    /**
+     * Durable consumer name: replicas sharing it share the work; each event is handled by one of them. Scoped
+     * by the stream, so deployments with different BOOKING_NAMESPACEs may use the same name.
+     */
     NOTIFICATION_CONSUMER_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'must be 1-64 letters, digits, "-" or "_"' })

@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PrivateNatsServer, TestDatabase, waitUntil } from '@booking/testing';
-import {
-  BOOKING_EVENTS_STREAM,
-  ensureBookingEventsStream,
-  type BookingEvent,
-  type BookingEventType,
-} from '@booking/shared';
+import { ensureBookingEventsStream, namesFor, type BookingEvent, type BookingEventType } from '@booking/shared';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
@@ -27,6 +22,8 @@ interface RunningService {
  * write), each test with a durable consumer of its own that starts after the
  * earlier tests' events.
  */
+const NAMES = namesFor('');
+
 describe('notification service: batches', () => {
   let db: TestDatabase;
   let natsServer: PrivateNatsServer;
@@ -38,7 +35,7 @@ describe('notification service: batches', () => {
   beforeAll(async () => {
     [db, natsServer] = await Promise.all([TestDatabase.create(), PrivateNatsServer.start()]);
     nats = await connect({ servers: natsServer.url });
-    await ensureBookingEventsStream(nats);
+    await ensureBookingEventsStream(nats, NAMES);
     manager = await jetstreamManager(nats);
   });
   afterEach(async () => {
@@ -53,7 +50,7 @@ describe('notification service: batches', () => {
   /** A durable consumer as an earlier version left it (no filter), from now on; the service starts on it. */
   async function newConsumer(): Promise<string> {
     const name = `notifications-${++consumers}`;
-    await manager.consumers.add(BOOKING_EVENTS_STREAM, {
+    await manager.consumers.add(NAMES.eventsStream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.New,
@@ -87,7 +84,7 @@ describe('notification service: batches', () => {
   const drained = (consumer: string) =>
     waitUntil(
       async () => {
-        const info = await manager.consumers.info(BOOKING_EVENTS_STREAM, consumer);
+        const info = await manager.consumers.info(NAMES.eventsStream, consumer);
         return info.num_pending === 0 && info.num_ack_pending === 0;
       },
       30_000,
@@ -173,7 +170,7 @@ describe('notification service: batches', () => {
     const ids = good.map((event) => event.id);
     expect((await recorded(ids)).sort()).toEqual([...ids].sort());
     expect(await recorded([nul.id])).toEqual([]);
-    const info = await manager.consumers.info(BOOKING_EVENTS_STREAM, consumer);
+    const info = await manager.consumers.info(NAMES.eventsStream, consumer);
     expect(info.num_redelivered).toBe(0); // terminated, not offered again
     const drops = logs.lines().filter((line) => line.level === 'error' && /^Dropping message/.test(line.msg));
     expect(drops.map((line) => line.msg)).toEqual([
@@ -217,7 +214,7 @@ describe('notification service: batches', () => {
       expect(await deliveryStatus(held.id, 'log')).toBe('delivered');
       // The other events are acknowledged; only the held one is still in flight.
       await waitUntil(
-        async () => (await manager.consumers.info(BOOKING_EVENTS_STREAM, consumer)).num_ack_pending === 1,
+        async () => (await manager.consumers.info(NAMES.eventsStream, consumer)).num_ack_pending === 1,
         5_000,
         'only the held event unacknowledged',
       );
@@ -236,7 +233,7 @@ describe('notification service: batches', () => {
   it('takes only the configured event types; an existing consumer gets the new filter at start-up', async () => {
     const consumer = await newConsumer();
     const onlyCreated = await startService(consumer, { NOTIFICATION_EVENT_TYPES: 'booking.created' });
-    const filterOf = async () => (await manager.consumers.info(BOOKING_EVENTS_STREAM, consumer)).config;
+    const filterOf = async () => (await manager.consumers.info(NAMES.eventsStream, consumer)).config;
     expect(await filterOf()).toMatchObject({ filter_subject: 'booking.created' });
     const first = [created(0), cancelled(1), failed(2)];
     await publish(first);

@@ -6,11 +6,15 @@ import { parse } from 'yaml';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const INFRASTRUCTURE = join(ROOT, 'infrastructure');
 
+/** Compose files, relative to infrastructure/. */
 export const COMPOSE_FILES = {
   production: 'docker-compose.yml',
   development: 'docker-compose.dev.yml',
   low: 'docker-compose.low.yml',
   high: 'docker-compose.high.yml',
+  build: 'docker-compose.build.yml',
+  /** `docker compose up` in the repository root. */
+  quickStart: '../compose.yaml',
 } as const;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

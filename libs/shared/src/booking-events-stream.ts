@@ -1,8 +1,8 @@
 import { DiscardPolicy, jetstreamManager, JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { nanos, type NatsConnection } from '@nats-io/nats-core';
 import { z } from 'zod';
-import { BOOKING_EVENT_SUBJECTS, BOOKING_EVENTS_STREAM } from './booking-events.js';
 import { durationMs } from './config.js';
+import type { BookingNames } from './names.js';
 
 /**
  * How long JetStream remembers a message id: a re-send of the same outbox row
@@ -37,17 +37,20 @@ export const bookingEventsStreamLimits = (
 export const DEFAULT_BOOKING_EVENTS_STREAM_LIMITS = bookingEventsStreamLimits(bookingEventsStreamEnvSchema.parse({}));
 
 /**
- * Creates the booking events stream, or brings an existing one back to the
- * contract: subjects exactly the three event types (never the request/reply
- * subjects), file storage, and `limits` (the oldest events are dropped first).
+ * Creates the deployment's booking events stream, or brings an existing one
+ * back to the contract: subjects exactly the three event types' (never the
+ * request/reply subjects), file storage, and `limits` (the oldest events are
+ * dropped first).
  */
 export async function ensureBookingEventsStream(
   connection: NatsConnection,
+  names: BookingNames,
   limits: BookingEventsStreamLimits = DEFAULT_BOOKING_EVENTS_STREAM_LIMITS,
 ): Promise<void> {
   const manager = await jetstreamManager(connection);
+  const stream = names.eventsStream;
   const config = {
-    subjects: [...BOOKING_EVENT_SUBJECTS],
+    subjects: [...names.eventSubjects],
     // JetStream refuses a duplicate window longer than the stream keeps its messages.
     duplicate_window: nanos(
       limits.maxAgeMs > 0
@@ -59,15 +62,15 @@ export async function ensureBookingEventsStream(
     discard: DiscardPolicy.Old,
   };
   try {
-    await manager.streams.info(BOOKING_EVENTS_STREAM);
-    await manager.streams.update(BOOKING_EVENTS_STREAM, config);
+    await manager.streams.info(stream);
+    await manager.streams.update(stream, config);
   } catch (error) {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)) throw error;
     try {
-      await manager.streams.add({ name: BOOKING_EVENTS_STREAM, ...config });
+      await manager.streams.add({ name: stream, ...config });
     } catch (addError) {
       // Another replica created it meanwhile (same contract): bring it in line once more.
-      await manager.streams.update(BOOKING_EVENTS_STREAM, config).catch(() => {
+      await manager.streams.update(stream, config).catch(() => {
         throw addError;
       });
     }

@@ -2,8 +2,8 @@ import { z } from 'zod';
 
 /**
  * Booking events: what happened to bookings, published once each on the
- * JetStream stream below. The stream captures exactly these subjects, never
- * the request/reply subjects (`booking.reserve`, ...).
+ * deployment's JetStream stream (see `namesFor`). The stream captures exactly
+ * these subjects, never the request/reply subjects (`booking.reserve`, ...).
  */
 export const BookingEventType = {
   created: 'booking.created',
@@ -12,8 +12,7 @@ export const BookingEventType = {
 } as const;
 export type BookingEventType = (typeof BookingEventType)[keyof typeof BookingEventType];
 
-export const BOOKING_EVENTS_STREAM = 'BOOKING_EVENTS';
-/** The subject of each event is its type. */
+/** The subject of each event is its type (in a namespace, prefixed with it: see `namesFor`). */
 export const BOOKING_EVENT_SUBJECTS: readonly BookingEventType[] = Object.values(BookingEventType);
 
 /** NATS header carrying the request id from the gateway; stored as the event's correlation id. */

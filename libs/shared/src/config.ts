@@ -1,10 +1,13 @@
 import { setFlagsFromString } from 'node:v8';
 import { z } from 'zod';
+import { namespaceSchema } from './names.js';
 
 /** Variables every service reads. Defaults serve a local run. */
 export const commonEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   NATS_URL: z.string().min(1).default('nats://localhost:4222'),
+  /** Separates deployments sharing one NATS and Redis: stream, subjects, queue group, Redis keys (see `namesFor`). */
+  BOOKING_NAMESPACE: namespaceSchema,
   /** How long the gateway waits for the booking service's reply; sent with each request as its deadline. */
   NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   /** After SIGTERM the process exits within this time, whatever it is still waiting on. */

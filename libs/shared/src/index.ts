@@ -5,3 +5,4 @@ export * from './schemas.js';
 export * from './subjects.js';
 export * from './booking-events.js';
 export * from './booking-events-stream.js';
+export * from './names.js';

@@ -1,4 +1,4 @@
-/** NATS request/reply subjects served by the booking service. */
+/** NATS request/reply subjects served by the booking service (in a namespace, prefixed with it: see `namesFor`). */
 export const BookingSubjects = {
   reserve: 'booking.reserve',
   /** Several reservations in one message (see `reserveBatchSchema`). */
@@ -13,6 +13,3 @@ export const BookingSubjects = {
   /** Seats left of several events at once (see `seatsQuerySchema`): the live feed's lookups. */
   seatsLeft: 'event.seats',
 } as const;
-
-/** Every replica of the booking service joins this queue group, so each request is handled once. */
-export const BOOKING_QUEUE_GROUP = 'booking-service';

@@ -97,6 +97,7 @@ describe('configuration', () => {
     expect(loadConfig(schema, {})).toEqual({
       NODE_ENV: 'development',
       NATS_URL: 'nats://localhost:4222',
+      BOOKING_NAMESPACE: '',
       NATS_REQUEST_TIMEOUT_MS: 5000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
       DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/booking_db',

@@ -1,4 +1,3 @@
-import { BOOKING_QUEUE_GROUP } from '@booking/shared';
 import { Module } from '@nestjs/common';
 import { ClientNats } from '@nestjs/microservices';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
@@ -12,7 +11,7 @@ import { BOOKING_NATS_CLIENT, BookingClient } from './booking-client.js';
       useFactory: (config: GatewayConfig) =>
         new ClientNats({
           servers: config.NATS_URL,
-          name: `api-gateway (${BOOKING_QUEUE_GROUP} client)`,
+          name: 'api-gateway (booking-service client)',
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
           // Otherwise every request pre-builds two Error objects (stack traces) in case it fails.

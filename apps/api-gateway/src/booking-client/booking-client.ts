@@ -4,7 +4,9 @@ import {
   DEADLINE_HEADER,
   ErrorCode,
   HTTP_STATUS_BY_ERROR_CODE,
+  namesFor,
   REQUEST_ID_HEADER,
+  type BookingNames,
   type BookingView,
   type ReserveCommand,
   type ServiceError,
@@ -120,6 +122,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
   private readonly policies: Record<Kind, IPolicy>;
   private readonly breakerOpenedAt: Record<Kind, number> = { command: 0, read: 0 };
   private packetId = 0;
+  private readonly names: BookingNames;
   /** Counters for monitoring (exposed by the metrics module). */
   readonly counters = {
     breakerOpened: 0,
@@ -140,6 +143,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(GATEWAY_METRICS) private readonly metrics: GatewayMetrics,
   ) {
+    this.names = namesFor(config.BOOKING_NAMESPACE);
     const inFlight = bulkhead(config.BOOKING_MAX_IN_FLIGHT, 0);
     const noResponders = retry(handleWhen(isNoResponders), {
       maxAttempts: NO_RESPONDERS_RETRIES,
@@ -293,6 +297,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
    * rather than ClientProxy.send, which subscribes and unsubscribes a fresh
    * inbox per request: a third of the protocol writes on the hot path. The
    * payload is Nest's NATS packet, which the booking service's transport reads.
+   * `subject` is the plain pattern; the request travels on the namespace's subject.
    */
   private async send<T>(
     subject: string,
@@ -304,7 +309,7 @@ export class BookingClient implements OnApplicationBootstrap, OnApplicationShutd
     if (requestId) headers.set(REQUEST_ID_HEADER, requestId);
     headers.set(DEADLINE_HEADER, String(deadline));
     const packet = JSON.stringify({ pattern: subject, data: payload, id: String(++this.packetId) });
-    const message = await this.nats.unwrap<NatsConnection>().request(subject, packet, {
+    const message = await this.nats.unwrap<NatsConnection>().request(this.names.requestSubject(subject), packet, {
       timeout: Math.max(1, deadline - Date.now()),
       headers,
     });

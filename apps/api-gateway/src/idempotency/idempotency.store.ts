@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { GATEWAY_CONFIG, redisKeyPrefix, type GatewayConfig } from '../config.js';
 import { RedisAvailability, RedisUnavailableError } from '../redis/redis-availability.js';
 
 export interface StoredResponse {
@@ -98,6 +98,7 @@ return 1`;
 @Injectable()
 export class IdempotencyStore {
   private readonly pendingTtlMs: number;
+  private readonly keyPrefix: string;
   private readonly claimScript;
   private readonly completeScript;
   private readonly releaseScript;
@@ -110,6 +111,7 @@ export class IdempotencyStore {
   ) {
     // Long enough to outlive the request; if the gateway dies mid-request the key frees itself.
     this.pendingTtlMs = config.NATS_REQUEST_TIMEOUT_MS * 2 + 5_000;
+    this.keyPrefix = redisKeyPrefix(config);
     this.claimScript = redis.defineScript<[string, string?]>('claimIdempotencyKey', 1, CLAIM_SCRIPT);
     this.completeScript = redis.defineScript<number>('completeIdempotencyKey', 1, COMPLETE_SCRIPT);
     this.releaseScript = redis.defineScript<number>('releaseIdempotencyKey', 1, RELEASE_SCRIPT);
@@ -124,7 +126,7 @@ export class IdempotencyStore {
   }
 
   redisKey(caller: string, key: string): string {
-    return `${this.config.REDIS_KEY_PREFIX}idem:${sha256(caller)}:${sha256(key)}`;
+    return `${this.keyPrefix}idem:${sha256(caller)}:${sha256(key)}`;
   }
 
   /** Claims `redisKey` for the request whose claim is named `token`, or says what holds it. */

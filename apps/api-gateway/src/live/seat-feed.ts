@@ -3,6 +3,7 @@ import {
   BookingSubjects,
   idSchema,
   MAX_EVENTS_PER_SEATS_QUERY,
+  namesFor,
   type SeatUpdate,
 } from '@booking/shared';
 import {
@@ -20,7 +21,7 @@ import { BookingClient } from '../booking-client/booking-client.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 
 /** The booking events that change seats left. */
-export const SEAT_CHANGING_SUBJECTS = [BookingEventType.created, BookingEventType.cancelled] as const;
+export const SEAT_CHANGING_TYPES = [BookingEventType.created, BookingEventType.cancelled] as const;
 
 /** Only the part of a booking event the feed needs; the rest of the envelope is not its business. */
 const seatChangeSchema = z.object({ data: z.object({ event_id: idSchema('event_id') }) });
@@ -56,9 +57,10 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
-    for (const subject of SEAT_CHANGING_SUBJECTS) {
+    const names = namesFor(this.config.BOOKING_NAMESPACE);
+    for (const type of SEAT_CHANGING_TYPES) {
       // Core subscription: also receives what the outbox relay publishes to JetStream, with no consumer state to keep.
-      this.connection.subscribe(subject, {
+      this.connection.subscribe(names.eventSubject(type), {
         callback: (error, message) => {
           if (!error) this.onMessage(message);
         },

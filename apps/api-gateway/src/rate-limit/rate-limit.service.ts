@@ -2,7 +2,7 @@ import type { GatewayMetrics } from '@booking/observability';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { GATEWAY_CONFIG, redisKeyPrefix, type GatewayConfig } from '../config.js';
 import { RedisAvailability } from '../redis/redis-availability.js';
 import { LeasedWindowLimiter, type WindowDecision } from './leased-window-limiter.js';
 
@@ -49,7 +49,7 @@ export class RateLimitService implements OnModuleDestroy {
     @Inject(GATEWAY_METRICS) private readonly metrics: GatewayMetrics,
   ) {
     const build = (scope: RateLimitScope, points: number): ScopeLimiter => {
-      const keyPrefix = `${config.REDIS_KEY_PREFIX}rl:${scope}`;
+      const keyPrefix = `${redisKeyPrefix(config)}rl:${scope}`;
       const windowSeconds = config.RATE_LIMIT_WINDOW_S;
       return {
         shared: new LeasedWindowLimiter(redis, { points, windowSeconds, keyPrefix }),

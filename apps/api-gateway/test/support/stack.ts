@@ -8,6 +8,7 @@ import {
   waitForHttpOk,
   waitUntil,
 } from '@booking/testing';
+import { namesFor, type BookingNames } from '@booking/shared';
 import { connect as connectNats, type Msg } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
 import { startBookingService } from '../../../booking-service/src/app.js';
@@ -68,6 +69,10 @@ export interface StackOptions {
   serviceEnv?: Record<string, string>;
   /** Capture the services' JSON logs in `stack.logs` instead of silencing them. */
   captureLogs?: boolean;
+  /** BOOKING_NAMESPACE of every service of the stack. */
+  namespace?: string;
+  /** Use this stack's nats-server and redis-server (left running by `stop`) instead of private ones. */
+  shareWith?: Stack;
 }
 
 /**
@@ -90,19 +95,23 @@ export class Stack {
   notificationUrl = '';
   gateway!: INestApplication;
   baseUrl = '';
+  readonly names: BookingNames;
 
   private constructor(
     readonly db: TestDatabase,
     readonly nats: PrivateNatsServer,
     readonly redis: PrivateRedisServer,
     private readonly options: StackOptions = {},
-  ) {}
+  ) {
+    this.names = namesFor(options.namespace ?? '');
+  }
 
   static async start(options: StackOptions = {}): Promise<Stack> {
+    const shared = options.shareWith;
     const [db, nats, redis] = await Promise.all([
       TestDatabase.create(),
-      PrivateNatsServer.start(),
-      PrivateRedisServer.start(),
+      shared?.nats ?? PrivateNatsServer.start(),
+      shared?.redis ?? PrivateRedisServer.start(),
     ]);
     const stack = new Stack(db, nats, redis, options);
     for (let i = 0; i < (options.inProcessReplicas ?? 1); i++) await stack.startInProcessReplica();
@@ -117,6 +126,7 @@ export class Stack {
       DATABASE_URL: this.db.url,
       DATABASE_POOL_SIZE: '5',
       NODE_ENV: 'test',
+      BOOKING_NAMESPACE: this.names.namespace,
       ...this.options.serviceEnv,
     };
   }
@@ -174,6 +184,7 @@ export class Stack {
       PORT: '0',
       HOST: '127.0.0.1',
       NODE_ENV: 'test',
+      BOOKING_NAMESPACE: this.names.namespace,
       ...TEST_JWT,
       ...UNLIMITED,
     };
@@ -206,7 +217,8 @@ export class Stack {
     for (const child of this.children) if (running(child)) child.kill('SIGCONT');
     await Promise.all(this.gateways.splice(0).map((app) => app.close()));
     await this.stopReplicas();
-    await Promise.all([this.nats.dispose(), this.db.drop(), this.redis.stop()]);
+    if (this.options.shareWith) await this.db.drop();
+    else await Promise.all([this.nats.dispose(), this.db.drop(), this.redis.stop()]);
   }
 
   /** Sends one JSON request to the gateway. */
@@ -231,11 +243,11 @@ export class Stack {
     );
   }
 
-  /** Every message in the booking events stream, in stream order. */
+  /** Every message in the stack's booking events stream, in stream order. */
   async streamEvents(): Promise<StoredBookingEvent[]> {
     const nats = await connectNats({ servers: this.nats.url });
     try {
-      return (await readBookingEvents(nats)).events;
+      return (await readBookingEvents(nats, { stream: this.names.eventsStream })).events;
     } finally {
       await nats.close();
     }

@@ -1,10 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import { failedBeforeSending } from '@booking/database';
-import { BookingSubjects, ErrorCode, fail, type ServiceReply } from '@booking/shared';
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { BookingSubjects, ErrorCode, fail, namesFor, type BookingNames, type ServiceReply } from '@booking/shared';
+import { Catch, HttpException, Inject, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { NatsContext } from '@nestjs/microservices';
 import type { FastifyReply } from 'fastify';
 import { of, type Observable } from 'rxjs';
+import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { NotStartedError } from './command-deadline.js';
 import { isDatabaseUnavailable, PgErrorCode, postgresErrorCode } from './postgres-errors.js';
 
@@ -25,11 +26,16 @@ const COMMAND_SUBJECTS: ReadonlySet<string> = new Set([
 @Catch()
 export class RpcErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('RpcErrorFilter');
+  private readonly names: BookingNames;
+
+  constructor(@Inject(BOOKING_SERVICE_CONFIG) config: BookingServiceConfig) {
+    this.names = namesFor(config.BOOKING_NAMESPACE);
+  }
 
   catch(error: unknown, host: ArgumentsHost): Observable<ServiceReply<never>> | void {
     if (host.getType() === 'http') return this.replyHttp(error, host.switchToHttp().getResponse<FastifyReply>());
-    const subject = host.switchToRpc().getContext<NatsContext>().getSubject();
-    return of(failureReply(error, this.logger, COMMAND_SUBJECTS.has(subject) ? 'command' : 'query'));
+    const pattern = this.names.requestPattern(host.switchToRpc().getContext<NatsContext>().getSubject());
+    return of(failureReply(error, this.logger, COMMAND_SUBJECTS.has(pattern) ? 'command' : 'query'));
   }
 
   private replyHttp(error: unknown, reply: FastifyReply): void {

@@ -1,6 +1,12 @@
 import { OUTBOX_NOTIFY_CHANNEL, type DatabaseConnection } from '@booking/database';
 import { createOutboxMetrics, METRICS_REGISTRY, type OutboxBacklog, type Registry } from '@booking/observability';
-import { bookingEventsStreamLimits, ensureBookingEventsStream, type BookingEvent } from '@booking/shared';
+import {
+  bookingEventsStreamLimits,
+  ensureBookingEventsStream,
+  namesFor,
+  type BookingEvent,
+  type BookingNames,
+} from '@booking/shared';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -49,6 +55,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** Rows this relay has published (successful publishes, including ones JetStream found duplicate). */
   publishedCount = 0;
   private readonly metrics: ReturnType<typeof createOutboxMetrics>;
+  private readonly names: BookingNames;
 
   constructor(
     @Inject(BOOKING_SERVICE_CONFIG) private readonly config: BookingServiceConfig,
@@ -56,6 +63,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(EVENTS_NATS) private readonly nats: NatsConnection,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
+    this.names = namesFor(config.BOOKING_NAMESPACE);
     this.publisher = new JetStreamBatchPublisher(nats, config.OUTBOX_PUBLISH_TIMEOUT_MS);
     this.metrics = createOutboxMetrics(registry, () => this.backlog());
   }
@@ -73,7 +81,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureBookingEventsStream(this.nats, bookingEventsStreamLimits(this.config));
+    await ensureBookingEventsStream(this.nats, this.names, bookingEventsStreamLimits(this.config));
     void this.wakeOnReconnect();
     this.listener = new PgListener(this.config.DATABASE_URL, OUTBOX_NOTIFY_CHANNEL, () => this.wake());
     await this.listener.start();
@@ -149,7 +157,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       )) as unknown as pg.QueryResult<PendingRow>[];
       const rows = results.at(-1)!.rows;
       const outcomes = await this.publisher.publish(
-        rows.map((row) => ({ subject: row.type, data: JSON.stringify(toEnvelope(row)), msgID: row.id })),
+        rows.map((row) => ({
+          subject: this.names.eventSubject(row.type),
+          data: JSON.stringify(toEnvelope(row)),
+          msgID: row.id,
+        })),
       );
       const failure = outcomes.find((outcome) => outcome !== undefined);
       const unpublished = rows.filter((_, index) => outcomes[index] !== undefined).map((row) => row.position);

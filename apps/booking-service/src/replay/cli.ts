@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { connectDatabase } from '@booking/database';
-import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
+import { commonEnvSchema, databaseEnvSchema, loadConfig, namesFor } from '@booking/shared';
 import { connect } from '@nats-io/transport-node';
 import { formatReport, parseSince, replayBookingEvents } from './replay.js';
 
 /**
  * `pnpm events:replay [--since <ISO time | 15m | 2h | 7d>] [--json]`: rebuilds
- * per-event booking counts from the JetStream stream and reports whether they
- * match PostgreSQL. Exit code 0 when they match, 1 when they differ, 2 on error.
+ * per-event booking counts from the JetStream stream of BOOKING_NAMESPACE and
+ * reports whether they match PostgreSQL at DATABASE_URL (the same deployment's). Exit code 0 when they match, 1 when they differ, 2 on error.
  */
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -19,7 +19,8 @@ async function main(): Promise<number> {
   const nats = await connect({ servers: config.NATS_URL, name: 'events-replay', timeout: 5_000 });
   const database = connectDatabase(config.DATABASE_URL, { poolSize: 1, applicationName: 'events-replay' });
   try {
-    const report = await replayBookingEvents(nats, database.pool, since);
+    const stream = namesFor(config.BOOKING_NAMESPACE).eventsStream;
+    const report = await replayBookingEvents(nats, database.pool, { stream, since });
     console.log(values.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return report.matches ? 0 : 1;
   } finally {

@@ -1,4 +1,4 @@
-import { BOOKING_EVENTS_STREAM, parseBookingEvent, type BookingEvent } from '@booking/shared';
+import { parseBookingEvent, type BookingEvent } from '@booking/shared';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 
@@ -14,10 +14,17 @@ export interface StreamRead {
   malformed: number;
 }
 
+export interface StreamWindow {
+  /** The deployment's stream (`namesFor(namespace).eventsStream`). */
+  stream: string;
+  /** From this storage time on; from the beginning without it. */
+  since?: Date;
+}
+
 const BATCH = 1_000;
 
 /**
- * Reads the booking events stream from `since` (by the stream's storage time;
+ * Reads a booking events stream from `since` (by the stream's storage time;
  * from the beginning without it) up to the last message present when the read
  * began, through an ordered consumer (ephemeral, nothing left behind), handing
  * each event to `visit` as it arrives: a whole stream never has to fit in
@@ -25,15 +32,15 @@ const BATCH = 1_000;
  */
 export async function scanBookingEvents(
   nats: NatsConnection,
-  since: Date | undefined,
+  { stream, since }: StreamWindow,
   visit: (stored: StoredBookingEvent) => void,
 ): Promise<{ malformed: number }> {
   const manager = await jetstreamManager(nats);
-  const { state } = await manager.streams.info(BOOKING_EVENTS_STREAM);
+  const { state } = await manager.streams.info(stream);
   let malformed = 0;
   if (state.messages === 0) return { malformed };
   const consumer = await jetstream(nats).consumers.get(
-    BOOKING_EVENTS_STREAM,
+    stream,
     since
       ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() }
       : { deliver_policy: DeliverPolicy.All },
@@ -61,8 +68,8 @@ export async function scanBookingEvents(
 }
 
 /** Every event of the stream from `since`, in stream order (for tests and small streams). */
-export async function readBookingEvents(nats: NatsConnection, since?: Date): Promise<StreamRead> {
+export async function readBookingEvents(nats: NatsConnection, window: StreamWindow): Promise<StreamRead> {
   const events: StoredBookingEvent[] = [];
-  const { malformed } = await scanBookingEvents(nats, since, (stored) => events.push(stored));
+  const { malformed } = await scanBookingEvents(nats, window, (stored) => events.push(stored));
   return { events, malformed };
 }

@@ -1,9 +1,9 @@
-import { BOOKING_EVENTS_STREAM, BookingEventType } from '@booking/shared';
+import { BookingEventType } from '@booking/shared';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { compareBookingCounts, countBookingEvent, type BookingCounts, type CountMismatch } from './booking-counts.js';
-import { scanBookingEvents } from './read-booking-events.js';
+import { scanBookingEvents, type StreamWindow } from './read-booking-events.js';
 
 /**
  * How far back the two records reach: the stream drops events older than its max_age, the outbox rows
@@ -20,6 +20,7 @@ export interface ReplayHorizon {
 }
 
 export interface ReplayReport {
+  stream: string;
   /** The start of the compared window: `--since`, moved up to the horizon if earlier. */
   since: string | null;
   horizon: ReplayHorizon;
@@ -34,10 +35,10 @@ export interface ReplayReport {
 }
 
 /**
- * Rebuilds per-event booking counts from the stream and checks them against
- * PostgreSQL. While the stream still holds every event it ever took in and no
- * `since` is given, the whole stream is replayed and compared with the
- * bookings table itself. Otherwise only events that occurred from a start time
+ * Rebuilds per-event booking counts from the deployment's stream and checks
+ * them against PostgreSQL. While the stream still holds every event it ever
+ * took in and no `since` is given, the whole stream is replayed and compared
+ * with the bookings table itself. Otherwise only events that occurred from a start time
  * on are replayed (net change per event), compared with the same window of the
  * outbox, which commits with the bookings and so is PostgreSQL's own record;
  * that start is `since`, or the horizon (where both the stream and the outbox
@@ -46,9 +47,9 @@ export interface ReplayReport {
 export async function replayBookingEvents(
   nats: NatsConnection,
   pool: pg.Pool,
-  requestedSince?: Date,
+  { stream, since: requestedSince }: StreamWindow,
 ): Promise<ReplayReport> {
-  const horizon = await replayHorizon(nats, pool);
+  const horizon = await replayHorizon(nats, pool, stream);
   // A window must lie where both records are whole (with `since`, the outbox must cover it too).
   const since = latest([
     requestedSince,
@@ -58,7 +59,7 @@ export async function replayBookingEvents(
   const replayed: BookingCounts = new Map();
   const byType = { [BookingEventType.created]: 0, [BookingEventType.cancelled]: 0, [BookingEventType.failed]: 0 };
   // Folded as they arrive: a long stream is never held in memory.
-  const { malformed } = await scanBookingEvents(nats, since, ({ event }) => {
+  const { malformed } = await scanBookingEvents(nats, { stream, since }, ({ event }) => {
     if (since && new Date(event.occurred_at) < since) return;
     byType[event.type] += 1;
     countBookingEvent(replayed, event);
@@ -70,6 +71,7 @@ export async function replayBookingEvents(
   const cancelled = byType[BookingEventType.cancelled];
   const failed = byType[BookingEventType.failed];
   return {
+    stream,
     since: since?.toISOString() ?? null,
     horizon,
     replayed: { total: created + cancelled + failed, created, cancelled, failed, malformed },
@@ -82,8 +84,8 @@ export async function replayBookingEvents(
 }
 
 /** Where the stream and the outbox begin (stream info, and one read of the outbox's position index). */
-export async function replayHorizon(nats: NatsConnection, pool: pg.Pool): Promise<ReplayHorizon> {
-  const { state } = await (await jetstreamManager(nats)).streams.info(BOOKING_EVENTS_STREAM);
+export async function replayHorizon(nats: NatsConnection, pool: pg.Pool, streamName: string): Promise<ReplayHorizon> {
+  const { state } = await (await jetstreamManager(nats)).streams.info(streamName);
   const { rows } = await pool.query<{ occurred_at: Date }>('SELECT occurred_at FROM outbox ORDER BY position LIMIT 1');
   const stream =
     state.messages > 0 ? { oldest: new Date(state.first_ts).toISOString(), firstSeq: state.first_seq } : null;
@@ -135,7 +137,7 @@ export function formatReport(report: ReplayReport): string {
   const { replayed } = report;
   const { horizon } = report;
   const lines = [
-    `Stream: ${horizon.stream ? `oldest event stored ${horizon.stream.oldest} (seq ${horizon.stream.firstSeq})` : 'empty'}; ` +
+    `Stream ${report.stream}: ${horizon.stream ? `oldest event stored ${horizon.stream.oldest} (seq ${horizon.stream.firstSeq})` : 'empty'}; ` +
       `outbox: ${horizon.outbox ? `oldest row ${horizon.outbox.oldest}` : 'empty'}.`,
     horizon.from
       ? `Horizon ${horizon.from}: differences older than that are not checkable (retention removed them from the stream or the outbox).`

@@ -1,11 +1,12 @@
 import { createConsumerLagMetrics, METRICS_REGISTRY, type ConsumerInfo, type Registry } from '@booking/observability';
 import {
   BOOKING_EVENT_SUBJECTS,
-  BOOKING_EVENTS_STREAM,
   bookingEventsStreamLimits,
   ensureBookingEventsStream,
+  namesFor,
   parseBookingEvent,
   type BookingEvent,
+  type BookingNames,
 } from '@booking/shared';
 import {
   AckPolicy,
@@ -39,7 +40,9 @@ const RETRY_DELAY_MS = 1_000;
 export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(BookingEventsConsumer.name);
   private readonly shutdown = new AbortController();
-  private readonly notified: ReadonlySet<string>;
+  private readonly names: BookingNames;
+  /** The subjects of the notified event types. */
+  private readonly notified: readonly string[];
   /** Received and not yet acknowledged, offered again or dropped: the heartbeats keep them this replica's. */
   private readonly unsettled = new Set<JsMsg>();
   /** Received, waiting for the next batch. */
@@ -58,7 +61,8 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     private readonly dispatcher: NotificationDispatcher,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
-    this.notified = new Set(config.NOTIFICATION_EVENT_TYPES);
+    this.names = namesFor(config.BOOKING_NAMESPACE);
+    this.notified = config.NOTIFICATION_EVENT_TYPES.map(this.names.eventSubject);
     createConsumerLagMetrics(registry, () => this.lag());
   }
 
@@ -73,9 +77,12 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     this.connected = true;
     void this.trackConnection(nats);
     // The booking service creates the stream too; whoever starts first does it.
-    await ensureBookingEventsStream(nats, bookingEventsStreamLimits(this.config));
+    await ensureBookingEventsStream(nats, this.names, bookingEventsStreamLimits(this.config));
     await this.ensureConsumer(await jetstreamManager(nats));
-    const consumer = await jetstream(nats).consumers.get(BOOKING_EVENTS_STREAM, this.config.NOTIFICATION_CONSUMER_NAME);
+    const consumer = await jetstream(nats).consumers.get(
+      this.names.eventsStream,
+      this.config.NOTIFICATION_CONSUMER_NAME,
+    );
     this.messages = await consumer.consume({
       max_messages: this.config.NOTIFICATION_MAX_IN_FLIGHT,
       callback: (message) => this.take(message),
@@ -106,7 +113,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
   /** Consumer lag as JetStream reports it: messages not yet delivered, and delivered but not acknowledged. */
   async lag(): Promise<ConsumerInfo> {
     const manager = await jetstreamManager(this.connection());
-    const info = await manager.consumers.info(BOOKING_EVENTS_STREAM, this.config.NOTIFICATION_CONSUMER_NAME);
+    const info = await manager.consumers.info(this.names.eventsStream, this.config.NOTIFICATION_CONSUMER_NAME);
     return { pending: info.num_pending, ackPending: info.num_ack_pending };
   }
 
@@ -122,6 +129,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
    */
   private async ensureConsumer(manager: JetStreamManager): Promise<void> {
     const durable = this.config.NOTIFICATION_CONSUMER_NAME;
+    const stream = this.names.eventsStream;
     const filter = this.subjectFilter();
     const settings: Partial<ConsumerConfig> = {
       ack_wait: nanos(this.config.NOTIFICATION_ACK_WAIT_MS),
@@ -132,10 +140,10 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
       ...filter,
     };
     try {
-      await manager.consumers.info(BOOKING_EVENTS_STREAM, durable);
-      await manager.consumers.update(BOOKING_EVENTS_STREAM, durable, settings);
+      await manager.consumers.info(stream, durable);
+      await manager.consumers.update(stream, durable, settings);
     } catch {
-      await manager.consumers.add(BOOKING_EVENTS_STREAM, {
+      await manager.consumers.add(stream, {
         durable_name: durable,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
@@ -152,17 +160,17 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
 
   /** The consumer's filter for the notified types; undefined when the server cannot express it. */
   private subjectFilter(): Partial<ConsumerConfig> | undefined {
-    const types = this.config.NOTIFICATION_EVENT_TYPES;
-    if (types.length === BOOKING_EVENT_SUBJECTS.length) return {};
-    if (types.length === 1) return { filter_subject: types[0] };
+    const subjects = this.notified;
+    if (subjects.length === BOOKING_EVENT_SUBJECTS.length) return {};
+    if (subjects.length === 1) return { filter_subject: subjects[0] };
     const features = (this.nats as NatsConnectionImpl).features;
-    return features.supports(Feature.JS_MULTIPLE_CONSUMER_FILTER) ? { filter_subjects: types } : undefined;
+    return features.supports(Feature.JS_MULTIPLE_CONSUMER_FILTER) ? { filter_subjects: [...subjects] } : undefined;
   }
 
   /** Called for each message as it arrives. */
   private take(message: JsMsg): void {
     // Only from a server that could not filter the consumer's subjects.
-    if (!this.notified.has(message.subject)) {
+    if (!this.notified.includes(message.subject)) {
       message.ack();
       return;
     }
