@@ -21,6 +21,7 @@ export default defineConfig({
       'libs/*/test/**/*.test.ts',
       'infrastructure/test/**/*.test.ts',
       'load-testing/test/**/*.test.ts',
+      'scripts/test/**/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
