@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, PrivateNatsServer } from '@booking/testing';
@@ -117,7 +117,7 @@ describe('pnpm start checks ports and dependencies before it builds', () => {
       server = undefined;
     });
 
-    const listen = (port: string, answer: (response: import('node:http').ServerResponse) => void) =>
+    const listen = (port: string, answer: (response: ServerResponse) => void) =>
       new Promise<void>((resolve) => {
         server = createServer((_request, response) => answer(response));
         server.listen(Number(port), '127.0.0.1', resolve);
