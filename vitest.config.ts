@@ -12,6 +12,8 @@ export default defineConfig({
       '@booking/shared': source('./libs/shared/src/index.ts'),
       '@booking/database': source('./libs/database/src/index.ts'),
       '@booking/testing': source('./libs/testing/src/index.ts'),
+      // Before '@booking/observability', which would otherwise take this subpath too.
+      '@booking/observability/config': source('./libs/observability/src/config.ts'),
       '@booking/observability': source('./libs/observability/src/index.ts'),
     },
   },

@@ -1,4 +1,4 @@
-import { observabilityEnvSchema } from '@booking/observability';
+import { observabilityEnvSchema } from '@booking/observability/config';
 import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
 import { z } from 'zod';
 import { COMMAND_MARGINS_MS } from './common/command-deadline.js';
