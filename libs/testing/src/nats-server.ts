@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
 import { freePort } from './free-port.js';
 import { ServerProcess } from './server-process.js';
+import { testTempDir } from './test-run.js';
 
 function natsServerBinary(): string {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
@@ -16,7 +15,7 @@ function natsServerBinary(): string {
  * so a test owns its subjects and streams and may stop and restart the server at will.
  */
 export class PrivateNatsServer {
-  private readonly storeDir = mkdtempSync(join(tmpdir(), 'nats-test-'));
+  private readonly storeDir = testTempDir('nats');
   private readonly server: ServerProcess;
 
   private constructor(
