@@ -3,7 +3,6 @@
 // booking service). Screenshots of the main pages, at desktop and phone width, go to
 // test-artifacts/screenshots/.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testTempDir } from '@booking/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
