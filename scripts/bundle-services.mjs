@@ -7,7 +7,7 @@
 // service's start-up (docs/performance.md, "Start-up"). Not minified, so the
 // bundle stays readable in a debugger.
 import { context } from 'esbuild';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,6 +51,9 @@ const namesSetOnlyWhenChanged = {
           if (!file.text.includes(KEEP_NAMES_HELPER)) throw new Error(`${file.path}: esbuild's __name helper changed`);
           contents = file.text.replace(KEEP_NAMES_HELPER, RENAMED_ONLY_HELPER);
         }
+        // An unchanged bundle is not rewritten, so that `pnpm dev` restarts only the services whose code changed.
+        const previous = await readFile(file.path).catch(() => undefined);
+        if (previous?.equals(Buffer.from(contents))) continue;
         await mkdir(dirname(file.path), { recursive: true });
         await writeFile(file.path, contents);
       }

@@ -73,7 +73,7 @@ export async function checkPorts(services, env) {
   if (ours.some(Boolean)) {
     const ports = taken.map(({ port }) => port).join(', ');
     return [
-      `the event booking system is already running (its services answer on port ${ports}); ` +
+      `the event booking system is already running (its services answer on port${taken.length > 1 ? 's' : ''} ${ports}); ` +
         'use that one, or stop it (Ctrl-C in its terminal) before starting another',
     ];
   }

@@ -108,6 +108,8 @@ log(`ports free; PostgreSQL, NATS JetStream and Redis answer (${seconds(prefligh
 holdStartLock();
 
 const buildStarted = Date.now();
+// A sign of life during a long build step.
+const building = setInterval(() => log(`still building (${seconds(buildStarted)})…`), 15_000);
 log('building: TypeScript…');
 await step('TypeScript', [tsc, '-b', 'tsconfig.build.json']);
 log('building: service bundles and the web app…');
@@ -116,6 +118,7 @@ await Promise.all([
   // The web front end the gateway serves at `/`.
   step('web app', [vite, 'build', 'apps/web', '--logLevel', 'error']),
 ]);
+clearInterval(building);
 log(`built in ${seconds(buildStarted)}`);
 
 let seedOutput = '';
