@@ -31,6 +31,6 @@ export default async function setup(): Promise<(() => Promise<void>) | void> {
   return async () => {
     process.off('SIGINT', removeOwnOnSignal);
     process.off('SIGTERM', removeOwnOnSignal);
-    await removeLeftovers((pid: number) => pid === process.pid);
+    await removeLeftovers((pid: number) => pid === process.pid, { force: true });
   };
 }

@@ -24,8 +24,12 @@ function isAlive(pid) {
   }
 }
 
-/** Removes the leftovers of every owner `owned(pid)` accepts; resolves with how many databases and folders. */
-export async function removeLeftovers(owned = (pid) => !isAlive(pid)) {
+/**
+ * Removes the leftovers of every owner `owned(pid)` accepts; resolves with how many databases and folders.
+ * Unless `force`, a database someone is connected to stays (its owner may run on another machine, where
+ * this one cannot see whether the process lives).
+ */
+export async function removeLeftovers(owned = (pid) => !isAlive(pid), { force = false } = {}) {
   let folders = 0;
   for (const name of readdirSync(tmpdir())) {
     const owner = FOLDER.exec(name)?.[1];
@@ -43,10 +47,14 @@ export async function removeLeftovers(owned = (pid) => !isAlive(pid)) {
     const { rows } = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE 'booking\\_test\\_%'");
     for (const { datname } of rows) {
       const owner = DATABASE.exec(datname)?.[1];
-      if (owner && owned(Number(owner))) {
-        await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
-        databases++;
-      }
+      if (!owner || !owned(Number(owner))) continue;
+      const drop = `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)}${force ? ' WITH (FORCE)' : ''}`;
+      // Without FORCE, PostgreSQL refuses a database in use (SQLSTATE 55006): it is left alone.
+      const dropped = await admin.query(drop).then(
+        () => true,
+        (error) => (error.code === '55006' ? false : Promise.reject(error)),
+      );
+      if (dropped) databases++;
     }
   } finally {
     await admin.end();
@@ -56,5 +64,5 @@ export async function removeLeftovers(owned = (pid) => !isAlive(pid)) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const pid = Number(process.argv[2]);
-  await removeLeftovers((owner) => owner === pid);
+  await removeLeftovers((owner) => owner === pid, { force: true });
 }
