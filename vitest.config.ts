@@ -1,8 +1,37 @@
 import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+const TESTS = [
+  'apps/*/test/**/*.test.ts',
+  'libs/*/test/**/*.test.ts',
+  'infrastructure/test/**/*.test.ts',
+  'load-testing/test/**/*.test.ts',
+  'scripts/test/**/*.test.ts',
+];
+
+/**
+ * The fault suites and the files that take longest; `pnpm test:quick` (project "quick") runs the others.
+ * `pnpm test` runs both projects.
+ */
+const SLOW = [
+  '**/faults/**/*.test.ts',
+  '**/*-faults.test.ts',
+  'apps/notification-service/test/crash-recovery.test.ts',
+  'apps/api-gateway/test/booking-client-resilience.test.ts',
+  'apps/api-gateway/test/concurrency.test.ts',
+  'apps/api-gateway/test/hostile-requests.test.ts',
+  'apps/api-gateway/test/live-feed.test.ts',
+  'apps/api-gateway/test/observability/monitoring-config.test.ts',
+  'apps/api-gateway/test/redis-stall.test.ts',
+  'apps/api-gateway/test/slow-clients.test.ts',
+  'apps/web/test/e2e.test.ts',
+  'infrastructure/test/compose.test.ts',
+  'infrastructure/test/deploy-script.test.ts',
+  'infrastructure/test/production-bundle.test.ts',
+];
 
 export default defineConfig({
   // SWC compiles the tests and the code under test, keeping the decorator metadata Nest's injection needs.
@@ -12,21 +41,23 @@ export default defineConfig({
       '@booking/shared': source('./libs/shared/src/index.ts'),
       '@booking/database': source('./libs/database/src/index.ts'),
       '@booking/testing': source('./libs/testing/src/index.ts'),
+      // Before '@booking/observability', which would otherwise take this subpath too.
+      '@booking/observability/config': source('./libs/observability/src/config.ts'),
       '@booking/observability': source('./libs/observability/src/index.ts'),
     },
   },
   test: {
-    include: [
-      'apps/*/test/**/*.test.ts',
-      'libs/*/test/**/*.test.ts',
-      'infrastructure/test/**/*.test.ts',
-      'load-testing/test/**/*.test.ts',
-    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    globalSetup: ['./test/global-setup.ts'],
     reporters: ['default', './test/summary-reporter.ts'],
+    // Each project sets its whole include: a project's lists are appended to the root's, never replace them.
+    projects: [
+      { extends: true, test: { name: 'quick', include: TESTS, exclude: [...configDefaults.exclude, ...SLOW] } },
+      { extends: true, test: { name: 'slow', include: SLOW } },
+    ],
     coverage: {
       provider: 'v8',
       include: ['apps/*/src/**/*.ts', 'libs/*/src/**/*.ts'],

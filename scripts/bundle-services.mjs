@@ -6,8 +6,8 @@
 // resolving and loading over 1,500 modules one by one, which was most of a
 // service's start-up (docs/performance.md, "Start-up"). Not minified, so the
 // bundle stays readable in a debugger.
-import { build } from 'esbuild';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { context } from 'esbuild';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,6 +51,9 @@ const namesSetOnlyWhenChanged = {
           if (!file.text.includes(KEEP_NAMES_HELPER)) throw new Error(`${file.path}: esbuild's __name helper changed`);
           contents = file.text.replace(KEEP_NAMES_HELPER, RENAMED_ONLY_HELPER);
         }
+        // An unchanged bundle is not rewritten, so that `pnpm dev` restarts only the services whose code changed.
+        const previous = await readFile(file.path).catch(() => undefined);
+        if (previous?.equals(Buffer.from(contents))) continue;
         await mkdir(dirname(file.path), { recursive: true });
         await writeFile(file.path, contents);
       }
@@ -58,9 +61,12 @@ const namesSetOnlyWhenChanged = {
   },
 };
 
+// `--watch` (`pnpm dev`): stays running and bundles a service again whenever tsc rewrites its compiled code.
+const watch = process.argv.includes('--watch');
+
 await Promise.all(
-  SERVICES.map((service) =>
-    build({
+  SERVICES.map(async (service) => {
+    const bundler = await context({
       // dist/bundle/ is as deep as the compiled modules' own folders (dist/web/ …), so paths a module
       // takes relative to itself (the gateway's default web root) lead to the same place from the bundle.
       entryPoints: [join(root, 'apps', service, 'dist', 'main.js')],
@@ -97,6 +103,12 @@ await Promise.all(
         ].join('\n'),
       },
       logLevel: 'warning',
-    }),
-  ),
+    });
+    if (watch) return bundler.watch();
+    try {
+      await bundler.rebuild();
+    } finally {
+      await bundler.dispose();
+    }
+  }),
 );

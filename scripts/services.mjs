@@ -3,6 +3,7 @@
  * (`load-testing/`), so that `pnpm bench` measures the system users start. Plain Node, no dependencies.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICE_NODE_OPTIONS } from './service-node-options.mjs';
 
@@ -37,9 +38,23 @@ export const LOCAL_ENV = {
 /** The service's `/health/ready` URL under `env`. */
 export const readyUrl = (service, env) => `http://127.0.0.1:${env[service.portVariable]}/health/ready`;
 
-/** Starts `service` from its bundle as deployed: source maps on, the services' NODE_OPTIONS unless `env` sets them. */
-export function spawnService(root, service, env, stdio) {
-  return spawn(process.execPath, ['--enable-source-maps', join(root, service.main)], {
+/**
+ * Adds the variables of `<root>/.env`, if there is one, to `process.env`; variables already set in the
+ * environment keep their value. Node reads the file itself (`process.loadEnvFile`, Node 20.12), so no
+ * dotenv package is needed before the dependencies are even installed.
+ */
+export function loadDotEnv(root) {
+  const file = join(root, '.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+/**
+ * Starts `service` from its bundle as deployed: source maps on, the services' NODE_OPTIONS unless `env` sets
+ * them. With `watch`, Node restarts it whenever its bundle is rebuilt (`pnpm dev`).
+ */
+export function spawnService(root, service, env, stdio, { watch = false } = {}) {
+  const flags = watch ? ['--watch', '--enable-source-maps'] : ['--enable-source-maps'];
+  return spawn(process.execPath, [...flags, join(root, service.main)], {
     cwd: root,
     env: { NODE_OPTIONS: SERVICE_NODE_OPTIONS, ...env },
     stdio,

@@ -1,111 +1,134 @@
 #!/usr/bin/env node
-// `pnpm start`: builds, migrates, seeds a demo event, starts every service with
-// local defaults, waits until they are ready, prints how to use them, and stops
-// them all on Ctrl-C. Plain Node (no dependencies) so it runs before anything else.
-import { execFileSync } from 'node:child_process';
-import { connect } from 'node:net';
+// `pnpm start`: checks the ports and the dependencies, builds, migrates, seeds a demo event, starts every
+// service with local defaults (overridden by .env, overridden by the environment), waits until they are
+// ready, prints how to use them, and stops them all on Ctrl-C. `pnpm dev` (--watch) also rebuilds on every
+// change and restarts the services whose bundle changed. Plain Node plus what `pnpm install` put in place.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOCAL_ENV, readyUrl, SERVICES, spawnService } from './services.mjs';
+import { checkNats, checkPorts, checkPostgres, checkRedis } from './preflight.mjs';
+import { LOCAL_ENV, loadDotEnv, readyUrl, SERVICES, spawnService } from './services.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const watch = process.argv.includes('--watch');
+/** How long the services together may take to become ready. */
+const READY_TIMEOUT_MS = 60_000;
 
+loadDotEnv(root);
 const env = { ...LOCAL_ENV, ...process.env };
 const services = SERVICES.map((service) => ({ ...service, ready: readyUrl(service, env) }));
-
-const dependencies = [
-  {
-    name: 'PostgreSQL',
-    url: env.DATABASE_URL,
-    defaultPort: 5432,
-    howToStart:
-      'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start   (or: docker run -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15)',
-  },
-  {
-    name: 'NATS',
-    url: env.NATS_URL,
-    defaultPort: 4222,
-    howToStart: 'nats-server -a 127.0.0.1 -p 4222 -js   (or: docker run -p 4222:4222 nats:2 -js)',
-  },
-  {
-    name: 'Redis',
-    url: env.REDIS_URL,
-    defaultPort: 6379,
-    howToStart: 'redis-server --port 6379   (or: docker run -p 6379:6379 redis:7)',
-  },
-];
+/** Readable log lines in a terminal; JSON lines (as in production) when the output goes to a file or a pipe. */
+const prettyLogs = (env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty';
 
 function log(message) {
   process.stdout.write(`[start] ${message}\n`);
 }
 
-function fail(message) {
-  process.stderr.write(`[start] ${message}\n`);
+function fail(messages) {
+  for (const message of [messages].flat()) process.stderr.write(`[start] ${message}\n`);
   process.exit(1);
 }
 
-function reachable(url, defaultPort) {
-  const parsed = new URL(url);
-  const port = Number(parsed.port || defaultPort);
-  const host = parsed.hostname.replace(/^\[|\]$/g, '') || 'localhost';
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 3000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
+
+/** Runs a Node script to completion; its errors go to the terminal, its output is returned. */
+function runNode(args, { output = 'pipe' } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', output, 'inherit'] });
+    let text = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk) => (text += chunk));
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve(text.trim()) : reject(new Error(text.trim() || `exited with ${signal ?? code}`)),
+    );
   });
 }
 
-function redact(url) {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = '***';
-  return parsed.toString();
-}
-
-function run(command, args) {
-  return execFileSync(command, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-}
-
-async function waitUntilReady(url, child, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) return false;
-    const ok = await fetch(url).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return true;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+async function step(name, args) {
+  const started = Date.now();
+  try {
+    await runNode(args, { output: 'inherit' });
+  } catch {
+    fail(`${name} failed (see above). Did you run \`pnpm install\`?`);
   }
-  return false;
+  log(`${name} done (${seconds(started)})`);
 }
 
-for (const dependency of dependencies) {
-  if (!(await reachable(dependency.url, dependency.defaultPort))) {
-    fail(
-      `${dependency.name} is not reachable at ${redact(dependency.url)}.\n        Start it with: ${dependency.howToStart}`,
-    );
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
   }
 }
 
-log('building…');
-try {
-  run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'tsconfig.build.json']);
-  run(process.execPath, [join(root, 'scripts/bundle-services.mjs')]);
+/**
+ * One start per checkout at a time: a second one, started while the first still builds (its ports are
+ * still free), would build under it and then lose the ports to it.
+ */
+function holdStartLock() {
+  const file = join(root, 'node_modules/.cache/booking-start.pid');
+  mkdirSync(dirname(file), { recursive: true });
+  try {
+    writeFileSync(file, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(file, 'utf8'));
+    if (holder && holder !== process.pid && isAlive(holder)) {
+      fail(
+        `this checkout is already being started (process ${holder}); use that one, or stop it before starting another`,
+      );
+    }
+    writeFileSync(file, String(process.pid));
+  }
+  process.once('exit', () => {
+    if (readFileSync(file, 'utf8') === String(process.pid)) rmSync(file, { force: true });
+  });
+}
+
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const vite = join(root, 'apps/web/node_modules/vite/bin/vite.js');
+const bundle = join(root, 'scripts/bundle-services.mjs');
+
+// Before building anything: a build under a running copy would replace the files it serves.
+const preflightStarted = Date.now();
+const problems = (
+  await Promise.all([
+    checkPorts(services, env),
+    checkPostgres(root, env.DATABASE_URL),
+    checkNats(env.NATS_URL),
+    checkRedis(env.REDIS_URL),
+  ])
+)
+  .flat()
+  .filter(Boolean);
+if (problems.length > 0) fail(problems);
+log(`ports free; PostgreSQL, NATS JetStream and Redis answer (${seconds(preflightStarted)})`);
+holdStartLock();
+
+const buildStarted = Date.now();
+// A sign of life during a long build step.
+const building = setInterval(() => log(`still building (${seconds(buildStarted)})…`), 15_000);
+log('building: TypeScript…');
+await step('TypeScript', [tsc, '-b', 'tsconfig.build.json']);
+log('building: service bundles and the web app…');
+await Promise.all([
+  step('service bundles', [bundle]),
   // The web front end the gateway serves at `/`.
-  run(process.execPath, [
-    join(root, 'apps/web/node_modules/vite/bin/vite.js'),
-    'build',
-    'apps/web',
-    '--logLevel',
-    'warn',
-  ]);
-} catch {
-  fail('the build failed (see above). Did you run `pnpm install`?');
+  step('web app', [vite, 'build', 'apps/web', '--logLevel', 'error']),
+]);
+clearInterval(building);
+log(`built in ${seconds(buildStarted)}`);
+
+let seedOutput = '';
+try {
+  log(await runNode(['libs/database/dist/cli.js', 'migrate']));
+  seedOutput = await runNode(['libs/database/dist/cli.js', 'seed']);
+  log(seedOutput);
+} catch (error) {
+  fail(`preparing the database failed: ${error.message}`);
 }
-log(run(process.execPath, ['libs/database/dist/cli.js', 'migrate']).trim());
-const seedOutput = run(process.execPath, ['libs/database/dist/cli.js', 'seed']).trim();
-log(seedOutput);
 const eventId = /(\d+)/.exec(seedOutput)?.[1] ?? '1';
 
 const children = [];
@@ -126,8 +149,15 @@ function stopAll(code) {
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
+// The build took a while: something may have taken a port meanwhile, and "ready" must come from this run's services.
+const portsTaken = await checkPorts(services, env);
+if (portsTaken.length > 0) fail(portsTaken);
+
+const prettyStream = prettyLogs ? await import('./pretty-logs.mjs').then((module) => module.prettyStream) : undefined;
+
 for (const service of services) {
-  const child = spawnService(root, service, env, 'inherit');
+  const child = spawnService(root, service, env, ['ignore', prettyLogs ? 'pipe' : 'inherit', 'inherit'], { watch });
+  if (prettyLogs) child.stdout.pipe(prettyStream());
   children.push(child);
   child.once('exit', (code, signal) => {
     if (!stopping) {
@@ -137,10 +167,39 @@ for (const service of services) {
   });
 }
 
+if (watch) {
+  // Rebuild on change: tsc writes dist/, esbuild rebundles from it, `node --watch` restarts the service.
+  const watchers = [
+    [tsc, '-b', 'tsconfig.build.json', '--watch', '--preserveWatchOutput'],
+    [bundle, '--watch'],
+    [vite, 'build', 'apps/web', '--watch', '--logLevel', 'error'],
+  ];
+  for (const args of watchers) {
+    children.push(spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] }));
+  }
+}
+
+/** Ready only when this run's own process answers: its port was free before it was spawned, and it still runs. */
+async function waitUntilReady(url, child, deadline) {
+  while (Date.now() < deadline && child.exitCode === null) {
+    const ok = await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok && child.exitCode === null && child.signalCode === null) return true;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return false;
+}
+
+const readyDeadline = Date.now() + READY_TIMEOUT_MS;
 for (const [index, service] of services.entries()) {
-  if (!(await waitUntilReady(service.ready, children[index]))) {
-    process.stderr.write(`[start] ${service.name} did not become ready at ${service.ready}\n`);
-    stopAll(1);
+  if (stopping) break;
+  if (!(await waitUntilReady(service.ready, children[index], readyDeadline))) {
+    if (!stopping) {
+      process.stderr.write(`[start] ${service.name} did not become ready at ${service.ready}; stopping everything\n`);
+      stopAll(1);
+    }
     break;
   }
 }
@@ -148,7 +207,7 @@ for (const [index, service] of services.entries()) {
 if (!stopping) {
   const base = `http://localhost:${env.PORT}`;
   process.stdout.write(`
-  Event booking system is running.
+  Event booking system is running${watch ? ' (rebuilds and restarts on every change)' : ''}.
     Web app        ${base}/   (admin page: ${base}/admin)
     API            ${base}/api   (events: ${base}/api/events)
     Live seats     ${base}/api/events/live   (server-sent events)
@@ -156,7 +215,7 @@ if (!stopping) {
     Metrics        ${base}/metrics   http://localhost:${env.BOOKING_SERVICE_PORT}/metrics   http://localhost:${env.NOTIFICATION_SERVICE_PORT}/metrics
     Booking svc    http://localhost:${env.BOOKING_SERVICE_PORT}/health/ready
     Notifications  http://localhost:${env.NOTIFICATION_SERVICE_PORT}/health/ready   (log channel; webhook if NOTIFY_WEBHOOK_URL is set)
-    Logs           JSON lines below; LOG_LEVEL=debug adds one per request
+    Logs           ${prettyLogs ? 'below, one line each (JSON when not in a terminal, or with LOG_FORMAT=json)' : 'JSON lines below'}; LOG_LEVEL=debug adds one per request
 
   Try it:
     curl -si -X POST ${base}/api/bookings/reserve -H 'content-type: application/json' \\
@@ -168,7 +227,7 @@ if (!stopping) {
     pnpm events:replay                                     (rebuild counts from the stream, compare)
 
     API docs       ${base}/api/docs
-    Admin token    pnpm -s run token --sub admin --role admin   (for POST /api/events)
+    Admin token    pnpm -s token --sub admin --role admin   (for POST /api/events)
 
   Press Ctrl-C to stop.
 `);

@@ -1,9 +1,8 @@
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, PrivateNatsServer, TestDatabase } from '@booking/testing';
+import { freePort, PrivateNatsServer, TestDatabase, testTempDir } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INFRASTRUCTURE, ROOT } from './support/repository.js';
 
@@ -85,7 +84,7 @@ describe('production bundles (the images’ contents)', () => {
   const bundles: Record<string, Promise<string>> = {};
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'bundle-'));
+    dir = testTempDir('bundle');
     // The bundles are made side by side; each test awaits its own.
     for (const pkg of ['database', 'booking-service', 'notification-service', 'api-gateway']) {
       bundles[pkg] = bundle(pkg, join(dir, pkg));

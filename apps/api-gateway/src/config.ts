@@ -1,4 +1,5 @@
-import { observabilityEnvSchema } from '@booking/observability';
+// The config subpath, not the package root: `pnpm token` loads this file and has no use for Nest.
+import { observabilityEnvSchema } from '@booking/observability/config';
 import { commonEnvSchema, loadConfig, namesFor } from '@booking/shared';
 import { z } from 'zod';
 

@@ -1,4 +1,4 @@
-import { observabilityEnvSchema } from '@booking/observability';
+import { observabilityEnvSchema } from '@booking/observability/config';
 import {
   bookingEventsStreamEnvSchema,
   commonEnvSchema,

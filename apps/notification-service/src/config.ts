@@ -1,4 +1,4 @@
-import { observabilityEnvSchema } from '@booking/observability';
+import { observabilityEnvSchema } from '@booking/observability/config';
 import {
   BOOKING_EVENT_SUBJECTS,
   bookingEventsStreamEnvSchema,

@@ -2,10 +2,9 @@
 // built front end, served by the gateway, against the real stack (PostgreSQL, NATS,
 // booking service). Screenshots of the main pages, at desktop and phone width, go to
 // test-artifacts/screenshots/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { testTempDir } from '@booking/testing';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, Stack, tokenFor } from '../../api-gateway/test/support/stack.js';
@@ -38,7 +37,7 @@ describe('web front end in a real browser', () => {
     if (!existsSync(WEB_DIST)) throw new Error('apps/web/dist is missing: run `pnpm build` first');
     mkdirSync(ARTIFACTS, { recursive: true });
     stack = await Stack.start({ gatewayEnv: { LIVE_COALESCE_MS: '100' } });
-    profileDir = mkdtempSync(join(tmpdir(), 'e2e-chromium-'));
+    profileDir = testTempDir('chromium');
     // launch() gives every run a fresh temporary profile of its own (Playwright refuses --user-data-dir in args).
     browser = await chromium.launch({
       executablePath: CHROMIUM,

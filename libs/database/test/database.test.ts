@@ -1,7 +1,6 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestDatabase } from '@booking/testing';
+import { TestDatabase, testTempDir } from '@booking/testing';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,7 +167,7 @@ describe('database', () => {
 
   it('upgrading to the outbox queue keeps unpublished rows pending and published ones done', async () => {
     // The migrations up to the one before the queue, from a copy of the folder with a shortened journal.
-    const folder = mkdtempSync(join(tmpdir(), 'migrations-'));
+    const folder = testTempDir('migrations');
     const url = siblingDatabaseUrl('upgrade');
     await ensureDatabaseExists(url);
     const old = connectDatabase(url, { poolSize: 1, applicationName: 'test' });

@@ -1,6 +1,7 @@
 export * from './free-port.js';
 export * from './nats-server.js';
 export * from './test-database.js';
+export * from './test-run.js';
 export * from './system-command.js';
 export * from './redis-server.js';
 export * from './prometheus-server.js';

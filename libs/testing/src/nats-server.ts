@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
 import { freePort } from './free-port.js';
 import { ServerProcess } from './server-process.js';
+import { testTempDir } from './test-run.js';
 
 function natsServerBinary(): string {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
@@ -12,20 +11,23 @@ function natsServerBinary(): string {
 }
 
 /**
- * A private nats-server with JetStream on a free port, so a test owns its
- * subjects and streams and may stop and restart the server at will.
+ * A private nats-server on a free port, with JetStream unless told otherwise,
+ * so a test owns its subjects and streams and may stop and restart the server at will.
  */
 export class PrivateNatsServer {
-  private readonly storeDir = mkdtempSync(join(tmpdir(), 'nats-test-'));
+  private readonly storeDir = testTempDir('nats');
   private readonly server: ServerProcess;
 
-  private constructor(readonly port: number) {
-    const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', this.storeDir];
+  private constructor(
+    readonly port: number,
+    jetstream: boolean,
+  ) {
+    const args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', this.storeDir] : [])];
     this.server = new ServerProcess(natsServerBinary(), args, port);
   }
 
-  static async start(): Promise<PrivateNatsServer> {
-    const server = new PrivateNatsServer(await freePort());
+  static async start({ jetstream = true }: { jetstream?: boolean } = {}): Promise<PrivateNatsServer> {
+    const server = new PrivateNatsServer(await freePort(), jetstream);
     await server.resume();
     return server;
   }

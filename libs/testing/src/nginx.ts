@@ -1,20 +1,10 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  closeSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, closeSync, cpSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitForPort } from './free-port.js';
 import { findCommand } from './system-command.js';
+import { testTempDir } from './test-run.js';
 
 /** The shipped nginx configuration (infrastructure/nginx). */
 export const NGINX_CONFIG_DIR = fileURLToPath(new URL('../../../infrastructure/nginx/', import.meta.url));
@@ -58,7 +48,7 @@ export class NginxProxy {
 
   /** Renders the configuration without starting nginx. */
   static async render(binary: string, options: NginxOptions): Promise<NginxProxy> {
-    const dir = mkdtempSync(join(tmpdir(), 'nginx-test-'));
+    const dir = testTempDir('nginx');
     // nginx workers run unprivileged and must reach the temp directories inside.
     chmodSync(dir, 0o755);
     const proxy = new NginxProxy(binary, dir, await freePort(), await freePort());

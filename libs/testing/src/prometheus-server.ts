@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './free-port.js';
 import { findCommand } from './system-command.js';
+import { testTempDir } from './test-run.js';
 
 /** Debian's prometheus package ships both binaries (`.ci/run` installs it). */
 export function prometheusBinary(name: 'prometheus' | 'promtool'): string {
@@ -33,7 +33,7 @@ export class PrivatePrometheus {
 
   static async start(jobs: ScrapeJob[], ruleFiles: string[] = []): Promise<PrivatePrometheus> {
     const binary = prometheusBinary('prometheus');
-    const dir = mkdtempSync(join(tmpdir(), 'prometheus-test-'));
+    const dir = testTempDir('prometheus');
     const config = {
       global: { scrape_interval: '1s', evaluation_interval: '1s' },
       rule_files: ruleFiles,

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { connectDatabase, migrateDatabase, type DatabaseConnection } from '@booking/database';
 import pg from 'pg';
+import { testRunOwner } from './test-run.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
-/** A freshly migrated database of its own for one test file, dropped afterwards. */
+/**
+ * A freshly migrated database of its own for one test file, dropped afterwards; named after the test run
+ * that owns it (booking_test_<owner pid>_…), so that an interrupted run's databases can be found.
+ */
 export class TestDatabase {
   private constructor(
     readonly url: string,
@@ -13,7 +17,7 @@ export class TestDatabase {
 
   static async create(): Promise<TestDatabase> {
     const url = new URL(ADMIN_URL);
-    url.pathname = `/booking_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+    url.pathname = `/booking_test_${testRunOwner()}_${randomBytes(4).toString('hex')}`;
     await migrateDatabase(url.toString());
     return new TestDatabase(url.toString(), connectDatabase(url.toString(), { poolSize: 4, applicationName: 'test' }));
   }
