@@ -4,13 +4,13 @@ import {
   allocateSeats,
   allSoldOut,
   bookingKey,
-  holdsWithoutLocks,
+  writableWithoutLocks,
   rejectionError,
   rejectionFor,
   seatsLeft,
   seatsLeftAfter,
-  writableUnread,
-} from '../src/booking/reservation.js';
+  writableBeforeReading,
+} from '../src/booking/reservation-rules.js';
 
 describe('reservation rule', () => {
   it.each([
@@ -107,12 +107,12 @@ describe('allocateSeats', () => {
   });
 });
 
-describe('holdsWithoutLocks', () => {
+describe('writableWithoutLocks', () => {
   const decide = (
     requests: { event_id: number; user_id: string }[],
     seats: Map<number, number>,
     booked = new Set<string>(),
-  ) => holdsWithoutLocks(requests, allocateSeats(requests, seats, booked), seats);
+  ) => writableWithoutLocks(requests, allocateSeats(requests, seats, booked), seats);
 
   it('holds when every request is booked', () => {
     expect(
@@ -184,14 +184,14 @@ describe('deciding on the seats last seen', () => {
     { event_id: 2, user_id: 'b' },
   ];
 
-  it('writableUnread admits a batch that books in full, and a second request of a user in it', () => {
-    expect(writableUnread(decided(twiceAndOnce, [1, 1], [2, 3]))).toBe(true);
+  it('writableBeforeReading admits a batch that books in full, and a second request of a user in it', () => {
+    expect(writableBeforeReading(decided(twiceAndOnce, [1, 1], [2, 3]))).toBe(true);
   });
 
-  it('writableUnread needs a read for any other refusal: an event not seen, or one seen short of seats', () => {
-    expect(writableUnread(decided([{ event_id: 3, user_id: 'a' }], [1, 5]))).toBe(false);
+  it('writableBeforeReading needs a read for any other refusal: an event not seen, or one seen short of seats', () => {
+    expect(writableBeforeReading(decided([{ event_id: 3, user_id: 'a' }], [1, 5]))).toBe(false);
     expect(
-      writableUnread(
+      writableBeforeReading(
         decided(
           [
             { event_id: 1, user_id: 'a' },
@@ -201,7 +201,7 @@ describe('deciding on the seats last seen', () => {
         ),
       ),
     ).toBe(false);
-    expect(writableUnread(decided([{ event_id: 1, user_id: 'a' }], [1, 0]))).toBe(false);
+    expect(writableBeforeReading(decided([{ event_id: 1, user_id: 'a' }], [1, 0]))).toBe(false);
   });
 
   it('allSoldOut holds when every event asked for was seen with no seat left, a user asking twice included', () => {

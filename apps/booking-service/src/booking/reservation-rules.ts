@@ -7,30 +7,45 @@ import {
 } from '@booking/shared';
 
 /**
- * The reservation rule, free of HTTP and NATS: an event has a fixed number of
- * seats, and a user holds at most one booking per event. PostgreSQL enforces
- * both (CHECK on the seat counter, UNIQUE on (event_id, user_id)); this module
- * decides which rule a refused reservation broke, in the contract's order of
- * precedence: unknown event, then duplicate, then capacity.
+ * The reservation rule, free of HTTP, NATS and SQL: an event has a fixed number
+ * of seats, and a user holds at most one booking per event. PostgreSQL enforces
+ * both (CHECK on the seat counter, UNIQUE on (event_id, user_id)); `rejectionFor`
+ * is the one place that decides which rule a refused reservation broke, in the
+ * contract's order of precedence: unknown event, then duplicate, then capacity.
  */
 export type Rejection = BookingFailureReason;
 
-/** What the reserving statement saw when it inserted nothing. */
-export interface RejectionFacts {
-  eventExists: boolean;
-  /** The user's booking was visible when the statement began. */
-  alreadyBooked: boolean;
-  /** A seat was free when the statement began. */
-  seatAvailable: boolean;
-}
+/** The database rule that refused a write, as the violated constraint says. */
+export type ViolatedRule = 'event_exists' | 'one_booking_per_user' | 'seat_capacity';
+
+/**
+ * What is known about a refused reservation: what a statement saw (a snapshot
+ * of the event and the user's bookings), or which rule refused its write.
+ */
+export type RejectionFacts =
+  | {
+      eventExists: boolean;
+      /** The user's booking was visible in the snapshot. */
+      alreadyBooked: boolean;
+      /** A seat was free in the snapshot. */
+      seatAvailable: boolean;
+    }
+  | { violated: ViolatedRule };
 
 export function rejectionFor(facts: RejectionFacts): Rejection {
+  if ('violated' in facts) return REJECTION_BY_RULE[facts.violated];
   if (!facts.eventExists) return 'event_not_found';
-  // With a seat free, the only thing that stops the insert is the user's own
-  // booking, possibly committed by a concurrent request after the statement began.
+  // With a seat free, the only thing that stops a booking is the user's own
+  // booking, possibly committed by a concurrent request after the snapshot.
   if (facts.alreadyBooked || facts.seatAvailable) return 'already_booked';
   return 'sold_out';
 }
+
+const REJECTION_BY_RULE: Record<ViolatedRule, Rejection> = {
+  event_exists: 'event_not_found',
+  one_booking_per_user: 'already_booked',
+  seat_capacity: 'sold_out',
+};
 
 export function rejectionError(rejection: Rejection, command: ReserveBookingCommand): ServiceError {
   switch (rejection) {
@@ -49,12 +64,19 @@ export const seatsLeft = (event: { totalSeats: number; bookedSeats: number }): n
 /** The outcome decided for one reservation of a batch. */
 export type Allocation = { kind: 'book' } | { kind: 'reject'; rejection: Rejection };
 
+// One object per outcome, shared by every batch: deciding a batch allocates nothing per request.
+const BOOK: Allocation = { kind: 'book' };
+const REJECT: Record<Rejection, Allocation> = {
+  event_not_found: { kind: 'reject', rejection: 'event_not_found' },
+  already_booked: { kind: 'reject', rejection: 'already_booked' },
+  sold_out: { kind: 'reject', rejection: 'sold_out' },
+};
+
 /**
  * Decides a batch of reservations in arrival order, given the seats left per
- * event (read under the events' row locks) and the (event, user) pairs already
- * booked. Same answers as deciding them one by one: unknown event first, then a
- * duplicate (including a second request of the same user in this batch), then
- * capacity.
+ * event and the (event, user) pairs already booked. Same answers as deciding
+ * them one by one (a second request of the same user in this batch is a
+ * duplicate); `rejectionFor` says why one is refused.
  */
 export function allocateSeats(
   requests: readonly ReserveBookingCommand[],
@@ -63,15 +85,18 @@ export function allocateSeats(
 ): Allocation[] {
   const seatsLeft = new Map(seatsLeftByEvent);
   const booked = new Set(alreadyBooked);
+  // Filled in for each refused request in turn rather than made anew.
+  const facts = { eventExists: false, alreadyBooked: false, seatAvailable: false };
   return requests.map((request): Allocation => {
     const left = seatsLeft.get(request.event_id);
-    if (left === undefined) return { kind: 'reject', rejection: 'event_not_found' };
     const key = bookingKey(request.event_id, request.user_id);
-    if (booked.has(key)) return { kind: 'reject', rejection: 'already_booked' };
-    if (left <= 0) return { kind: 'reject', rejection: 'sold_out' };
-    seatsLeft.set(request.event_id, left - 1);
+    facts.eventExists = left !== undefined;
+    facts.alreadyBooked = booked.has(key);
+    facts.seatAvailable = left !== undefined && left > 0;
+    if (!facts.eventExists || facts.alreadyBooked || !facts.seatAvailable) return REJECT[rejectionFor(facts)];
+    seatsLeft.set(request.event_id, left! - 1);
     booked.add(key);
-    return { kind: 'book' };
+    return BOOK;
   });
 }
 
@@ -86,7 +111,7 @@ export const bookingKey = (eventId: number, userId: string): string => `${eventI
  * last seats, refusing the rest would be right only if no seat was freed
  * before the insert, so that batch is decided again under the events' locks.
  */
-export function holdsWithoutLocks(
+export function writableWithoutLocks(
   requests: readonly ReserveBookingCommand[],
   allocations: readonly Allocation[],
   seatsLeftByEvent: ReadonlyMap<number, number>,
@@ -107,7 +132,7 @@ export function holdsWithoutLocks(
  * count that is out of date costs a failed statement, never a wrong answer.
  * Any other refusal needs a fresh read to justify it.
  */
-export function writableUnread(allocations: readonly Allocation[]): boolean {
+export function writableBeforeReading(allocations: readonly Allocation[]): boolean {
   return allocations.every((allocation) => allocation.kind === 'book' || allocation.rejection === 'already_booked');
 }
 
