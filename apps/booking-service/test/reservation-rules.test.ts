@@ -25,6 +25,14 @@ describe('reservation rule', () => {
     expect(rejectionFor(facts)).toBe(expected);
   });
 
+  it.each([
+    ['event_exists', 'event_not_found'],
+    ['one_booking_per_user', 'already_booked'],
+    ['seat_capacity', 'sold_out'],
+  ] as const)('a write refused by the %s rule → %s', (violated, expected) => {
+    expect(rejectionFor({ violated })).toBe(expected);
+  });
+
   it('words each rejection as the contract says', () => {
     const command = { event_id: 7, user_id: 'user123' };
     expect(rejectionError('already_booked', command)).toEqual({
