@@ -13,6 +13,7 @@ export default defineConfig({
       '@booking/database': source('./libs/database/src/index.ts'),
       '@booking/testing': source('./libs/testing/src/index.ts'),
       '@booking/observability': source('./libs/observability/src/index.ts'),
+      '@booking/service-kit': source('./libs/service-kit/src/index.ts'),
     },
   },
   test: {

@@ -8,7 +8,7 @@ import {
   type ListBookingsQuery,
   type ReserveBookingCommand,
 } from '@booking/shared';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { startedBy, TRANSACTION_IDLE_LIMIT_MS } from '../common/command-deadline.js';

@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { asc, eq, inArray, sql } from 'drizzle-orm';
 import { seatsLeft } from '../booking/reservation-rules.js';
 import { startedBy } from '../common/command-deadline.js';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 
 const MAX_LIST_SIZE = 1000;
 

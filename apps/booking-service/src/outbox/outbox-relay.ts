@@ -5,7 +5,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 import { EVENTS_NATS } from './events-nats.provider.js';
 import { JetStreamBatchPublisher } from './jetstream-batch-publisher.js';
 import { toBookingEvent, type OutboxEventRow } from './outbox-events.js';

@@ -1,7 +1,7 @@
 import type { DatabaseConnection } from '@booking/database';
 import type { BookingEvent } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 
 export interface PendingDelivery {
   channel: string;
