@@ -246,7 +246,7 @@ describe('Reservations over BookingRepository (real PostgreSQL)', () => {
       );
       // A seat the concurrent batches left free goes to the next batch: a refusal needs a snapshot without one.
       for (const [r, repository] of repositories.entries()) {
-        await reservations.reserveMany(users(`last-${r}`, 10), correlations(10, `last-${r}`), LATER);
+        await repository.reserveMany(users(`last-${r}`, 10), correlations(10, `last-${r}`), LATER);
       }
       expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(20);
       const counter = await db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [

@@ -116,8 +116,7 @@ class InMemoryStore implements ReservationStore {
   async cancellationBy(id: number, correlationId: string): Promise<CancelledBookingView | undefined> {
     const cancelled = this.cancellations.get(id);
     if (cancelled?.correlationId !== correlationId) return undefined;
-    const { correlationId: _, ...rest } = cancelled;
-    return rest;
+    return { ...view(cancelled), cancelled_at: cancelled.cancelled_at };
   }
 
   private booked(eventId: number, userId: string): boolean {
@@ -227,9 +226,7 @@ describe('Reservations, one at a time', () => {
   it('gives a retry the booking its earlier request made, and only that one', async () => {
     const { reservations } = setUp([1, 5]);
     const made = await reservations.reserve({ event_id: 1, user_id: 'a' }, 'first', LATER);
-    expect(await reservations.reserve({ event_id: 1, user_id: 'a', retry_of: 'first' }, 'second', LATER)).toEqual(
-      made,
-    );
+    expect(await reservations.reserve({ event_id: 1, user_id: 'a', retry_of: 'first' }, 'second', LATER)).toEqual(made);
     expect(await reservations.reserve({ event_id: 1, user_id: 'a', retry_of: 'other' }, 'third', LATER)).toEqual({
       rejection: 'already_booked',
     });

@@ -126,13 +126,17 @@ export class BookingQueriesController {
   @MessagePattern(BookingSubjects.getBooking)
   async get(@ValidPayload(getByIdSchema) { id }: GetByIdQuery): Promise<ServiceReply<BookingView>> {
     const booking = await this.bookings.findById(id);
-    return booking ? ok(booking) : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
+    return booking
+      ? ok(booking)
+      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
   }
 
   @MessagePattern(BookingSubjects.bookingHistory)
   async history(@ValidPayload(getByIdSchema) { id }: GetByIdQuery): Promise<ServiceReply<BookingHistoryView>> {
     const history = await this.bookings.history(id);
-    return history ? ok(history) : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
+    return history
+      ? ok(history)
+      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
   }
 
   @MessagePattern(BookingSubjects.listBookings)

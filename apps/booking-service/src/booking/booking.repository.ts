@@ -74,7 +74,11 @@ export class BookingRepository implements ReservationStore {
       const row = result.rows[0]!;
       if (row.id !== null) return { booking: toBookingView(row as BookingViewRow) };
       return {
-        refused: { eventExists: row.event_exists, alreadyBooked: row.already_booked, seatAvailable: row.seat_available },
+        refused: {
+          eventExists: row.event_exists,
+          alreadyBooked: row.already_booked,
+          seatAvailable: row.seat_available,
+        },
       };
     } catch (error) {
       // Races the snapshot check lost are caught by the constraints themselves.

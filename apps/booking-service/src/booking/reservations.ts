@@ -258,7 +258,10 @@ export class Reservations {
       (facts) => {
         allocations = allocateSeats(commands, facts.seatsLeft, facts.booked);
         this.remember(commands, allocations, facts.seatsLeft);
-        return { ...winnersOf(commands, correlationIds, allocations), failures: failedEvents(commands, correlationIds, allocations) };
+        return {
+          ...winnersOf(commands, correlationIds, allocations),
+          failures: failedEvents(commands, correlationIds, allocations),
+        };
       },
       startBy,
     );
