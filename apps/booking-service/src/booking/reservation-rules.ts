@@ -1,10 +1,13 @@
 import {
   ErrorCode,
   ErrorMessages,
+  type BookingFailedData,
   type BookingFailureReason,
+  type BookingView,
   type ReserveBookingCommand,
   type ServiceError,
 } from '@booking/shared';
+import type { FailedEvent } from '../outbox/outbox-events.js';
 
 /**
  * The reservation rule, free of HTTP, NATS and SQL: an event has a fixed number
@@ -60,6 +63,8 @@ export function rejectionError(rejection: Rejection, command: ReserveBookingComm
 
 export const seatsLeft = (event: { totalSeats: number; bookedSeats: number }): number =>
   Math.max(0, event.totalSeats - event.bookedSeats);
+
+export type ReserveResult = { booking: BookingView } | { rejection: Rejection };
 
 /** The outcome decided for one reservation of a batch. */
 export type Allocation = { kind: 'book' } | { kind: 'reject'; rejection: Rejection };
@@ -158,3 +163,56 @@ export function seatsLeftAfter(
   });
   return left;
 }
+
+/** A batch's winners and their correlation ids, in request order. */
+export function winnersOf(
+  commands: readonly ReserveBookingCommand[],
+  correlationIds: readonly string[],
+  allocations: readonly Allocation[],
+): { winners: ReserveBookingCommand[]; winnerCorrelationIds: string[] } {
+  const winners: ReserveBookingCommand[] = [];
+  const winnerCorrelationIds: string[] = [];
+  for (const [i, allocation] of allocations.entries()) {
+    if (allocation.kind !== 'book') continue;
+    winners.push(commands[i]!);
+    winnerCorrelationIds.push(correlationIds[i]!);
+  }
+  return { winners, winnerCorrelationIds };
+}
+
+/** The answers in request order: each winner's booking among `inserted`, each refusal's reason. */
+export function answersOf(
+  commands: readonly ReserveBookingCommand[],
+  allocations: readonly Allocation[],
+  inserted: readonly BookingView[],
+): ReserveResult[] {
+  const byKey = new Map(inserted.map((booking) => [bookingKey(booking.event_id, booking.user_id), booking]));
+  return commands.map((command, i): ReserveResult => {
+    const allocation = allocations[i]!;
+    if (allocation.kind === 'reject') return { rejection: allocation.rejection };
+    return { booking: byKey.get(bookingKey(command.event_id, command.user_id))! };
+  });
+}
+
+/** The `booking.failed` event of each refusal of a batch. */
+export function failedEvents(
+  commands: readonly ReserveBookingCommand[],
+  correlationIds: readonly string[],
+  allocations: readonly Allocation[],
+): FailedEvent[] {
+  const failures: FailedEvent[] = [];
+  for (const [i, allocation] of allocations.entries()) {
+    if (allocation.kind === 'reject') {
+      failures.push({ correlationId: correlationIds[i]!, data: failedData(commands[i]!, allocation.rejection) });
+    }
+  }
+  return failures;
+}
+
+/** A refusal's `booking.failed` data: the reason and the message the caller gets. */
+export const failedData = (command: ReserveBookingCommand, rejection: Rejection): BookingFailedData => ({
+  event_id: command.event_id,
+  user_id: command.user_id,
+  reason: rejection,
+  message: rejectionError(rejection, command).message,
+});

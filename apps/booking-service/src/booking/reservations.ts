@@ -1,26 +1,23 @@
-import type {
-  BookingFailedData,
-  BookingView,
-  CancelledBookingView,
-  ReserveBookingCommand,
-  ReserveCommand,
-} from '@booking/shared';
+import type { BookingView, CancelledBookingView, ReserveBookingCommand, ReserveCommand } from '@booking/shared';
 import type { FailedEvent } from '../outbox/outbox-events.js';
 import {
   allocateSeats,
   allSoldOut,
-  bookingKey,
-  rejectionError,
+  answersOf,
+  failedData,
+  failedEvents,
   rejectionFor,
   seatsLeftAfter,
+  winnersOf,
   writableBeforeReading,
   writableWithoutLocks,
   type Allocation,
   type Rejection,
   type RejectionFacts,
+  type ReserveResult,
 } from './reservation-rules.js';
 
-export type ReserveResult = { booking: BookingView } | { rejection: Rejection };
+export type { ReserveResult } from './reservation-rules.js';
 /** One reservation's outcome in a batch whose requests were, in the end, written one by one. */
 export type ReserveOutcome = ReserveResult | { error: unknown };
 
@@ -265,7 +262,7 @@ export class Reservations {
       },
       startBy,
     );
-    if (inserted !== LOST_RACE) return answers(commands, allocations, inserted);
+    if (inserted !== LOST_RACE) return answersOf(commands, allocations, inserted);
     const outcomes: ReserveOutcome[] = [];
     for (const [i, command] of commands.entries()) {
       outcomes.push(
@@ -289,7 +286,7 @@ export class Reservations {
       failedEvents(commands, correlationIds, allocations),
       startBy,
     );
-    return inserted === LOST_RACE ? inserted : answers(commands, allocations, inserted);
+    return inserted === LOST_RACE ? inserted : answersOf(commands, allocations, inserted);
   }
 
   /** Keeps the seats a decided batch leaves its events, given the seats it was decided on. */
@@ -313,53 +310,3 @@ const isRetryOfOwnBooking = (command: ReserveCommand, outcome: ReserveOutcome): 
 
 const distinctEventIds = (commands: readonly ReserveBookingCommand[]): number[] =>
   [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);
-
-function winnersOf(
-  commands: readonly ReserveBookingCommand[],
-  correlationIds: readonly string[],
-  allocations: readonly Allocation[],
-): { winners: ReserveBookingCommand[]; winnerCorrelationIds: string[] } {
-  const winners: ReserveBookingCommand[] = [];
-  const winnerCorrelationIds: string[] = [];
-  for (const [i, allocation] of allocations.entries()) {
-    if (allocation.kind !== 'book') continue;
-    winners.push(commands[i]!);
-    winnerCorrelationIds.push(correlationIds[i]!);
-  }
-  return { winners, winnerCorrelationIds };
-}
-
-/** The answers in request order: each winner's booking among `inserted`, each refusal's reason. */
-function answers(
-  commands: readonly ReserveBookingCommand[],
-  allocations: readonly Allocation[],
-  inserted: readonly BookingView[],
-): ReserveResult[] {
-  const byKey = new Map(inserted.map((booking) => [bookingKey(booking.event_id, booking.user_id), booking]));
-  return commands.map((command, i): ReserveResult => {
-    const allocation = allocations[i]!;
-    if (allocation.kind === 'reject') return { rejection: allocation.rejection };
-    return { booking: byKey.get(bookingKey(command.event_id, command.user_id))! };
-  });
-}
-
-function failedEvents(
-  commands: readonly ReserveBookingCommand[],
-  correlationIds: readonly string[],
-  allocations: readonly Allocation[],
-): FailedEvent[] {
-  const failures: FailedEvent[] = [];
-  for (const [i, allocation] of allocations.entries()) {
-    if (allocation.kind === 'reject') {
-      failures.push({ correlationId: correlationIds[i]!, data: failedData(commands[i]!, allocation.rejection) });
-    }
-  }
-  return failures;
-}
-
-const failedData = (command: ReserveBookingCommand, rejection: Rejection): BookingFailedData => ({
-  event_id: command.event_id,
-  user_id: command.user_id,
-  reason: rejection,
-  message: rejectionError(rejection, command).message,
-});
