@@ -146,7 +146,7 @@ export class Reservations {
     correlationIds: readonly string[],
     startBy: number,
   ): Promise<ReserveOutcome[]> {
-    const outcomes = await this.reserveManyUnchecked(commands, correlationIds, startBy);
+    const outcomes = await this.decideAndWrite(commands, correlationIds, startBy);
     for (const [i, outcome] of outcomes.entries()) {
       // Each on its own: a lookup that fails must not take its neighbours' answers with it.
       if (isRetryOfOwnBooking(commands[i]!, outcome)) {
@@ -200,7 +200,8 @@ export class Reservations {
     }
   }
 
-  private async reserveManyUnchecked(
+  /** `reserveMany` before retries are given their own bookings. */
+  private async decideAndWrite(
     commands: readonly ReserveBookingCommand[],
     correlationIds: readonly string[],
     startBy: number,
