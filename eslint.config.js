@@ -19,7 +19,7 @@ export default tseslint.config(
   },
   {
     // Nest needs runtime class references for injection, so these imports must stay values.
-    files: ['apps/**/*.ts'],
+    files: ['apps/**/*.ts', 'libs/service-kit/**/*.ts'],
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
 );

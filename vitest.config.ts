@@ -44,6 +44,7 @@ export default defineConfig({
       // Before '@booking/observability', which would otherwise take this subpath too.
       '@booking/observability/config': source('./libs/observability/src/config.ts'),
       '@booking/observability': source('./libs/observability/src/index.ts'),
+      '@booking/service-kit': source('./libs/service-kit/src/index.ts'),
     },
   },
   test: {

@@ -1,16 +1,6 @@
-import 'reflect-metadata';
-import {
-  createHttpMetrics,
-  createLogger,
-  createMetricsRegistry,
-  genReqId,
-  installHttpMetrics,
-  PinoLoggerService,
-} from '@booking/observability';
+import { createServiceApp, type StartOptions } from '@booking/service-kit';
 import fastifyCors from '@fastify/cors';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { DestinationStream } from 'pino';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { BOOKING_ACCESS_KEY_HEADER, BookingAccess, registerBookingAccessKeyHeader } from './auth/booking-access.js';
 import { connectionTimeouts, registerLingeringClose } from './common/client-connections.js';
@@ -26,38 +16,24 @@ import { registerIpRateLimit } from './rate-limit/rate-limit.hook.js';
 import { RateLimitService } from './rate-limit/rate-limit.service.js';
 import { serveWebApp } from './web/web-app.js';
 
-export interface StartOptions {
-  /** `false` silences all logs (tests). */
-  logger?: false;
-  /** Where the JSON log lines go instead of standard output. */
-  logDestination?: DestinationStream;
-}
-
 /** Builds and starts the HTTP gateway; returns it listening. */
 export async function startGateway(config: GatewayConfig, options: StartOptions = {}): Promise<NestFastifyApplication> {
-  const logger = createLogger({
-    service: 'api-gateway',
-    level: options.logger === false ? 'silent' : config.LOG_LEVEL,
-    destination: options.logDestination,
-  });
-  const registry = createMetricsRegistry();
-  const adapter = new FastifyAdapter({
-    bodyLimit: config.BODY_LIMIT_BYTES,
-    ...connectionTimeouts(config),
-    genReqId,
-    trustProxy: splitList(config.TRUST_PROXY),
-    frameworkErrors,
-    routerOptions: { maxParamLength: 200 },
-  });
-  installHttpMetrics(adapter.getInstance(), createHttpMetrics(registry), logger);
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forConfig(config, { logger, registry }),
-    adapter,
+  const app = await createServiceApp(
     {
-      logger: new PinoLoggerService(logger),
+      service: 'api-gateway',
+      logLevel: config.LOG_LEVEL,
+      module: (observability) => AppModule.forConfig(config, observability),
+      fastify: {
+        bodyLimit: config.BODY_LIMIT_BYTES,
+        ...connectionTimeouts(config),
+        trustProxy: splitList(config.TRUST_PROXY),
+        frameworkErrors,
+        routerOptions: { maxParamLength: 200 },
+      },
       // Our own JSON parser (registerJsonBodyParser) replaces Nest's.
-      bodyParser: false,
+      nest: { bodyParser: false },
     },
+    options,
   );
   const fastify = app.getHttpAdapter().getInstance();
   registerRequestId(fastify);
@@ -92,7 +68,6 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   }
   setupOpenApi(app);
   await serveWebApp(app, config);
-  app.enableShutdownHooks();
   await app.listen(config.PORT, config.HOST);
   return app;
 }

@@ -1,13 +1,13 @@
-import { ObservabilityModule, type Observability } from '@booking/observability';
+import { natsCheck, ObservabilityModule, type Observability } from '@booking/observability';
+import { DatabaseModule, HealthModule } from '@booking/service-kit';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_INTERCEPTOR } from '@nestjs/core';
 import { BookingModule } from './booking/booking.module.js';
 import { NatsObservabilityInterceptor } from './common/nats-observability.interceptor.js';
 import { RpcErrorFilter } from './common/rpc-error.filter.js';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from './config.js';
-import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
-import { HealthModule } from './health/health.module.js';
+import { NatsServerConnection } from './health/nats-server-connection.js';
 import { BookingMetricsModule } from './metrics/booking-metrics.module.js';
 import { OutboxModule } from './outbox/outbox.module.js';
 
@@ -20,10 +20,15 @@ export class AppModule {
       imports: [
         ObservabilityModule.forService(observability),
         BookingMetricsModule,
-        DatabaseModule,
+        DatabaseModule.forService(config, 'booking-service'),
         BookingModule,
         EventsModule,
-        HealthModule,
+        // Ready to take work: PostgreSQL answers a query and NATS a round trip.
+        HealthModule.withChecks({
+          providers: [NatsServerConnection],
+          inject: [NatsServerConnection],
+          checks: (indicators, nats: NatsServerConnection) => [natsCheck(indicators, 'nats', () => nats.get())],
+        }),
         OutboxModule,
       ],
       providers: [

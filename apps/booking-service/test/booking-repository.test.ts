@@ -1,7 +1,13 @@
 import { connectDatabase } from '@booking/database';
 import { TestDatabase } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { DatabaseConnection } from '@booking/database';
 import { BookingRepository } from '../src/booking/booking.repository.js';
+import { Reservations } from '../src/booking/reservations.js';
+
+/** One replica's reservations: its own seats last seen, over `connection`. */
+const replicaOn = (connection: DatabaseConnection) =>
+  new Reservations(new BookingRepository(connection), { warn: (message) => console.warn(message) });
 
 /** One correlation id per command, `tag-0`, `tag-1`, ... */
 const correlations = (count: number, tag: string) => Array.from({ length: count }, (_, i) => `${tag}-${i}`);
@@ -10,16 +16,16 @@ const correlations = (count: number, tag: string) => Array.from({ length: count 
 const LATER = Date.now() + 3_600_000;
 
 /** 'booked', the reason of the refusal, or 'error', per request. */
-const outcomes = (results: Awaited<ReturnType<BookingRepository['reserveMany']>>) =>
+const outcomes = (results: Awaited<ReturnType<Reservations['reserveMany']>>) =>
   results.map((r) => ('booking' in r ? 'booked' : 'rejection' in r ? r.rejection : 'error'));
 
-describe('BookingRepository (real PostgreSQL)', () => {
+describe('Reservations over BookingRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
-  let repository: BookingRepository;
+  let reservations: Reservations;
 
   beforeAll(async () => {
     db = await TestDatabase.create();
-    repository = new BookingRepository(db.connection);
+    reservations = replicaOn(db.connection);
   });
   afterAll(async () => {
     await db?.drop();
@@ -37,7 +43,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
   /** A one-seat event and a replica that sold it to `tag-1` (refusing `tag-2`), so it last saw the event sold out. */
   const soldOutByReplica = async (tag: string) => {
     const eventId = await db.createEvent(1);
-    const replica = new BookingRepository(db.connection);
+    const replica = replicaOn(db.connection);
     await replica.reserveMany(
       [
         { event_id: eventId, user_id: `${tag}-1` },
@@ -53,7 +59,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
     const small = await db.createEvent(2);
     const large = await db.createEvent(10);
     await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [large, 'earlier']);
-    const results = await repository.reserveMany(
+    const results = await reservations.reserveMany(
       [
         { event_id: small, user_id: 'a' },
         { event_id: 999_999, user_id: 'a' },
@@ -100,7 +106,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
   it('stores awkward user ids verbatim through the array parameters', async () => {
     const eventId = await db.createEvent(10);
     const userIds = ['with,comma', 'with"quote', 'back\\slash', '{braces}', 'NULL', ' spaced ', 'ユーザー'];
-    const results = await repository.reserveMany(
+    const results = await reservations.reserveMany(
       userIds.map((user_id) => ({ event_id: eventId, user_id })),
       correlations(userIds.length, 'awkward'),
       LATER,
@@ -124,7 +130,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
       END $$;
       CREATE TRIGGER reject_mallory BEFORE INSERT ON bookings FOR EACH ROW EXECUTE FUNCTION reject_mallory();`);
     try {
-      const results = await repository.reserveMany(
+      const results = await reservations.reserveMany(
         [
           { event_id: eventId, user_id: 'alice' },
           { event_id: eventId, user_id: 'mallory' },
@@ -165,7 +171,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
     const deadlocksBefore = await deadlocks();
     const replicas = [connectDatabase(db.url, { poolSize: 6 }), connectDatabase(db.url, { poolSize: 6 })];
     try {
-      const repositories = replicas.map((connection) => new BookingRepository(connection));
+      const repositories = replicas.map(replicaOn);
       // 48 batches of 25, events in shifting orders; every 7th request repeats an earlier user.
       const batches = Array.from({ length: 48 }, (_, b) =>
         Array.from({ length: 25 }, (_, i) => {
@@ -207,7 +213,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
     const eventId = await db.createEvent(20);
     const replicas = [connectDatabase(db.url, { poolSize: 6 }), connectDatabase(db.url, { poolSize: 6 })];
     try {
-      const repositories = replicas.map((connection) => new BookingRepository(connection));
+      const repositories = replicas.map(replicaOn);
       const users = (tag: string, count: number) =>
         Array.from({ length: count }, (_, i) => ({ event_id: eventId, user_id: `${tag}-${i}` }));
       // Both replicas sell seats, so both last saw the event sold out.
@@ -254,7 +260,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
 
   it('writes a batch on the seats it last saw in one statement, without reading first', async () => {
     const eventId = await db.createEvent(10);
-    const replica = new BookingRepository(db.connection);
+    const replica = replicaOn(db.connection);
     const execute = vi.spyOn(db.connection.db, 'execute');
     try {
       await replica.reserveMany(
@@ -356,7 +362,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
 
   it('answers right when what a replica last saw is out of date', async () => {
     const eventId = await db.createEvent(5);
-    const [a, b] = [new BookingRepository(db.connection), new BookingRepository(db.connection)];
+    const [a, b] = [replicaOn(db.connection), replicaOn(db.connection)];
     await a.reserveMany(
       [
         { event_id: eventId, user_id: 'a-1' },
@@ -420,7 +426,7 @@ describe('BookingRepository (real PostgreSQL)', () => {
   it('lets other errors through', async () => {
     const eventId = await db.createEvent(5);
     await expect(
-      repository.reserveMany(
+      reservations.reserveMany(
         [
           { event_id: eventId, user_id: 'ok' },
           { event_id: eventId, user_id: 'x'.repeat(300) }, // longer than the column: not a booking rule

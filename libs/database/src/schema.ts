@@ -23,8 +23,9 @@ export const events = pgTable(
     id: serial('id').primaryKey(),
     name: varchar('name', { length: 255 }).notNull(),
     totalSeats: integer('total_seats').notNull(),
-    // Maintained by the reserve statement under the row lock; the CHECK below is
-    // what makes overselling impossible whatever the application does.
+    // Kept by the seat-counter trigger on bookings (migration 0004), once per
+    // statement under the event's row lock; the CHECK below is what makes
+    // overselling impossible whatever the application does.
     bookedSeats: integer('booked_seats').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -78,6 +79,7 @@ export const outbox = pgTable(
     type: varchar('type', { length: 64 }).notNull(),
     /** No foreign key: the history must outlive a cancelled (deleted) booking. */
     bookingId: integer('booking_id'),
+    /** The event booked (`events.id`), as in `bookings`; the booking event's own id is `id`. */
     eventId: integer('event_id').notNull(),
     correlationId: varchar('correlation_id', { length: 255 }).notNull(),
     data: jsonb('data').notNull(),
@@ -107,13 +109,14 @@ export const outboxPending = pgTable('outbox_pending', {
 export const notificationsSchema = pgSchema('notifications');
 
 /**
- * Each booking event the notification service has taken in, once per event id;
- * kept for NOTIFICATION_RETENTION (oldest first, by `received_at`'s index).
+ * Each booking event the notification service has taken in, once per booking
+ * event id; kept for NOTIFICATION_RETENTION (oldest first, by `received_at`'s index).
  */
 export const receivedEvents = notificationsSchema.table(
   'received_events',
   {
-    eventId: uuid('event_id').primaryKey(),
+    /** The booking event's id (the outbox row's `id`, the JetStream message id), not an `events.id`. */
+    bookingEventId: uuid('event_id').primaryKey(),
     type: varchar('type', { length: 64 }).notNull(),
     correlationId: varchar('correlation_id', { length: 255 }).notNull(),
     envelope: jsonb('envelope').notNull(),
@@ -129,9 +132,10 @@ export const receivedEvents = notificationsSchema.table(
 export const deliveries = notificationsSchema.table(
   'deliveries',
   {
-    eventId: uuid('event_id')
+    /** The booking event delivered (`received_events.event_id`), not an `events.id`. */
+    bookingEventId: uuid('event_id')
       .notNull()
-      .references(() => receivedEvents.eventId, { onDelete: 'cascade' }),
+      .references(() => receivedEvents.bookingEventId, { onDelete: 'cascade' }),
     channel: varchar('channel', { length: 32 }).notNull(),
     status: varchar('status', { length: 16 }).notNull(),
     attempts: integer('attempts').notNull().default(0),
@@ -139,7 +143,7 @@ export const deliveries = notificationsSchema.table(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [
-    primaryKey({ columns: [table.eventId, table.channel] }),
+    primaryKey({ columns: [table.bookingEventId, table.channel] }),
     check('deliveries_status_known', sql`${table.status} IN ('pending', 'delivered', 'dead_letter')`),
   ],
 );

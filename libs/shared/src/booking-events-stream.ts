@@ -6,8 +6,9 @@ import type { BookingNames } from './names.js';
 
 /**
  * How long JetStream remembers a message id: a re-send of the same outbox row
- * within this window (relay crashed between publishing and marking it
- * published, or a publish whose ack was lost in a NATS outage) is dropped.
+ * within this window (a relay that crashed between publishing a row and
+ * dequeuing it from `outbox_pending`, or a publish whose ack was lost in a
+ * NATS outage) is dropped.
  */
 export const BOOKING_EVENTS_DUPLICATE_WINDOW_MS = 10 * 60_000;
 

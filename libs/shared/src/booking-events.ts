@@ -27,76 +27,44 @@ export const REQUEST_ID_HEADER = 'x-request-id';
  */
 export const DEADLINE_HEADER = 'x-deadline';
 
-export interface BookingCreatedData {
-  booking_id: number;
-  event_id: number;
-  user_id: string;
-  created_at: string;
-}
-
-export interface BookingCancelledData {
-  booking_id: number;
-  event_id: number;
-  user_id: string;
-  cancelled_at: string;
-}
-
-export type BookingFailureReason = 'event_not_found' | 'already_booked' | 'sold_out';
-
-export interface BookingFailedData {
-  event_id: number;
-  user_id: string;
-  reason: BookingFailureReason;
-  message: string;
-}
-
-interface EnvelopeOf<T extends BookingEventType, D> {
-  /** Unique per event (the outbox row's id); also the JetStream message id, so a re-send is dropped. */
-  id: string;
-  type: T;
-  occurred_at: string;
-  correlation_id: string;
-  data: D;
-}
-
-export type BookingEvent =
-  | EnvelopeOf<typeof BookingEventType.created, BookingCreatedData>
-  | EnvelopeOf<typeof BookingEventType.cancelled, BookingCancelledData>
-  | EnvelopeOf<typeof BookingEventType.failed, BookingFailedData>;
-
 const envelopeFields = {
+  /** Unique per event (the outbox row's id); also the JetStream message id, so a re-send is dropped. */
   id: z.string().min(1),
   occurred_at: z.iso.datetime({ offset: true }),
   correlation_id: z.string(),
 };
 const bookingFields = { booking_id: z.number().int(), event_id: z.number().int(), user_id: z.string() };
 
-/** Checks an envelope read from the stream (consumers must not trust the wire blindly). */
+export const bookingFailureReasonSchema = z.enum(['event_not_found', 'already_booked', 'sold_out']);
+export type BookingFailureReason = z.infer<typeof bookingFailureReasonSchema>;
+
+export const bookingCreatedDataSchema = z.object({ ...bookingFields, created_at: z.string() });
+export type BookingCreatedData = z.infer<typeof bookingCreatedDataSchema>;
+
+export const bookingCancelledDataSchema = z.object({ ...bookingFields, cancelled_at: z.string() });
+export type BookingCancelledData = z.infer<typeof bookingCancelledDataSchema>;
+
+export const bookingFailedDataSchema = z.object({
+  event_id: z.number().int(),
+  user_id: z.string(),
+  reason: bookingFailureReasonSchema,
+  message: z.string(),
+});
+export type BookingFailedData = z.infer<typeof bookingFailedDataSchema>;
+
+/**
+ * The booking event contract: every producer writes it, every consumer checks
+ * an envelope read from the stream against it (the wire is not trusted blindly).
+ */
 export const bookingEventSchema = z.discriminatedUnion('type', [
-  z.object({
-    ...envelopeFields,
-    type: z.literal(BookingEventType.created),
-    data: z.object({ ...bookingFields, created_at: z.string() }),
-  }),
-  z.object({
-    ...envelopeFields,
-    type: z.literal(BookingEventType.cancelled),
-    data: z.object({ ...bookingFields, cancelled_at: z.string() }),
-  }),
-  z.object({
-    ...envelopeFields,
-    type: z.literal(BookingEventType.failed),
-    data: z.object({
-      event_id: z.number().int(),
-      user_id: z.string(),
-      reason: z.enum(['event_not_found', 'already_booked', 'sold_out']),
-      message: z.string(),
-    }),
-  }),
+  z.object({ ...envelopeFields, type: z.literal(BookingEventType.created), data: bookingCreatedDataSchema }),
+  z.object({ ...envelopeFields, type: z.literal(BookingEventType.cancelled), data: bookingCancelledDataSchema }),
+  z.object({ ...envelopeFields, type: z.literal(BookingEventType.failed), data: bookingFailedDataSchema }),
 ]);
+export type BookingEvent = z.infer<typeof bookingEventSchema>;
 
 /** Parses and checks one message body; throws on anything that is not a booking event. */
 export function parseBookingEvent(bytes: Uint8Array | string): BookingEvent {
   const text = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
-  return bookingEventSchema.parse(JSON.parse(text)) satisfies BookingEvent;
+  return bookingEventSchema.parse(JSON.parse(text));
 }

@@ -13,7 +13,11 @@ import {
   validate,
   type BookingHistoryView,
   type BookingView,
+  type CancelCommand,
   type CancelledBookingView,
+  type GetByIdQuery,
+  type ListBookingsQuery,
+  type ReserveBatchCommand,
   type ServiceReply,
 } from '@booking/shared';
 import { Controller, Inject, Logger } from '@nestjs/common';
@@ -21,11 +25,13 @@ import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices
 import { commandStartBy } from '../common/command-deadline.js';
 import { correlationIdOf } from '../common/correlation-id.js';
 import { failureReply } from '../common/rpc-error.filter.js';
+import { ValidPayload } from '../common/valid-payload.js';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { BOOKING_METRICS } from '../metrics/booking-metrics.module.js';
-import { BookingRepository, type ReserveResult } from './booking.repository.js';
+import { BookingRepository } from './booking.repository.js';
 import { ReservationBatcher } from './reservation-batcher.js';
-import { rejectionError, type Rejection } from './reservation.js';
+import { rejectionError, type Rejection } from './reservation-rules.js';
+import { Reservations, type ReserveResult } from './reservations.js';
 
 /** Commands that change bookings. */
 @Controller()
@@ -33,8 +39,8 @@ export class BookingCommandsController {
   private readonly logger = new Logger(BookingCommandsController.name);
 
   constructor(
-    private readonly reservations: ReservationBatcher,
-    private readonly bookings: BookingRepository,
+    private readonly batcher: ReservationBatcher,
+    private readonly reservations: Reservations,
     @Inject(BOOKING_METRICS) private readonly metrics: BookingMetrics,
     @Inject(BOOKING_SERVICE_CONFIG) private readonly config: BookingServiceConfig,
   ) {}
@@ -52,13 +58,11 @@ export class BookingCommandsController {
    */
   @MessagePattern(BookingSubjects.reserveBatch)
   async reserveBatch(
-    @Payload() payload: unknown,
+    @ValidPayload(reserveBatchSchema) input: ReserveBatchCommand,
     @Ctx() context: NatsContext,
   ): Promise<ServiceReply<ServiceReply<BookingView>[]>> {
-    const input = validate(reserveBatchSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
     const startBy = commandStartBy(context, this.config);
-    const replies = input.data.reservations.map(({ command, request_id }) =>
+    const replies = input.reservations.map(({ command, request_id }) =>
       this.reserveOne(command, correlationIdOrNew(request_id), startBy).catch((error: unknown) =>
         failureReply(error, this.logger, 'command'),
       ),
@@ -66,6 +70,10 @@ export class BookingCommandsController {
     return ok(await Promise.all(replies));
   }
 
+  /**
+   * Validates on its own rather than with `ValidPayload`: each reservation of a
+   * batch is refused alone, and a refused one still counts among the reservations.
+   */
   private async reserveOne(
     payload: unknown,
     correlationId: string,
@@ -78,12 +86,7 @@ export class BookingCommandsController {
     }
     let result: ReserveResult;
     try {
-      result = await this.reservations.reserve(input.data, correlationId, startBy);
-      // A retry of a request whose outcome its caller never heard: its own booking is not a duplicate.
-      if (isRejected(result, 'already_booked') && input.data.retry_of !== undefined) {
-        const own = await this.bookings.bookingMadeBy(input.data, input.data.retry_of);
-        if (own) result = { booking: own };
-      }
+      result = await this.batcher.reserve(input.data, correlationId, startBy);
     } catch (error) {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.error });
       throw error;
@@ -97,21 +100,17 @@ export class BookingCommandsController {
   }
 
   @MessagePattern(BookingSubjects.cancel)
-  async cancel(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<CancelledBookingView>> {
-    const input = validate(cancelCommandSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const { id, retry_of: retryOf } = input.data;
-    const cancelled =
-      (await this.bookings.cancel(id, correlationIdOf(context), commandStartBy(context, this.config))) ??
-      (retryOf === undefined ? undefined : await this.bookings.cancellationBy(id, retryOf));
+  async cancel(
+    @ValidPayload(cancelCommandSchema) { id, retry_of: retryOf }: CancelCommand,
+    @Ctx() context: NatsContext,
+  ): Promise<ServiceReply<CancelledBookingView>> {
+    const startBy = commandStartBy(context, this.config);
+    const cancelled = await this.reservations.cancel(id, correlationIdOf(context), startBy, retryOf);
     return cancelled
       ? ok(cancelled)
       : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
   }
 }
-
-const isRejected = (result: ReserveResult, rejection: Rejection): boolean =>
-  'rejection' in result && result.rejection === rejection;
 
 const OUTCOME_BY_REJECTION: Record<Rejection, ReservationOutcome> = {
   already_booked: ReservationOutcome.duplicate,
@@ -119,35 +118,29 @@ const OUTCOME_BY_REJECTION: Record<Rejection, ReservationOutcome> = {
   event_not_found: ReservationOutcome.notFound,
 };
 
-/** Read-only queries over bookings. */
+/** Read-only queries over bookings: plain reads, with no rule to apply. */
 @Controller()
 export class BookingQueriesController {
   constructor(private readonly bookings: BookingRepository) {}
 
   @MessagePattern(BookingSubjects.getBooking)
-  async get(@Payload() payload: unknown): Promise<ServiceReply<BookingView>> {
-    const input = validate(getByIdSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const booking = await this.bookings.findById(input.data.id);
+  async get(@ValidPayload(getByIdSchema) { id }: GetByIdQuery): Promise<ServiceReply<BookingView>> {
+    const booking = await this.bookings.findById(id);
     return booking
       ? ok(booking)
-      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(input.data.id) });
+      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
   }
 
   @MessagePattern(BookingSubjects.bookingHistory)
-  async history(@Payload() payload: unknown): Promise<ServiceReply<BookingHistoryView>> {
-    const input = validate(getByIdSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const history = await this.bookings.history(input.data.id);
+  async history(@ValidPayload(getByIdSchema) { id }: GetByIdQuery): Promise<ServiceReply<BookingHistoryView>> {
+    const history = await this.bookings.history(id);
     return history
       ? ok(history)
-      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(input.data.id) });
+      : fail({ code: ErrorCode.BookingNotFound, message: ErrorMessages.bookingNotFound(id) });
   }
 
   @MessagePattern(BookingSubjects.listBookings)
-  async list(@Payload() payload: unknown): Promise<ServiceReply<BookingView[]>> {
-    const input = validate(listBookingsSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    return ok(await this.bookings.list(input.data));
+  async list(@ValidPayload(listBookingsSchema) query: ListBookingsQuery): Promise<ServiceReply<BookingView[]>> {
+    return ok(await this.bookings.list(query));
   }
 }

@@ -2,35 +2,27 @@ import { bookings, type DatabaseConnection } from '@booking/database';
 import {
   BookingEventType,
   type BookingCancelledData,
-  type BookingEvent,
-  type BookingFailedData,
   type BookingHistoryView,
   type BookingView,
   type CancelledBookingView,
   type ListBookingsQuery,
   type ReserveBookingCommand,
 } from '@booking/shared';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DATABASE } from '@booking/service-kit';
+import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
 import { startedBy, TRANSACTION_IDLE_LIMIT_MS } from '../common/command-deadline.js';
 import { PgErrorCode, postgresErrorCode, retryOnDeadlock } from '../common/postgres-errors.js';
-import { DATABASE } from '../database/database.module.js';
 import {
-  allocateSeats,
-  allSoldOut,
-  bookingKey,
-  holdsWithoutLocks,
-  rejectionError,
-  rejectionFor,
-  seatsLeftAfter,
-  writableUnread,
-  type Allocation,
-  type Rejection,
-} from './reservation.js';
-
-export type ReserveResult = { booking: BookingView } | { rejection: Rejection };
-/** One reservation's outcome in a batch whose requests were, in the end, written one by one. */
-export type ReserveOutcome = ReserveResult | { error: unknown };
+  insertCancelledEvents,
+  insertCreatedEvents,
+  insertFailedEvents,
+  toBookingEvent,
+  type FailedEvent,
+  type OutboxEventRow,
+} from '../outbox/outbox-events.js';
+import { bookingKey, type RejectionFacts, type ViolatedRule } from './reservation-rules.js';
+import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from './reservations.js';
 
 interface ReserveRow extends Record<string, unknown> {
   id: number | null;
@@ -43,22 +35,10 @@ interface ReserveRow extends Record<string, unknown> {
 }
 
 const MAX_LIST_SIZE = 1000;
-const NO_BOOKINGS: ReadonlySet<string> = new Set();
-const MAX_REMEMBERED_EVENTS = 10_000;
 
-/** A timestamp as the API writes it (UTC, milliseconds, trailing Z), in SQL, for event payloads. */
-const isoUtc = (column: SQL) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-
+/** The bookings' SQL; what to write when is decided by `Reservations`. */
 @Injectable()
-export class BookingRepository {
-  private readonly logger = new Logger(BookingRepository.name);
-  /**
-   * Seats left per event as this replica last saw them, less what it has
-   * booked since. Only ever a guess: other replicas book and cancel too, so
-   * it decides whether a batch is tried before reading, never an answer.
-   */
-  private readonly lastSeatsLeft = new Map<number, number>();
-
+export class BookingRepository implements ReservationStore {
   constructor(@Inject(DATABASE) private readonly database: DatabaseConnection) {}
 
   /**
@@ -66,22 +46,15 @@ export class BookingRepository {
    * the event has a seat left in this statement's snapshot; the seat-counter
    * trigger then re-checks capacity under the event's row lock (the CHECK fails
    * past capacity), and ON CONFLICT skips a second booking of the same user. When
-   * nothing was inserted, the same statement reports what it saw, from which
-   * `rejectionFor` decides why. The `booking.created` outbox row is one more CTE
-   * of the same statement, so the booking and its event commit together or not at all.
-   * Nothing is booked once `startBy` (epoch ms) has passed.
+   * nothing was inserted, the same statement reports what it saw. The
+   * `booking.created` outbox row is one more CTE of the same statement, so the
+   * booking and its event commit together or not at all.
    */
-  async reserve(command: ReserveBookingCommand, correlationId: string, startBy: number): Promise<ReserveResult> {
-    const result = await this.tryReserve(command, correlationId, startBy);
-    if ('rejection' in result) await this.recordFailure(command, result.rejection, correlationId);
-    return result;
-  }
-
-  private async tryReserve(
+  async reserveOne(
     command: ReserveBookingCommand,
     correlationId: string,
     startBy: number,
-  ): Promise<ReserveResult> {
+  ): Promise<{ booking: BookingView } | { refused: RejectionFacts }> {
     try {
       const result = await retryOnDeadlock(() =>
         this.database.db.execute<ReserveRow>(sql`
@@ -91,13 +64,7 @@ export class BookingRepository {
           WHERE e.id = ${command.event_id} AND e.booked_seats < e.total_seats AND ${startedBy(startBy)}
           ON CONFLICT (event_id, user_id) DO NOTHING
           RETURNING id, event_id, user_id, created_at
-        ), outboxed AS (
-          INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
-          SELECT ${BookingEventType.created}, i.id, i.event_id, ${correlationId},
-                 jsonb_build_object('booking_id', i.id, 'event_id', i.event_id, 'user_id', i.user_id,
-                                    'created_at', ${isoUtc(sql`i.created_at`)})
-          FROM inserted i
-        )
+        ), outboxed AS (${insertCreatedEvents(sql`FROM inserted b`, sql`${correlationId}`)})
         SELECT i.id, i.event_id, i.user_id, i.created_at,
                EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id}) AS event_exists,
                EXISTS (SELECT 1 FROM bookings WHERE event_id = ${command.event_id} AND user_id = ${command.user_id}) AS already_booked,
@@ -107,94 +74,34 @@ export class BookingRepository {
       const row = result.rows[0]!;
       if (row.id !== null) return { booking: toBookingView(row as BookingViewRow) };
       return {
-        rejection: rejectionFor({
+        refused: {
           eventExists: row.event_exists,
           alreadyBooked: row.already_booked,
           seatAvailable: row.seat_available,
-        }),
+        },
       };
     } catch (error) {
-      const rejection = rejectionForConstraint(postgresErrorCode(error));
-      if (rejection) return { rejection };
+      // Races the snapshot check lost are caught by the constraints themselves.
+      const violated = violatedRule(error);
+      if (violated) return { refused: { violated } };
       throw error;
     }
   }
 
-  /**
-   * Many reservations, decided together in plain code (`allocateSeats`) and
-   * written by one statement: the winners' bookings, a `booking.created`
-   * outbox row per winner and a `booking.failed` row per rejection, all or
-   * nothing. `correlationIds[i]` belongs to `commands[i]`.
-   *
-   * A batch that books in full on the seats this replica last saw is written
-   * at once, without a read (`writableUnread`): one statement, whose
-   * constraints re-check every booking. A batch it would refuse in full for
-   * want of seats is read and written in one statement, if that statement's
-   * snapshot agrees (`writeRefusalsIfSoldOut`). Any other batch, or one a
-   * constraint or that snapshot refused, is decided without locks: one read
-   * of seats left and existing bookings, then the write as a statement of its
-   * own, which `holdsWithoutLocks` admits only when that read alone justifies
-   * its refusals. A batch it does not admit, or whose write a constraint
-   * refused because a concurrent writer got there first, is decided again
-   * under the events' row locks (`reserveManyLocked`). Nothing is booked once
-   * `startBy` (epoch ms) has passed.
-   */
-  async reserveMany(
-    commands: readonly ReserveBookingCommand[],
-    correlationIds: readonly string[],
-    startBy: number,
-  ): Promise<ReserveOutcome[]> {
-    const eventIds = distinctEventIds(commands);
-    const lastSeen = new Map<number, number>();
-    for (const eventId of eventIds) {
-      const left = this.lastSeatsLeft.get(eventId);
-      if (left !== undefined) lastSeen.set(eventId, left);
-    }
-    const unread = allocateSeats(commands, lastSeen, NO_BOOKINGS);
-    if (writableUnread(unread)) {
-      // Taken before the write, so that batches in flight at the same time do not count the same seats.
-      this.remember(commands, unread, lastSeen);
-      try {
-        return await this.writeBatch(this.database.db, commands, correlationIds, unread, startBy);
-      } catch (error) {
-        if (!isRace(error)) throw error;
-      }
-    }
-    let facts: BatchFacts;
-    if (allSoldOut(unread)) {
-      const guarded = await this.writeRefusalsIfSoldOut(commands, correlationIds, unread, eventIds);
-      if (guarded.written) return commands.map(() => ({ rejection: 'sold_out' }));
-      facts = guarded.facts;
-    } else {
-      facts = toBatchFacts((await this.database.db.execute<FactRow>(batchFacts(commands, eventIds))).rows);
-    }
-    const { seatsLeft, booked } = facts;
-    const allocations = allocateSeats(commands, seatsLeft, booked);
-    this.remember(commands, allocations, seatsLeft);
-    if (holdsWithoutLocks(commands, allocations, seatsLeft)) {
-      try {
-        return await this.writeBatch(this.database.db, commands, correlationIds, allocations, startBy);
-      } catch (error) {
-        if (!isRace(error)) throw error;
-      }
-    }
-    return this.reserveManyLocked(commands, correlationIds, eventIds, startBy);
+  async readBatchFacts(commands: readonly ReserveBookingCommand[], eventIds: readonly number[]): Promise<BatchFacts> {
+    return toBatchFacts((await this.database.db.execute<FactRow>(batchFacts(commands, eventIds))).rows);
   }
 
   /**
-   * The read and the refusals' write in one statement, for a batch refused in
-   * full on the seats this replica last saw. Its `booking.failed` rows are
-   * inserted only if the statement's snapshot shows every event sold out and
-   * none of the batch's users booked: the facts those refusals need, as
-   * `holdsWithoutLocks` asks of a read. Otherwise nothing is written, and the
-   * facts the statement read decide the batch. A flash sale's refusals so
-   * take one round trip instead of two.
+   * The read and the refusals' write in one statement: the `booking.failed`
+   * rows are inserted only if the statement's snapshot shows every event sold
+   * out and none of the batch's users booked. Otherwise nothing is written,
+   * and the caller gets the facts the statement read.
    */
-  private async writeRefusalsIfSoldOut(
+  async writeFailuresIfSoldOut(
     commands: readonly ReserveBookingCommand[],
-    correlationIds: readonly string[],
-    refusals: readonly Allocation[],
     eventIds: readonly number[],
+    failures: readonly FailedEvent[],
   ): Promise<{ written: true } | { written: false; facts: BatchFacts }> {
     const result = await this.database.db.execute<FactRow & { sold_out: boolean }>(sql`
       WITH facts AS (${batchFacts(commands, eventIds)}),
@@ -202,43 +109,38 @@ export class BookingRepository {
         SELECT count(*) FILTER (WHERE user_id IS NULL AND seats_left <= 0) = ${eventIds.length}
                AND count(*) FILTER (WHERE user_id IS NOT NULL) = 0 AS holds
         FROM facts
-      ), failed_events AS (
-        INSERT INTO outbox (type, event_id, correlation_id, data)
-        ${failedEventRows(commands, correlationIds, refusals)} WHERE (SELECT holds FROM sold_out)
-      )
+      ), failed_events AS (${insertFailedEvents(failures, sql`(SELECT holds FROM sold_out)`)})
       SELECT f.event_id, f.seats_left, f.user_id, s.holds AS sold_out FROM sold_out s LEFT JOIN facts f ON true`);
     if (result.rows[0]!.sold_out) return { written: true };
     return { written: false, facts: toBatchFacts(result.rows) };
   }
 
-  /** Keeps the seats a decided batch leaves its events, given the seats it was decided on. */
-  private remember(
-    commands: readonly ReserveBookingCommand[],
-    allocations: readonly Allocation[],
-    seatsLeftBefore: ReadonlyMap<number, number>,
-  ): void {
-    // A guess may be dropped at any time: past a bound, all are, and the next batches read.
-    if (this.lastSeatsLeft.size > MAX_REMEMBERED_EVENTS) this.lastSeatsLeft.clear();
-    for (const [eventId, left] of seatsLeftAfter(commands, allocations, seatsLeftBefore)) {
-      this.lastSeatsLeft.set(eventId, left);
+  async writeBatch(
+    winners: readonly ReserveBookingCommand[],
+    winnerCorrelationIds: readonly string[],
+    failures: readonly FailedEvent[],
+    startBy: number,
+  ): Promise<BookingView[] | LostRace> {
+    try {
+      return await this.insertBatch(this.database.db, winners, winnerCorrelationIds, failures, startBy);
+    } catch (error) {
+      if (lostRace(error)) return LOST_RACE;
+      throw error;
     }
   }
 
   /**
    * The batch in one short transaction: lock the events involved (in id order,
    * with the seat-counter trigger's own lock, so concurrent batches and
-   * statements cannot deadlock), read seats left and existing
-   * bookings (a fresh snapshot after the locks, so nothing committed is
-   * missed), decide, write, commit once. The constraints still guard the
-   * write: if any fires, the batch is rolled back and its requests are
-   * retried one by one with `reserve`, each with its own outcome.
+   * statements cannot deadlock), read seats left and existing bookings (a
+   * fresh snapshot after the locks), decide, write, commit once.
    */
-  private async reserveManyLocked(
+  async writeBatchLocked(
     commands: readonly ReserveBookingCommand[],
-    correlationIds: readonly string[],
     eventIds: readonly number[],
+    decide: Parameters<ReservationStore['writeBatchLocked']>[2],
     startBy: number,
-  ): Promise<ReserveOutcome[]> {
+  ): Promise<BookingView[] | LostRace> {
     try {
       return await this.database.db.transaction(async (tx) => {
         // The write below starts before `startBy`; its COMMIT must not arrive much later either.
@@ -247,80 +149,46 @@ export class BookingRepository {
           SELECT id, total_seats - booked_seats AS seats_left FROM events
           WHERE id = ANY(${toIntArray(eventIds)}) ORDER BY id FOR NO KEY UPDATE`);
         const existing = await tx.execute<{ event_id: number; user_id: string }>(bookedAmong(commands));
-        const seatsLeft = new Map(locked.rows.map((row) => [row.id, row.seats_left]));
-        const allocations = allocateSeats(
-          commands,
-          seatsLeft,
-          new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
-        );
-        this.remember(commands, allocations, seatsLeft);
-        return this.writeBatch(tx, commands, correlationIds, allocations, startBy);
+        const { winners, winnerCorrelationIds, failures } = decide({
+          seatsLeft: new Map(locked.rows.map((row) => [row.id, row.seats_left])),
+          booked: new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
+        });
+        return this.insertBatch(tx, winners, winnerCorrelationIds, failures, startBy);
       });
     } catch (error) {
-      if (!isRace(error)) throw error;
-      const outcomes: ReserveOutcome[] = [];
-      for (const [i, command] of commands.entries()) {
-        outcomes.push(
-          await this.reserve(command, correlationIds[i]!, startBy).catch((failure: unknown) => ({ error: failure })),
-        );
-      }
-      return outcomes;
+      if (lostRace(error)) return LOST_RACE;
+      throw error;
     }
   }
 
-  /** Inserts the winners and every request's outbox row in one statement; the answers in request order. */
-  private async writeBatch(
+  /** Inserts the winners, their `booking.created` rows and `failures`' rows in one statement. */
+  private async insertBatch(
     executor: Pick<DatabaseConnection['db'], 'execute'>,
-    commands: readonly ReserveBookingCommand[],
-    correlationIds: readonly string[],
-    allocations: readonly Allocation[],
+    winners: readonly ReserveBookingCommand[],
+    winnerCorrelationIds: readonly string[],
+    failures: readonly FailedEvent[],
     startBy: number,
-  ): Promise<ReserveResult[]> {
-    const winners = commands.flatMap((command, i) =>
-      allocations[i]!.kind === 'book' ? [{ command, correlationId: correlationIds[i]! }] : [],
-    );
+  ): Promise<BookingView[]> {
     const inserted = await executor.execute<BookingViewRow>(sql`
       WITH requested AS (
-        SELECT * FROM unnest(${toIntArray(winners.map((w) => w.command.event_id))},
-                             ${toTextArray(winners.map((w) => w.command.user_id))},
-                             ${toTextArray(winners.map((w) => w.correlationId))})
+        SELECT * FROM unnest(${toIntArray(winners.map((w) => w.event_id))},
+                             ${toTextArray(winners.map((w) => w.user_id))},
+                             ${toTextArray(winnerCorrelationIds)})
           AS r(event_id, user_id, correlation_id)
       ), inserted AS (
         INSERT INTO bookings (event_id, user_id) SELECT event_id, user_id FROM requested WHERE ${startedBy(startBy)}
         RETURNING id, event_id, user_id, created_at
-      ), created_events AS (
-        INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
-        SELECT ${BookingEventType.created}, i.id, i.event_id, r.correlation_id,
-               jsonb_build_object('booking_id', i.id, 'event_id', i.event_id, 'user_id', i.user_id,
-                                  'created_at', ${isoUtc(sql`i.created_at`)})
-        FROM inserted i JOIN requested r ON r.event_id = i.event_id AND r.user_id = i.user_id
-      ), failed_events AS (
-        INSERT INTO outbox (type, event_id, correlation_id, data) ${failedEventRows(commands, correlationIds, allocations)}
-      )
+      ), created_events AS (${insertCreatedEvents(
+        sql`FROM inserted b JOIN requested r ON r.event_id = b.event_id AND r.user_id = b.user_id`,
+        sql`r.correlation_id`,
+      )}), failed_events AS (${insertFailedEvents(failures)})
       SELECT id, event_id, user_id, created_at FROM inserted`);
-    const byKey = new Map(inserted.rows.map((row) => [bookingKey(row.event_id, row.user_id), toBookingView(row)]));
-    return commands.map((command, i): ReserveResult => {
-      const allocation = allocations[i]!;
-      if (allocation.kind === 'reject') return { rejection: allocation.rejection };
-      return { booking: byKey.get(bookingKey(command.event_id, command.user_id))! };
-    });
+    return inserted.rows.map(toBookingView);
   }
 
-  /**
-   * `booking.failed`: a rejection changes no booking, so there is nothing to be
-   * atomic with; the outbox row is written on its own, after the rejection is
-   * known, and goes through the same relay (durable once written). If even that
-   * write fails, the caller still gets its rejection and the event is lost (logged).
-   */
-  private async recordFailure(command: ReserveBookingCommand, rejection: Rejection, correlationId: string) {
-    const data = failedData(command, rejection);
-    try {
-      await this.database.db.execute(sql`
-        INSERT INTO outbox (type, event_id, correlation_id, data)
-        VALUES (${BookingEventType.failed}, ${command.event_id}, ${correlationId}, ${JSON.stringify(data)}::jsonb)`);
-    } catch (error) {
-      this.logger.warn(`booking.failed event not recorded: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  /** `booking.failed` rows on their own (a refusal changes no booking to be atomic with). */
+  async writeFailures(failures: readonly FailedEvent[]): Promise<void> {
+    await this.database.db.execute(insertFailedEvents(failures));
   }
 
   /**
@@ -335,14 +203,7 @@ export class BookingRepository {
       this.database.db.execute<BookingViewRow & { cancelled_at: Date; [column: string]: unknown }>(sql`
       WITH deleted AS (
         DELETE FROM bookings WHERE id = ${id} AND ${startedBy(startBy)} RETURNING id, event_id, user_id, created_at
-      ), outboxed AS (
-        INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
-        SELECT ${BookingEventType.cancelled}, d.id, d.event_id, ${correlationId},
-               jsonb_build_object('booking_id', d.id, 'event_id', d.event_id, 'user_id', d.user_id,
-                                  'cancelled_at', ${isoUtc(sql`now()`)})
-        FROM deleted d
-        RETURNING occurred_at
-      )
+      ), outboxed AS (${insertCancelledEvents(sql`FROM deleted b`, sql`${correlationId}`)} RETURNING occurred_at)
       SELECT d.id, d.event_id, d.user_id, d.created_at, o.occurred_at AS cancelled_at
       FROM deleted d CROSS JOIN outboxed o`),
     );
@@ -378,26 +239,11 @@ export class BookingRepository {
 
   /** The booking's events from the outbox (kept after publishing as the audit trail), oldest first. */
   async history(bookingId: number): Promise<BookingHistoryView | undefined> {
-    const result = await this.database.db.execute<{
-      id: string;
-      type: BookingEvent['type'];
-      occurred_at: Date;
-      correlation_id: string;
-      data: BookingEvent['data'];
-    }>(sql`
+    const result = await this.database.db.execute<OutboxEventRow & Record<string, unknown>>(sql`
       SELECT id, type, occurred_at, correlation_id, data FROM outbox
       WHERE booking_id = ${bookingId} ORDER BY position`);
     if (result.rows.length === 0) return undefined;
-    const events = result.rows.map(
-      (row) =>
-        ({
-          id: row.id,
-          type: row.type,
-          occurred_at: new Date(row.occurred_at).toISOString(),
-          correlation_id: row.correlation_id,
-          data: row.data,
-        }) as BookingEvent,
-    );
+    const events = result.rows.map(toBookingEvent);
     const cancelled = events.some((event) => event.type === BookingEventType.cancelled);
     return { booking_id: bookingId, status: cancelled ? 'cancelled' : 'active', events };
   }
@@ -423,14 +269,23 @@ export class BookingRepository {
   }
 }
 
-/** A constraint that fired, or a deadlock: a concurrent writer got there first, so decide again more carefully. */
-const isRace = (error: unknown): boolean => {
-  const code = postgresErrorCode(error);
-  return rejectionForConstraint(code) !== undefined || code === PgErrorCode.DeadlockDetected;
-};
+/** The rule a violated constraint enforces; undefined for any other error. */
+function violatedRule(error: unknown): ViolatedRule | undefined {
+  switch (postgresErrorCode(error)) {
+    case PgErrorCode.CheckViolation:
+      return 'seat_capacity';
+    case PgErrorCode.UniqueViolation:
+      return 'one_booking_per_user';
+    case PgErrorCode.ForeignKeyViolation:
+      return 'event_exists';
+    default:
+      return undefined;
+  }
+}
 
-const distinctEventIds = (commands: readonly ReserveBookingCommand[]): number[] =>
-  [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);
+/** A constraint that fired, or a deadlock: a concurrent writer got there first. */
+const lostRace = (error: unknown): boolean =>
+  violatedRule(error) !== undefined || postgresErrorCode(error) === PgErrorCode.DeadlockDetected;
 
 /** The requested (event, user) pairs that are already booked. */
 const bookedAmong = (commands: readonly ReserveBookingCommand[]) => sql`
@@ -452,11 +307,6 @@ interface FactRow extends Record<string, unknown> {
   user_id: string | null;
 }
 
-interface BatchFacts {
-  seatsLeft: Map<number, number>;
-  booked: Set<string>;
-}
-
 function toBatchFacts(rows: readonly FactRow[]): BatchFacts {
   const seatsLeft = new Map<number, number>();
   const booked = new Set<string>();
@@ -467,47 +317,6 @@ function toBatchFacts(rows: readonly FactRow[]): BatchFacts {
   }
   return { seatsLeft, booked };
 }
-
-/** The `booking.failed` rows of a batch's refusals, for `INSERT INTO outbox (type, event_id, correlation_id, data)`. */
-function failedEventRows(
-  commands: readonly ReserveBookingCommand[],
-  correlationIds: readonly string[],
-  allocations: readonly Allocation[],
-) {
-  const failures = commands.flatMap((command, i) => {
-    const allocation = allocations[i]!;
-    return allocation.kind === 'reject'
-      ? [{ command, correlationId: correlationIds[i]!, data: failedData(command, allocation.rejection) }]
-      : [];
-  });
-  return sql`
-  SELECT ${BookingEventType.failed}, f.event_id, f.correlation_id, f.data
-  FROM unnest(${toIntArray(failures.map((f) => f.command.event_id))},
-              ${toTextArray(failures.map((f) => f.correlationId))},
-              ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
-    AS f(event_id, correlation_id, data)`;
-}
-
-/** Races the snapshot check lost are caught by the constraints themselves. */
-function rejectionForConstraint(code: string | undefined): Rejection | undefined {
-  switch (code) {
-    case PgErrorCode.CheckViolation:
-      return 'sold_out';
-    case PgErrorCode.UniqueViolation:
-      return 'already_booked';
-    case PgErrorCode.ForeignKeyViolation:
-      return 'event_not_found';
-    default:
-      return undefined;
-  }
-}
-
-const failedData = (command: ReserveBookingCommand, rejection: Rejection): BookingFailedData => ({
-  event_id: command.event_id,
-  user_id: command.user_id,
-  reason: rejection,
-  message: rejectionError(rejection, command).message,
-});
 
 interface BookingViewRow extends Record<string, unknown> {
   id: number;

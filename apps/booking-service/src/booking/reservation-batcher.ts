@@ -1,11 +1,11 @@
-import type { ReserveBookingCommand } from '@booking/shared';
+import type { ReserveCommand } from '@booking/shared';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { NotStartedError } from '../common/command-deadline.js';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
-import { BookingRepository, type ReserveOutcome, type ReserveResult } from './booking.repository.js';
+import { Reservations, type ReserveOutcome, type ReserveResult } from './reservations.js';
 
 interface Pending {
-  command: ReserveBookingCommand;
+  command: ReserveCommand;
   correlationId: string;
   /** Epoch ms by which its write must start (see `commandStartBy`). */
   startBy: number;
@@ -36,7 +36,7 @@ export class ReservationBatcher implements OnApplicationShutdown {
   private sweeper?: NodeJS.Timeout;
 
   constructor(
-    private readonly bookings: BookingRepository,
+    private readonly reservations: Reservations,
     @Inject(BOOKING_SERVICE_CONFIG) private readonly config: BookingServiceConfig,
   ) {}
 
@@ -45,7 +45,7 @@ export class ReservationBatcher implements OnApplicationShutdown {
     return { waiting: this.queue.length, inFlight: this.inFlight };
   }
 
-  reserve(command: ReserveBookingCommand, correlationId: string, startBy: number): Promise<ReserveResult> {
+  reserve(command: ReserveCommand, correlationId: string, startBy: number): Promise<ReserveResult> {
     if (Date.now() > startBy) return Promise.reject(new NotStartedError('deadline'));
     if (this.queue.length >= this.config.RESERVE_MAX_QUEUE) return Promise.reject(new NotStartedError('busy'));
     return new Promise((resolve, reject) => {
@@ -111,8 +111,8 @@ export class ReservationBatcher implements OnApplicationShutdown {
     try {
       const outcomes: ReserveOutcome[] =
         batch.length === 1
-          ? [await this.bookings.reserve(batch[0]!.command, batch[0]!.correlationId, startBy)]
-          : await this.bookings.reserveMany(
+          ? [await this.reservations.reserve(batch[0]!.command, batch[0]!.correlationId, startBy)]
+          : await this.reservations.reserveMany(
               batch.map((pending) => pending.command),
               batch.map((pending) => pending.correlationId),
               startBy,

@@ -11,6 +11,7 @@ import type { NatsContext } from '@nestjs/microservices';
 import { Observable, tap } from 'rxjs';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { BOOKING_METRICS } from '../metrics/booking-metrics.module.js';
+import { InvalidPayloadError } from './valid-payload.js';
 
 /**
  * Around every NATS request: takes the correlation id from the `x-request-id`
@@ -51,7 +52,8 @@ export class NatsObservabilityInterceptor implements NestInterceptor {
           .pipe(
             tap({
               next: (reply) => finish((reply as ServiceReply<unknown>).ok === false ? 'rejected' : 'ok'),
-              error: () => finish('error'),
+              // An invalid payload is answered like any other refusal.
+              error: (error: unknown) => finish(error instanceof InvalidPayloadError ? 'rejected' : 'error'),
             }),
           )
           .subscribe(subscriber),

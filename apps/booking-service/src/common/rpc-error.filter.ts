@@ -8,6 +8,7 @@ import { of, type Observable } from 'rxjs';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { NotStartedError } from './command-deadline.js';
 import { isDatabaseUnavailable, PgErrorCode, postgresErrorCode } from './postgres-errors.js';
+import { InvalidPayloadError } from './valid-payload.js';
 
 /** Subjects whose handlers write: a failure there may leave the caller not knowing whether they did. */
 const COMMAND_SUBJECTS: ReadonlySet<string> = new Set([
@@ -18,8 +19,9 @@ const COMMAND_SUBJECTS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Turns an unexpected failure in a handler into an error reply the gateway can
- * map (see `failureReply`). The details stay in this service's log, never in
+ * Turns a payload that fails its contract into a `VALIDATION` reply, and an
+ * unexpected failure in a handler into an error reply the gateway can map
+ * (see `failureReply`). The details stay in this service's log, never in
  * the reply. On the small HTTP listener (health, metrics) errors leave as
  * `{ message, error, statusCode }`.
  */
@@ -34,6 +36,7 @@ export class RpcErrorFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): Observable<ServiceReply<never>> | void {
     if (host.getType() === 'http') return this.replyHttp(error, host.switchToHttp().getResponse<FastifyReply>());
+    if (error instanceof InvalidPayloadError) return of(fail({ code: ErrorCode.Validation, message: error.message }));
     const pattern = this.names.requestPattern(host.switchToRpc().getContext<NatsContext>().getSubject());
     return of(failureReply(error, this.logger, COMMAND_SUBJECTS.has(pattern) ? 'command' : 'query'));
   }

@@ -7,14 +7,17 @@ import {
   getByIdSchema,
   ok,
   seatsQuerySchema,
-  validate,
+  type CreateEventCommand,
   type EventView,
+  type GetByIdQuery,
+  type SeatsQuery,
   type SeatUpdate,
   type ServiceReply,
 } from '@booking/shared';
 import { Controller, Inject } from '@nestjs/common';
-import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import { Ctx, MessagePattern, NatsContext } from '@nestjs/microservices';
 import { commandStartBy } from '../common/command-deadline.js';
+import { ValidPayload } from '../common/valid-payload.js';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { EventsRepository } from './events.repository.js';
 
@@ -26,10 +29,11 @@ export class EventCommandsController {
   ) {}
 
   @MessagePattern(BookingSubjects.createEvent)
-  async create(@Payload() payload: unknown, @Ctx() context: NatsContext): Promise<ServiceReply<EventView>> {
-    const input = validate(createEventSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    return ok(await this.events.create(input.data, commandStartBy(context, this.config)));
+  async create(
+    @ValidPayload(createEventSchema) command: CreateEventCommand,
+    @Ctx() context: NatsContext,
+  ): Promise<ServiceReply<EventView>> {
+    return ok(await this.events.create(command, commandStartBy(context, this.config)));
   }
 }
 
@@ -38,20 +42,14 @@ export class EventQueriesController {
   constructor(private readonly events: EventsRepository) {}
 
   @MessagePattern(BookingSubjects.getEvent)
-  async get(@Payload() payload: unknown): Promise<ServiceReply<EventView>> {
-    const input = validate(getByIdSchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    const event = await this.events.findById(input.data.id);
-    return event
-      ? ok(event)
-      : fail({ code: ErrorCode.EventNotFound, message: ErrorMessages.eventNotFound(input.data.id) });
+  async get(@ValidPayload(getByIdSchema) { id }: GetByIdQuery): Promise<ServiceReply<EventView>> {
+    const event = await this.events.findById(id);
+    return event ? ok(event) : fail({ code: ErrorCode.EventNotFound, message: ErrorMessages.eventNotFound(id) });
   }
 
   @MessagePattern(BookingSubjects.seatsLeft)
-  async seats(@Payload() payload: unknown): Promise<ServiceReply<SeatUpdate[]>> {
-    const input = validate(seatsQuerySchema, payload);
-    if (!input.success) return fail({ code: ErrorCode.Validation, message: input.message });
-    return ok(await this.events.seatsLeft(input.data.ids));
+  async seats(@ValidPayload(seatsQuerySchema) { ids }: SeatsQuery): Promise<ServiceReply<SeatUpdate[]>> {
+    return ok(await this.events.seatsLeft(ids));
   }
 
   @MessagePattern(BookingSubjects.listEvents)

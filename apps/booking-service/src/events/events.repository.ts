@@ -2,9 +2,9 @@ import { events, type DatabaseConnection, type EventRow } from '@booking/databas
 import type { CreateEventCommand, EventView, SeatUpdate } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import { asc, eq, inArray, sql } from 'drizzle-orm';
-import { seatsLeft } from '../booking/reservation.js';
+import { seatsLeft } from '../booking/reservation-rules.js';
 import { startedBy } from '../common/command-deadline.js';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 
 const MAX_LIST_SIZE = 1000;
 
@@ -22,7 +22,7 @@ export class EventsRepository {
   /**
    * The read a crowd repeats, built once: drizzle then neither rebuilds its SQL
    * nor PostgreSQL re-parses it on each lookup (a named statement, parsed once
-   * per connection). A quarter less CPU per lookup (docs/performance.md).
+   * per connection), which saves CPU on every lookup (docs/performance.md).
    */
   private readonly eventById;
 

@@ -22,9 +22,9 @@ const WAITING = Symbol('waiting');
  * message goes out as a plain publish whose reply subject names its batch and
  * place in this publisher's inbox; one subscription and one timer serve every
  * batch. The client's `publish` makes a request per message (a timer, a promise
- * and an error object each): 17 µs of CPU a message against 5 µs this way, in
- * batches of 200 on the project's machine. Written here because the client has
- * no acknowledged batch publish before NATS 2.12's atomic batches.
+ * and an error object each), several times the CPU a message costs this way
+ * (docs/performance.md). Written here because the client has no acknowledged
+ * batch publish before NATS 2.12's atomic batches.
  */
 export class JetStreamBatchPublisher {
   private readonly inbox = createInbox();

@@ -1,7 +1,7 @@
 import { RetentionJob, type DatabaseConnection } from '@booking/database';
 import { Logger, type Provider } from '@nestjs/common';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 
 /**
  * Deletes the outbox's oldest rows, walking the `position` index: the rows at

@@ -1,7 +1,7 @@
 import type { DatabaseConnection } from '@booking/database';
 import type { BookingEvent } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 
 export interface PendingDelivery {
   channel: string;
@@ -10,7 +10,8 @@ export interface PendingDelivery {
 
 /** A delivery's state after an attempt: still `pending` (a failed attempt, more to come) or its outcome. */
 export interface DeliveryUpdate {
-  eventId: string;
+  /** The booking event's id (its envelope's `id`). */
+  bookingEventId: string;
   channel: string;
   status: 'pending' | 'delivered' | 'dead_letter';
   attempts: number;
@@ -108,7 +109,7 @@ export class DeliveryStore {
       const taken = this.queued;
       this.queued = [];
       // A later update of the same delivery replaces an earlier one: one UPDATE applies only one per row.
-      const latest = new Map(taken.map(({ update }) => [`${update.eventId} ${update.channel}`, update]));
+      const latest = new Map(taken.map(({ update }) => [`${update.bookingEventId} ${update.channel}`, update]));
       const updates = [...latest.values()];
       try {
         await this.database.pool.query(
@@ -118,7 +119,7 @@ export class DeliveryStore {
                   AS u(event_id, channel, status, attempts, last_error)
             WHERE d.event_id = u.event_id AND d.channel = u.channel`,
           [
-            updates.map((u) => u.eventId),
+            updates.map((u) => u.bookingEventId),
             updates.map((u) => u.channel),
             updates.map((u) => u.status),
             updates.map((u) => u.attempts),

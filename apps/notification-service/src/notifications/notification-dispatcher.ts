@@ -89,13 +89,19 @@ export class NotificationDispatcher {
           previous: delivery.attempts,
           afterFailure: (attempts, error) => {
             this.metrics.deliveries.inc({ channel: channel.name, result: 'retried' });
-            return this.store.update({ eventId: event.id, channel: channel.name, status: 'pending', attempts, error });
+            return this.store.update({
+              bookingEventId: event.id,
+              channel: channel.name,
+              status: 'pending',
+              attempts,
+              error,
+            });
           },
           shutdown: stop,
         });
         endTimer();
         this.metrics.deliveries.inc({ channel: channel.name, result: outcome.status });
-        await this.store.update({ eventId: event.id, channel: channel.name, ...outcome });
+        await this.store.update({ bookingEventId: event.id, channel: channel.name, ...outcome });
         if (outcome.status === 'dead_letter') {
           this.logger.warn(
             `${channel.name} delivery of ${event.type} ${event.id} dead-lettered after ${outcome.attempts} attempts: ${outcome.error}`,

@@ -1,7 +1,7 @@
 import { RetentionJob, type DatabaseConnection } from '@booking/database';
 import { Logger, type Provider } from '@nestjs/common';
 import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
-import { DATABASE } from '../database/database.module.js';
+import { DATABASE } from '@booking/service-kit';
 
 /**
  * Deletes the oldest received events with their deliveries (the foreign key

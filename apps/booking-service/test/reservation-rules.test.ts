@@ -4,13 +4,13 @@ import {
   allocateSeats,
   allSoldOut,
   bookingKey,
-  holdsWithoutLocks,
+  writableWithoutLocks,
   rejectionError,
   rejectionFor,
   seatsLeft,
   seatsLeftAfter,
-  writableUnread,
-} from '../src/booking/reservation.js';
+  writableBeforeReading,
+} from '../src/booking/reservation-rules.js';
 
 describe('reservation rule', () => {
   it.each([
@@ -23,6 +23,14 @@ describe('reservation rule', () => {
     [{ eventExists: true, alreadyBooked: false, seatAvailable: false }, 'sold_out'],
   ] as const)('%j → %s', (facts, expected) => {
     expect(rejectionFor(facts)).toBe(expected);
+  });
+
+  it.each([
+    ['event_exists', 'event_not_found'],
+    ['one_booking_per_user', 'already_booked'],
+    ['seat_capacity', 'sold_out'],
+  ] as const)('a write refused by the %s rule → %s', (violated, expected) => {
+    expect(rejectionFor({ violated })).toBe(expected);
   });
 
   it('words each rejection as the contract says', () => {
@@ -107,12 +115,12 @@ describe('allocateSeats', () => {
   });
 });
 
-describe('holdsWithoutLocks', () => {
+describe('writableWithoutLocks', () => {
   const decide = (
     requests: { event_id: number; user_id: string }[],
     seats: Map<number, number>,
     booked = new Set<string>(),
-  ) => holdsWithoutLocks(requests, allocateSeats(requests, seats, booked), seats);
+  ) => writableWithoutLocks(requests, allocateSeats(requests, seats, booked), seats);
 
   it('holds when every request is booked', () => {
     expect(
@@ -184,14 +192,14 @@ describe('deciding on the seats last seen', () => {
     { event_id: 2, user_id: 'b' },
   ];
 
-  it('writableUnread admits a batch that books in full, and a second request of a user in it', () => {
-    expect(writableUnread(decided(twiceAndOnce, [1, 1], [2, 3]))).toBe(true);
+  it('writableBeforeReading admits a batch that books in full, and a second request of a user in it', () => {
+    expect(writableBeforeReading(decided(twiceAndOnce, [1, 1], [2, 3]))).toBe(true);
   });
 
-  it('writableUnread needs a read for any other refusal: an event not seen, or one seen short of seats', () => {
-    expect(writableUnread(decided([{ event_id: 3, user_id: 'a' }], [1, 5]))).toBe(false);
+  it('writableBeforeReading needs a read for any other refusal: an event not seen, or one seen short of seats', () => {
+    expect(writableBeforeReading(decided([{ event_id: 3, user_id: 'a' }], [1, 5]))).toBe(false);
     expect(
-      writableUnread(
+      writableBeforeReading(
         decided(
           [
             { event_id: 1, user_id: 'a' },
@@ -201,7 +209,7 @@ describe('deciding on the seats last seen', () => {
         ),
       ),
     ).toBe(false);
-    expect(writableUnread(decided([{ event_id: 1, user_id: 'a' }], [1, 0]))).toBe(false);
+    expect(writableBeforeReading(decided([{ event_id: 1, user_id: 'a' }], [1, 0]))).toBe(false);
   });
 
   it('allSoldOut holds when every event asked for was seen with no seat left, a user asking twice included', () => {

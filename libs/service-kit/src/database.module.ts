@@ -1,0 +1,56 @@
+import { connectDatabase, type DatabaseConnection } from '@booking/database';
+import { createDatabaseMetrics, instrumentQueries, METRICS_REGISTRY, type Registry } from '@booking/observability';
+import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+
+/** The settings of `databaseEnvSchema` (@booking/shared) the pool is made with. */
+export interface DatabaseConfig {
+  DATABASE_URL: string;
+  DATABASE_POOL_SIZE: number;
+  DATABASE_STATEMENT_TIMEOUT_MS: number;
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
+}
+
+/** The service's `DatabaseConnection` (pool and Drizzle), closed when the application shuts down. */
+export const DATABASE = Symbol('DATABASE');
+
+@Injectable()
+class DatabaseShutdown implements OnApplicationShutdown {
+  constructor(@Inject(DATABASE) private readonly connection: DatabaseConnection) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.connection.close();
+  }
+}
+
+/** One PostgreSQL pool per service instance, its queries and pool timed on the instance's metrics registry. */
+@Global()
+@Module({})
+export class DatabaseModule {
+  /** `applicationName` names the service's sessions in PostgreSQL (`pg_stat_activity`). */
+  static forService(config: DatabaseConfig, applicationName: string): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [
+        {
+          provide: DATABASE,
+          inject: [METRICS_REGISTRY],
+          useFactory: (registry: Registry): DatabaseConnection => {
+            const connection = connectDatabase(config.DATABASE_URL, {
+              poolSize: config.DATABASE_POOL_SIZE,
+              applicationName,
+              statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+              idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+            });
+            instrumentQueries(
+              connection.pool,
+              createDatabaseMetrics(registry, connection.pool, config.DATABASE_POOL_SIZE),
+            );
+            return connection;
+          },
+        },
+        DatabaseShutdown,
+      ],
+      exports: [DATABASE],
+    };
+  }
+}
