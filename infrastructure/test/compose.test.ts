@@ -1,6 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { testTempDir } from '@booking/testing';
 import { DCLinter } from 'dclint';
 import { describe, expect, it } from 'vitest';
 import { COMPOSE_FILES, dotenvKeys, INFRASTRUCTURE, readCompose, ROOT, type Yaml } from './support/repository.js';
@@ -77,7 +77,7 @@ describe('Compose files', () => {
   });
 
   it('the validator does reject a file that breaks the schema', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'compose-'));
+    const dir = testTempDir('compose');
     try {
       const path = join(dir, 'docker-compose.yml');
       writeFileSync(path, 'services:\n  api:\n    image: api:1\n    healthcheck:\n      intervall: 5s\n');

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureCommand } from '@booking/testing';
+import { findCommand, testTempDir } from '@booking/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT } from './support/repository.js';
 
@@ -38,7 +37,7 @@ describe('scripts/deploy.sh', () => {
   let dir: string;
 
   beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'deploy-'));
+    dir = testTempDir('deploy');
     mkdirSync(join(dir, 'scripts'));
     mkdirSync(join(dir, 'bin'));
     cpSync(DEPLOY_SCRIPT, join(dir, 'scripts', 'deploy.sh'));
@@ -173,7 +172,7 @@ describe('scripts/deploy.sh', () => {
   });
 
   it('passes shellcheck', () => {
-    const shellcheck = ensureCommand('shellcheck');
+    const shellcheck = findCommand('shellcheck');
     if (!shellcheck.path) {
       console.warn(`Skipping shellcheck: ${shellcheck.reason}`);
       return;
