@@ -1,11 +1,6 @@
 import { OUTBOX_NOTIFY_CHANNEL, type DatabaseConnection } from '@booking/database';
 import { createOutboxMetrics, METRICS_REGISTRY, type OutboxBacklog, type Registry } from '@booking/observability';
-import {
-  bookingEventsStreamLimits,
-  ensureBookingEventsStream,
-  namesFor,
-  type BookingNames,
-} from '@booking/shared';
+import { bookingEventsStreamLimits, ensureBookingEventsStream, namesFor, type BookingNames } from '@booking/shared';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
