@@ -41,7 +41,7 @@ const API_PREFIX = '/api/';
 const DOCS_PREFIX = `/${DOCS_PATH}`;
 
 /** Whether a request's URL is the JSON API's (the edge's `location /api/` less `location /api/docs`). */
-const isApiUrl = (url: string): boolean => url.startsWith(API_PREFIX) && !url.startsWith(DOCS_PREFIX);
+export const isApiUrl = (url: string): boolean => url.startsWith(API_PREFIX) && !url.startsWith(DOCS_PREFIX);
 
 /**
  * Security headers on every response, errors and refusals included. They do
