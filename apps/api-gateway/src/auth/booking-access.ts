@@ -131,7 +131,7 @@ export function ownershipOfHistory(history: BookingHistoryView): BookingOwnershi
   return { id: history.booking_id, user_id: history.events[0]!.data.user_id };
 }
 
-/** The caller's token (verified by AuthGuard) and the Booking-Access-Key header, checked for shape (400 otherwise). */
+/** The caller's token (verified by the request pipeline) and the Booking-Access-Key header, checked for shape (400 otherwise). */
 export const CurrentBookingCaller = createParamDecorator((_data: unknown, context: ExecutionContext): BookingCaller => {
   const request = context.switchToHttp().getRequest<FastifyRequest>();
   const header = request.headers[BOOKING_ACCESS_KEY_HEADER];
