@@ -1,7 +1,6 @@
 import { ObservabilityModule, type Observability } from '@booking/observability';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
-import { AuthGuard } from './auth/auth.guard.js';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { BookingsModule } from './bookings/bookings.module.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
@@ -13,7 +12,6 @@ import { LiveModule } from './live/live.module.js';
 import { MeModule } from './me/me.module.js';
 import { GatewayMetricsModule } from './metrics/gateway-metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
-import { UserRateLimitGuard } from './rate-limit/user-rate-limit.guard.js';
 
 @Module({})
 export class AppModule {
@@ -36,9 +34,6 @@ export class AppModule {
         { provide: APP_FILTER, useClass: HttpErrorFilter },
         { provide: APP_PIPE, useValue: new ZodValidationPipe() },
         TokenVerifier,
-        // Global guards run in this order: who is calling, then how often they may.
-        { provide: APP_GUARD, useClass: AuthGuard },
-        { provide: APP_GUARD, useClass: UserRateLimitGuard },
       ],
       exports: [GATEWAY_CONFIG, TokenVerifier],
     };

@@ -2,18 +2,12 @@ import { createServiceApp, type StartOptions } from '@booking/service-kit';
 import fastifyCors from '@fastify/cors';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { BOOKING_ACCESS_KEY_HEADER, BookingAccess, registerBookingAccessKeyHeader } from './auth/booking-access.js';
-import { connectionTimeouts, registerLingeringClose } from './common/client-connections.js';
-import { registerGracefulShutdown } from './common/graceful-shutdown.js';
-import { registerRequestId } from './common/request-id.js';
-import { frameworkErrors, registerJsonBodyParser, registerQueryStringCheck } from './common/request-parsing.js';
-import { registerSecurityHeaders } from './common/security-headers.js';
+import { BOOKING_ACCESS_KEY_HEADER } from './auth/booking-access.js';
+import { connectionTimeouts } from './common/client-connections.js';
+import { frameworkErrors } from './common/request-parsing.js';
 import type { GatewayConfig } from './config.js';
 import { setupOpenApi } from './docs/openapi.js';
-import { registerIdempotencyRecorder } from './idempotency/idempotency.guard.js';
-import { IdempotencyStore } from './idempotency/idempotency.store.js';
-import { registerIpRateLimit } from './rate-limit/rate-limit.hook.js';
-import { RateLimitService } from './rate-limit/rate-limit.service.js';
+import { registerRequestPipeline } from './pipeline/request-pipeline.js';
 import { serveWebApp } from './web/web-app.js';
 
 /** Builds and starts the HTTP gateway; returns it listening. */
@@ -35,18 +29,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
     },
     options,
   );
-  const fastify = app.getHttpAdapter().getInstance();
-  registerRequestId(fastify);
-  registerJsonBodyParser(fastify);
-  registerGracefulShutdown(fastify);
-  // After the shutdown hook, which may also ask for `Connection: close`.
-  registerLingeringClose(fastify, config);
-  // Security headers before the IP rate limit, so that its 429s carry them too.
-  registerSecurityHeaders(fastify);
-  registerIpRateLimit(fastify, app.get(RateLimitService));
-  registerQueryStringCheck(fastify);
-  registerIdempotencyRecorder(fastify, app.get(IdempotencyStore));
-  registerBookingAccessKeyHeader(fastify, app.get(BookingAccess));
+  // Before the controllers' routes are added (at listen), so that the pipeline's hooks reach them.
+  registerRequestPipeline(app, config);
   const origins = splitList(config.CORS_ORIGINS);
   if (origins.length > 0) {
     await app.register(fastifyCors, {

@@ -78,8 +78,7 @@ export const gatewayEnvSchema = commonEnvSchema
     /** How long the circuit stays open before one trial request is let through. */
     BREAKER_HALF_OPEN_AFTER_MS: positiveInt.default(1_000),
     /** Booking-service requests in flight at once; more are answered 503 at once. Sized so that a
-     * flash sale of a few thousand simultaneous buyers queues briefly (about a second of work at
-     * this machine's throughput) rather than being shed. */
+     * flash sale of a few thousand simultaneous buyers queues briefly rather than being shed. */
     BOOKING_MAX_IN_FLIGHT: positiveInt.default(2048),
     /** Extra attempts for safe reads after a transport failure. */
     READ_RETRIES: z.coerce.number().int().min(0).max(5).default(2),

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { RequestMethod } from '@nestjs/common';
-import { GUARDS_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { ModulesContainer } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdempotencyGuard } from '../src/idempotency/idempotency.guard.js';
+import { FASTIFY_ROUTE_CONFIG_METADATA } from '@nestjs/platform-fastify/constants.js';
+import type { RoutePolicy } from '../src/pipeline/route-policy.js';
 import { accessKeyOf, ADMIN_TOKEN, countStatuses, Stack, tokenFor } from './support/stack.js';
 
 describe('Idempotency-Key on POST and DELETE', () => {
@@ -119,13 +120,13 @@ describe('Idempotency-Key on POST and DELETE', () => {
           const handler = prototype[name];
           const method = Reflect.getMetadata(METHOD_METADATA, handler as object) as RequestMethod | undefined;
           if (method === undefined || typeof handler !== 'function') continue;
-          const guards = (Reflect.getMetadata(GUARDS_METADATA, handler) ?? []) as unknown[];
+          const policy = Reflect.getMetadata(FASTIFY_ROUTE_CONFIG_METADATA, handler) as RoutePolicy | undefined;
           const path = [metatype as object, handler]
             .map((target) => String(Reflect.getMetadata(PATH_METADATA, target)).replace(/^\/|\/$/g, ''))
             .filter(Boolean)
             .join('/');
           const route = `${RequestMethod[method]} /${path}`;
-          routes.push({ route, idempotent: guards.includes(IdempotencyGuard) });
+          routes.push({ route, idempotent: policy?.idempotent === true });
         }
       }
     }

@@ -7,7 +7,7 @@ import {
 } from '@booking/shared';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ReservationGatherer, type SendRequest } from '../src/booking-client/reservation-gatherer.js';
+import { ReservationBatchSender, type SendRequest } from '../src/booking-client/reservation-batch-sender.js';
 import { countStatuses, Stack } from './support/stack.js';
 
 /** Reservations that reach a gateway together travel to the booking service as one message. */
@@ -139,13 +139,13 @@ describe('reservations sent together, against the real stack', () => {
   });
 });
 
-/** The gatherer's rules, with a recorded stand-in for the NATS request. */
-describe('ReservationGatherer', () => {
+/** The batch sender's rules, with a recorded stand-in for the NATS request. */
+describe('ReservationBatchSender', () => {
   // The payload is either one command or a batch message; each test knows which it sent.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   type Call = { subject: string; payload: any; requestId: string | undefined };
 
-  function gathererAnswering(answer: (call: Call) => Promise<unknown>) {
+  function senderAnswering(answer: (call: Call) => Promise<unknown>) {
     const calls: Call[] = [];
     const send = ((subject: string, payload: object, requestId: string | undefined) => {
       const call = { subject, payload, requestId };
@@ -153,7 +153,7 @@ describe('ReservationGatherer', () => {
       return answer(call);
     }) as SendRequest;
     const sizes: number[] = [];
-    return { gatherer: new ReservationGatherer(send, (size) => sizes.push(size)), calls, sizes };
+    return { sender: new ReservationBatchSender(send, (size) => sizes.push(size)), calls, sizes };
   }
 
   const booked = (user_id: string): ServiceReply<BookingView> => ({
@@ -162,20 +162,20 @@ describe('ReservationGatherer', () => {
   });
 
   it('sends a lone reservation as a plain booking.reserve', async () => {
-    const { gatherer, calls } = gathererAnswering(async ({ payload }) => booked(payload.user_id));
-    expect(await gatherer.reserve({ event_id: 1, user_id: 'alone' }, 'req-1')).toEqual(booked('alone'));
+    const { sender, calls } = senderAnswering(async ({ payload }) => booked(payload.user_id));
+    expect(await sender.reserve({ event_id: 1, user_id: 'alone' }, 'req-1')).toEqual(booked('alone'));
     expect(calls).toEqual([
       { subject: BookingSubjects.reserve, payload: { event_id: 1, user_id: 'alone' }, requestId: 'req-1' },
     ]);
   });
 
   it('sends reservations of one turn as one message and hands each caller its own answer', async () => {
-    const { gatherer, calls, sizes } = gathererAnswering(async ({ payload }) => ({
+    const { sender, calls, sizes } = senderAnswering(async ({ payload }) => ({
       ok: true,
       data: payload.reservations.map((item: { command: { user_id: string } }) => booked(item.command.user_id)),
     }));
     const answers = await Promise.all(
-      ['x', 'y', 'z'].map((user) => gatherer.reserve({ event_id: 1, user_id: user }, `req-${user}`)),
+      ['x', 'y', 'z'].map((user) => sender.reserve({ event_id: 1, user_id: user }, `req-${user}`)),
     );
     expect(answers).toEqual([booked('x'), booked('y'), booked('z')]);
     expect(calls).toHaveLength(1);
@@ -193,13 +193,13 @@ describe('ReservationGatherer', () => {
   });
 
   it(`splits more than ${MAX_RESERVATIONS_PER_MESSAGE} reservations over several messages`, async () => {
-    const { gatherer, calls, sizes } = gathererAnswering(async ({ subject, payload }) =>
+    const { sender, calls, sizes } = senderAnswering(async ({ subject, payload }) =>
       subject === BookingSubjects.reserve
         ? booked('u')
         : { ok: true, data: payload.reservations.map(() => booked('u')) },
     );
     const count = MAX_RESERVATIONS_PER_MESSAGE * 2 + 1;
-    await Promise.all(Array.from({ length: count }, (_, i) => gatherer.reserve({ event_id: 1, user_id: `u${i}` }, '')));
+    await Promise.all(Array.from({ length: count }, (_, i) => sender.reserve({ event_id: 1, user_id: `u${i}` }, '')));
     expect(calls.map((call) => call.subject)).toEqual([
       BookingSubjects.reserveBatch,
       BookingSubjects.reserveBatch,
@@ -211,23 +211,21 @@ describe('ReservationGatherer', () => {
 
   it("makes an error reply for the whole message every caller's reply", async () => {
     const unavailable = { ok: false, error: { code: ErrorCode.Unavailable, message: 'database away' } };
-    const { gatherer } = gathererAnswering(async () => unavailable);
-    const answers = await Promise.all([1, 2].map((i) => gatherer.reserve({ event_id: 1, user_id: `u${i}` }, '')));
+    const { sender } = senderAnswering(async () => unavailable);
+    const answers = await Promise.all([1, 2].map((i) => sender.reserve({ event_id: 1, user_id: `u${i}` }, '')));
     expect(answers).toEqual([unavailable, unavailable]);
   });
 
   it('never hands out answers from a reply with the wrong number of them', async () => {
-    const { gatherer } = gathererAnswering(async () => ({ ok: true, data: [booked('only-one')] }));
-    const answers = await Promise.all([1, 2].map((i) => gatherer.reserve({ event_id: 1, user_id: `u${i}` }, '')));
+    const { sender } = senderAnswering(async () => ({ ok: true, data: [booked('only-one')] }));
+    const answers = await Promise.all([1, 2].map((i) => sender.reserve({ event_id: 1, user_id: `u${i}` }, '')));
     for (const answer of answers) expect(answer).not.toHaveProperty('ok');
   });
 
   it("makes a failed message (timeout, no responders) every caller's failure", async () => {
     const failure = new Error('no reply in time');
-    const { gatherer } = gathererAnswering(() => Promise.reject(failure));
-    const outcomes = await Promise.allSettled(
-      [1, 2].map((i) => gatherer.reserve({ event_id: 1, user_id: `u${i}` }, '')),
-    );
+    const { sender } = senderAnswering(() => Promise.reject(failure));
+    const outcomes = await Promise.allSettled([1, 2].map((i) => sender.reserve({ event_id: 1, user_id: `u${i}` }, '')));
     expect(outcomes).toEqual([
       { status: 'rejected', reason: failure },
       { status: 'rejected', reason: failure },

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
+import { isCorrelationId } from '@booking/shared';
 
 /**
  * The correlation id of the request being handled. It enters at the gateway
@@ -11,19 +12,10 @@ import { randomUUID } from 'node:crypto';
 
 const storage = new AsyncLocalStorage<string>();
 
-/**
- * A client-supplied id is accepted only when short and plain, so it cannot
- * forge log lines or bloat headers: letters, digits and `. _ ~ : + / = @ -`
- * (UUIDs, ULIDs, base64 and trace ids fit).
- */
-const ACCEPTABLE_ID = /^[A-Za-z0-9._~:+/=@-]{1,128}$/;
-
-/** What ACCEPTABLE_ID allows, for the gateway's refusal of a malformed X-Request-Id. */
-export const ACCEPTABLE_ID_DESCRIPTION = '1-128 characters of letters, digits and . _ ~ : + / = @ -';
-
+/** An incoming id (a header's value) when it follows the shared rule (`isCorrelationId`). */
 export function correlationIdFrom(value: unknown): string | undefined {
-  const candidate = Array.isArray(value) ? value[0] : value;
-  return typeof candidate === 'string' && ACCEPTABLE_ID.test(candidate) ? candidate : undefined;
+  const candidate: unknown = Array.isArray(value) ? value[0] : value;
+  return isCorrelationId(candidate) ? candidate : undefined;
 }
 
 /** The incoming id when acceptable, otherwise a fresh one. */

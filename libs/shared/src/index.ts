@@ -1,5 +1,6 @@
 export * from './config.js';
 export * from './contracts.js';
+export * from './correlation-id.js';
 export * from './errors.js';
 export * from './schemas.js';
 export * from './subjects.js';

@@ -1,10 +1,7 @@
-import { SetMetadata } from '@nestjs/common';
-
-export const ADMIN_ONLY = 'auth:admin-only';
-export const PUBLIC_ROUTE = 'auth:public';
+import { routePolicy } from '../pipeline/route-policy.js';
 
 /** Only a token with the `admin` role may call this route, whatever AUTH_MODE says. */
-export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);
+export const AdminOnly = () => routePolicy({ access: 'admin' });
 
-/** Callable without a token even when AUTH_MODE=required (health, the event catalogue). */
-export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
+/** Callable without a token even when AUTH_MODE=required (the event catalogue, the live feed). */
+export const PublicRoute = () => routePolicy({ access: 'public' });

@@ -16,11 +16,11 @@ import {
   UnauthorizedException,
   type ExecutionContext,
 } from '@nestjs/common';
-import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiResponse, ApiSecurity } from '@nestjs/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { bookingViewSchema } from '../docs/api-schemas.js';
+import { routePolicy } from '../pipeline/route-policy.js';
 import { assertMayActAs, assertMayRead, isAdmin, type Principal } from './principal.js';
 
 /** Carries a booking's access key: on the reservation's 201, and on the requests that read or cancel it. */
@@ -31,13 +31,6 @@ export const BOOKING_ACCESS_KEY_SCHEME = 'bookingAccessKey';
 const KEY_FORMAT = /^[A-Za-z0-9_-]{43}$/;
 /** Part of every signed message, so a change of what is signed can never make an old key open a booking. */
 const KEY_VERSION = 'booking-access:v1';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The route's 201 is a booking, answered with its access key (`IssuesBookingAccessKey`). */
-    issuesBookingAccessKey?: boolean;
-  }
-}
 
 /** Who asks for a booking: a verified token, the booking's access key, both or neither. */
 export interface BookingCaller {
@@ -138,7 +131,7 @@ export function ownershipOfHistory(history: BookingHistoryView): BookingOwnershi
   return { id: history.booking_id, user_id: history.events[0]!.data.user_id };
 }
 
-/** The caller's token (verified by AuthGuard) and the Booking-Access-Key header, checked for shape (400 otherwise). */
+/** The caller's token (verified by the request pipeline) and the Booking-Access-Key header, checked for shape (400 otherwise). */
 export const CurrentBookingCaller = createParamDecorator((_data: unknown, context: ExecutionContext): BookingCaller => {
   const request = context.switchToHttp().getRequest<FastifyRequest>();
   const header = request.headers[BOOKING_ACCESS_KEY_HEADER];
@@ -156,7 +149,7 @@ export const AcceptsBookingAccessKey = () => ApiSecurity(BOOKING_ACCESS_KEY_SCHE
 /** The route's 201 is a booking, sent with its access key (by `registerBookingAccessKeyHeader`), and documented so. */
 export const IssuesBookingAccessKey = () =>
   applyDecorators(
-    RouteConfig({ issuesBookingAccessKey: true }),
+    routePolicy({ issuesBookingAccessKey: true }),
     ApiResponse({
       status: 201,
       description: 'Booked',

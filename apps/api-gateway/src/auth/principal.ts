@@ -10,7 +10,7 @@ export interface Principal {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by AuthGuard when the request carried a valid token. */
+    /** Set by the request pipeline when the request carried a valid token. */
     principal?: Principal;
   }
 }

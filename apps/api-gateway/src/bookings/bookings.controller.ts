@@ -1,5 +1,4 @@
 import {
-  BookingSubjects,
   idParamsSchema,
   listBookingsQueryStringSchema,
   reserveBookingSchema,
@@ -28,14 +27,14 @@ import {
   bookingViewSchema,
   cancelledBookingViewSchema,
 } from '../docs/api-schemas.js';
-import { Idempotent, ResumedRequest } from '../idempotency/idempotency.guard.js';
+import { Idempotent, ResumedRequest } from '../idempotency/idempotent-requests.js';
 
 @ApiTags('bookings')
 @ApiBearerAuth()
 @Controller('api/bookings')
 export class BookingsController {
   constructor(
-    private readonly bookingService: BookingClient,
+    private readonly bookings: BookingClient,
     private readonly access: BookingAccess,
   ) {}
 
@@ -55,7 +54,7 @@ export class BookingsController {
     @ResumedRequest() resumes: string | undefined,
   ): Promise<BookingView> {
     assertMayActAs(principal, command.user_id);
-    return this.bookingService.reserve({ ...command, retry_of: resumes }, resumes ?? requestId);
+    return this.bookings.reserve({ ...command, retry_of: resumes }, resumes ?? requestId);
   }
 
   @Get(':id')
@@ -69,7 +68,7 @@ export class BookingsController {
     @RequestId() requestId: string,
   ): Promise<BookingView> {
     this.access.requireCredential(caller);
-    const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params, requestId);
+    const booking = await this.bookings.getBooking(params, requestId);
     this.access.authorize(caller, booking, 'read');
     return booking;
   }
@@ -90,10 +89,10 @@ export class BookingsController {
     // Whose booking it is decides; the row's owner never changes, so checking first is safe. A request resuming
     // one whose outcome is unknown (same caller, same key) was checked by that one, which may have deleted the row.
     if (resumes === undefined) {
-      const booking = await this.bookingService.query<BookingView>(BookingSubjects.getBooking, params, requestId);
+      const booking = await this.bookings.getBooking(params, requestId);
       this.access.authorize(caller, booking, 'cancel');
     }
-    return this.bookingService.request(BookingSubjects.cancel, { ...params, retry_of: resumes }, resumes ?? requestId);
+    return this.bookings.cancel({ ...params, retry_of: resumes }, resumes ?? requestId);
   }
 
   @Get(':id/history')
@@ -109,11 +108,7 @@ export class BookingsController {
     @RequestId() requestId: string,
   ): Promise<BookingHistoryView> {
     this.access.requireCredential(caller);
-    const history = await this.bookingService.query<BookingHistoryView>(
-      BookingSubjects.bookingHistory,
-      params,
-      requestId,
-    );
+    const history = await this.bookings.bookingHistory(params, requestId);
     this.access.authorize(caller, ownershipOfHistory(history), 'read');
     return history;
   }
@@ -127,6 +122,6 @@ export class BookingsController {
     @CurrentPrincipal() principal: Principal | undefined,
     @RequestId() requestId: string,
   ): Promise<BookingView[]> {
-    return this.bookingService.query(BookingSubjects.listBookings, this.access.listQuery(principal, query), requestId);
+    return this.bookings.listBookings(this.access.listQuery(principal, query), requestId);
   }
 }

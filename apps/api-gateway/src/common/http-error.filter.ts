@@ -1,7 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { IdempotentReplay } from '../idempotency/idempotency.guard.js';
 import { OutcomeUnknownException } from './outcome-unknown.exception.js';
 import { describeFastifyError } from './request-parsing.js';
 import { RetryLaterException } from './retry-later.exception.js';
@@ -21,7 +20,6 @@ const logger = new Logger('HttpErrorFilter');
  * the ones Fastify raises before a route runs (malformed JSON, 413, 415). An
  * unexpected error, or any 500 (also one reported by the booking service), is
  * logged and answered "Internal server error": internals never reach a client.
- * It also sends idempotent replays, which a guard can only throw.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -31,12 +29,8 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
-/** Answers `request` with `exception` as the filter above describes; also the error handler of the plain Fastify routes. */
+/** Answers `request` with `exception` as the filter above describes; also used by the request pipeline's hooks. */
 export function sendHttpError(exception: unknown, request: FastifyRequest, reply: FastifyReply): void {
-  if (exception instanceof IdempotentReplay) {
-    void reply.status(exception.response.status).header('idempotent-replayed', 'true').send(exception.response.body);
-    return;
-  }
   if (!(exception instanceof HttpException) || exception.getStatus() === HttpStatus.INTERNAL_SERVER_ERROR) {
     logger.error({
       correlationId: request.id,

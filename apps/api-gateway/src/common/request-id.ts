@@ -1,6 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { ACCEPTABLE_ID_DESCRIPTION } from '@booking/observability';
-import { REQUEST_ID_HEADER } from '@booking/shared';
+import { CORRELATION_ID_DESCRIPTION, REQUEST_ID_HEADER } from '@booking/shared';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
@@ -15,7 +14,7 @@ export function registerRequestId(fastify: FastifyInstance): void {
     const given = request.headers[REQUEST_ID_HEADER];
     if (given === undefined || given === request.id) return done();
     void reply.code(400).send({
-      message: `${REQUEST_ID_HEADER} must be ${ACCEPTABLE_ID_DESCRIPTION}`,
+      message: `${REQUEST_ID_HEADER} must be ${CORRELATION_ID_DESCRIPTION}`,
       error: STATUS_CODES[400],
       statusCode: 400,
     });
@@ -25,8 +24,7 @@ export function registerRequestId(fastify: FastifyInstance): void {
 /**
  * The request's id, for a route handler to pass on to the booking service.
  * Passed by hand rather than kept in an AsyncLocalStorage: on Node 20 that
- * puts a hook on every promise the gateway makes, which cost about 13 µs per
- * request on the read path (docs/performance.md).
+ * puts a hook on every promise the gateway makes.
  */
 export const RequestId = createParamDecorator(
   (_data: unknown, context: ExecutionContext): string => context.switchToHttp().getRequest<FastifyRequest>().id,

@@ -8,9 +8,8 @@ import { DOCS_PATH } from '../docs/openapi.js';
  * (infrastructure/nginx), so that a response carries the same policy with or
  * without nginx in front. Headers that only mean something to an HTML document
  * (cross-origin opener policy, DNS prefetching, the legacy XSS filter, a
- * page's script and style sources, …) are left to the pages. On the read path
- * helmet's twelve headers and their 700 bytes were the largest single cost of a
- * request after the socket write.
+ * page's script and style sources, …) are left to the pages: on the read path
+ * every header byte is paid on every response.
  */
 export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
@@ -41,17 +40,16 @@ const API_PREFIX = '/api/';
 const DOCS_PREFIX = `/${DOCS_PATH}`;
 
 /** Whether a request's URL is the JSON API's (the edge's `location /api/` less `location /api/docs`). */
-const isApiUrl = (url: string): boolean => url.startsWith(API_PREFIX) && !url.startsWith(DOCS_PREFIX);
+export const isApiUrl = (url: string): boolean => url.startsWith(API_PREFIX) && !url.startsWith(DOCS_PREFIX);
 
 /**
  * Security headers on every response, errors and refusals included. They do
  * not depend on the request beyond its path, so each set is built once (helmet
- * runs at start-up, against a response that only records them): helmet's chain
- * of a dozen middlewares per request was 8 % of the gateway's CPU on the read
- * path. They go on Fastify's reply, which hands them to Node in one
- * `writeHead`; setting them on the raw response instead cost another 5 % (Node
- * then keeps a second map of every header). Responses written past Fastify (the
- * live feed's event stream) take the reply's headers with them.
+ * runs at start-up, against a response that only records them) rather than
+ * running helmet's chain of a dozen middlewares per request. They go on
+ * Fastify's reply, which hands them to Node in one `writeHead`; set on the raw
+ * response, Node would keep a second map of every header. Responses written
+ * past Fastify (the live feed's event stream) take the reply's headers with them.
  */
 export function registerSecurityHeaders(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, reply, done) => {

@@ -7,7 +7,7 @@ import {
   type IdentityView,
 } from '@booking/shared';
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse, type ParameterObject, type ResponseObject, type SchemaObject } from '@nestjs/swagger';
+import { ApiResponse } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { ErrorBody } from '../common/http-error.filter.js';
 
@@ -92,28 +92,3 @@ export const ApiErrors = (...statuses: number[]) =>
       ApiResponse({ status, description: ERROR_DESCRIPTIONS[status], standardSchema: errorBodySchema }),
     ),
   );
-
-// The same documentation as OpenAPI objects, for a route Nest does not register (a plain Fastify route).
-
-/** A JSON response whose body is the named schema (`Event`, `Error`, …). */
-export const jsonResponse = (schemaId: string, description = ''): ResponseObject => ({
-  description,
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaId}` } } },
-});
-
-/** As `ApiErrors`. */
-export const errorResponses = (...statuses: number[]): Record<number, ResponseObject> =>
-  Object.fromEntries(
-    withCommonErrors(statuses).map((status) => [status, jsonResponse('Error', ERROR_DESCRIPTIONS[status])]),
-  );
-
-/** The path parameters of an object schema, as `@Param({ schema })` documents them. */
-export function pathParameters(schema: z.ZodObject): ParameterObject[] {
-  const { properties = {}, required = [] } = z.toJSONSchema(schema, { io: 'input' });
-  return Object.entries(properties).map(([name, property]) => ({
-    name,
-    required: required.includes(name),
-    in: 'path',
-    schema: property as SchemaObject,
-  }));
-}

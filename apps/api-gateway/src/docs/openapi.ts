@@ -1,7 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { BOOKING_ACCESS_KEY_SCHEME } from '../auth/booking-access.js';
-import { documentEventLookup } from '../events/event-lookup.route.js';
 
 export const DOCS_PATH = 'api/docs';
 
@@ -29,12 +28,7 @@ export function setupOpenApi(app: NestFastifyApplication): void {
       BOOKING_ACCESS_KEY_SCHEME,
     )
     .build();
-  const buildDocument = () => {
-    const document = SwaggerModule.createDocument(app, config);
-    documentEventLookup(document);
-    return document;
-  };
-  SwaggerModule.setup(DOCS_PATH, app, buildDocument, {
+  SwaggerModule.setup(DOCS_PATH, app, () => SwaggerModule.createDocument(app, config), {
     jsonDocumentUrl: `${DOCS_PATH}/openapi.json`,
     yamlDocumentUrl: `${DOCS_PATH}/openapi.yaml`,
   });

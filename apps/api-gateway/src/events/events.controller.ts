@@ -1,16 +1,22 @@
-import { BookingSubjects, createEventSchema, type CreateEventCommand, type EventView } from '@booking/shared';
-import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import {
+  createEventSchema,
+  idParamsSchema,
+  type CreateEventCommand,
+  type EventView,
+  type GetByIdQuery,
+} from '@booking/shared';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AdminOnly, PublicRoute } from '../auth/auth.decorators.js';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { RequestId } from '../common/request-id.js';
 import { ApiErrors, eventViewSchema } from '../docs/api-schemas.js';
-import { Idempotent } from '../idempotency/idempotency.guard.js';
+import { Idempotent } from '../idempotency/idempotent-requests.js';
 
 @ApiTags('events')
 @Controller('api/events')
 export class EventsController {
-  constructor(private readonly bookingService: BookingClient) {}
+  constructor(private readonly bookings: BookingClient) {}
 
   @Post()
   @HttpCode(HttpStatus.CREATED)
@@ -24,7 +30,7 @@ export class EventsController {
     @Body({ schema: createEventSchema }) command: CreateEventCommand,
     @RequestId() requestId: string,
   ): Promise<EventView> {
-    return this.bookingService.request(BookingSubjects.createEvent, command, requestId);
+    return this.bookings.createEvent(command, requestId);
   }
 
   @Get()
@@ -33,6 +39,16 @@ export class EventsController {
   @ApiResponse({ status: 200, standardSchema: eventViewSchema.array() })
   @ApiErrors(504)
   list(@RequestId() requestId: string): Promise<EventView[]> {
-    return this.bookingService.query(BookingSubjects.listEvents, {}, requestId);
+    return this.bookings.listEvents(requestId);
+  }
+
+  /** The read a crowd repeats while it waits for seats. */
+  @Get(':id')
+  @PublicRoute()
+  @ApiOperation({ summary: 'One event with seats left', operationId: 'getEvent' })
+  @ApiResponse({ status: 200, standardSchema: eventViewSchema })
+  @ApiErrors(400, 404, 504)
+  get(@Param({ schema: idParamsSchema }) params: GetByIdQuery, @RequestId() requestId: string): Promise<EventView> {
+    return this.bookings.getEvent(params, requestId);
   }
 }

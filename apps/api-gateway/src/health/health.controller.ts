@@ -2,18 +2,17 @@ import { checkReadiness, natsCheck } from '@booking/observability';
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
-import { PublicRoute } from '../auth/auth.decorators.js';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { errorBodySchema, healthSchema } from '../docs/api-schemas.js';
 
+/** Probes: public and never rate limited (the request pipeline's rule for `/health/` and `/metrics`). */
 @ApiTags('health')
-@PublicRoute()
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
-    private readonly bookingService: BookingClient,
+    private readonly bookings: BookingClient,
   ) {}
 
   @Get('live')
@@ -28,6 +27,6 @@ export class HealthController {
   @ApiResponse({ status: 200, standardSchema: healthSchema })
   @ApiResponse({ status: 503, description: 'Not ready: NATS does not answer', standardSchema: errorBodySchema })
   ready() {
-    return checkReadiness(this.health, [natsCheck(this.indicators, 'nats', () => this.bookingService.connection())]);
+    return checkReadiness(this.health, [natsCheck(this.indicators, 'nats', () => this.bookings.connection())]);
   }
 }

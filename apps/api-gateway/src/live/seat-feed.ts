@@ -1,6 +1,5 @@
 import {
   BookingEventType,
-  BookingSubjects,
   idSchema,
   MAX_EVENTS_PER_SEATS_QUERY,
   namesFor,
@@ -46,7 +45,7 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
   private connection?: NatsConnection;
 
   constructor(
-    private readonly bookingService: BookingClient,
+    private readonly bookings: BookingClient,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -83,7 +82,7 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private onMessage(message: Msg): void {
     // Nobody is watching: no parsing, no lookups. Under load that is thousands of messages and, with many
-    // events changing, hundreds of lookups a second (a quarter of the seed baseline's throughput).
+    // events changing, hundreds of lookups a second.
     if (!this.updates$.observed) return;
     let eventId: number;
     try {
@@ -107,7 +106,7 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   private async publish(ids: number[]): Promise<void> {
     try {
-      const seats = await this.bookingService.query<SeatUpdate[]>(BookingSubjects.seatsLeft, { ids });
+      const seats = await this.bookings.seatsLeft({ ids });
       for (const update of seats) this.updates$.next(update);
     } catch (error) {
       // The next change of these events corrects the figures; pages also read them fresh when they load.

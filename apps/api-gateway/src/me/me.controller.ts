@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { ApiErrors, identityViewSchema } from '../docs/api-schemas.js';
 
-/** Lets a client check a token before using it (the web app does at sign-in): AuthGuard has verified it already. */
+/** Lets a client check a token before using it (the web app does at sign-in): the request pipeline has verified it already. */
 @ApiTags('auth')
 @ApiBearerAuth()
 @Controller('api/me')

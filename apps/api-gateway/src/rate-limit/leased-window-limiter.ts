@@ -59,9 +59,8 @@ interface KeyWindow {
  * granted only the points below it. The price is that points leased by one
  * replica and not used are unavailable to the others until the window ends,
  * at most `points / 64` per replica and key. No library does this:
- * rate-limiter-flexible, which this replaced, makes one Redis round trip per
- * request, which with its promise chain cost about 35 µs of the gateway's CPU
- * per request, a quarter of it on the read path.
+ * rate-limiter-flexible makes one Redis round trip, and a promise chain, per
+ * request.
  *
  * A lease's failure (Redis away: refused at once while `RedisAvailability`
  * has it marked down) rejects the requests waiting for it; the caller decides

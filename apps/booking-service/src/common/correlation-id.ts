@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { currentCorrelationId } from '@booking/observability';
-import { REQUEST_ID_HEADER } from '@booking/shared';
+import { isCorrelationId, REQUEST_ID_HEADER } from '@booking/shared';
 import type { NatsContext } from '@nestjs/microservices';
-
-const MAX_LENGTH = 255;
 
 /**
  * The correlation id stored with the events a request causes: the gateway's
@@ -14,6 +12,6 @@ export function correlationIdOf(context: NatsContext | undefined): string {
   const current = currentCorrelationId();
   if (current !== undefined) return current;
   const headers = context?.getHeaders() as { get(name: string): string } | undefined;
-  const requestId = headers?.get(REQUEST_ID_HEADER)?.trim();
-  return requestId && requestId.length <= MAX_LENGTH ? requestId : randomUUID();
+  const requestId = headers?.get(REQUEST_ID_HEADER);
+  return isCorrelationId(requestId) ? requestId : randomUUID();
 }

@@ -7,7 +7,7 @@ import {
   type ServiceReply,
 } from '@booking/shared';
 
-/** Sends one request to the booking service and returns its reply (BookingClient's NATS request). */
+/** Sends one request to the booking service and returns its reply (`NatsTransport.request`). */
 export type SendRequest = <T>(
   subject: string,
   payload: object,
@@ -15,7 +15,7 @@ export type SendRequest = <T>(
   deadline: number,
 ) => Promise<ServiceReply<T>>;
 
-/** Stands in for a reply that breaks the contract: BookingClient refuses it as it refuses any malformed reply. */
+/** Stands in for a reply that breaks the contract: it is refused as any malformed reply is (`replyData`). */
 const MALFORMED_REPLY: unknown = { malformed: true };
 
 interface Pending {
@@ -28,19 +28,21 @@ interface Pending {
 }
 
 /**
- * Gathers the reservations that reach this gateway in one turn of its event
- * loop and sends them as one `booking.reserve.batch` message, answered by one
- * reply listing each answer in order. A lone reservation goes as a plain
- * `booking.reserve`. Under a flash sale this turns hundreds of NATS requests
- * and replies a second into a few dozen, on the gateway, NATS and the booking
- * service alike; it adds no wait, since the message leaves at the end of the
- * turn in which the reservations arrived.
+ * The gateway's side of reservation batching: sends the reservations that
+ * reach this gateway in one turn of its event loop as one
+ * `booking.reserve.batch` message, answered by one reply listing each answer
+ * in order (the booking service's `ReservationBatcher` then writes them
+ * together). A lone reservation goes as a plain `booking.reserve`. Under a
+ * flash sale this turns hundreds of NATS requests and replies a second into a
+ * few dozen, on the gateway, NATS and the booking service alike; it adds no
+ * wait, since the message leaves at the end of the turn in which the
+ * reservations arrived.
  *
  * Each caller gets exactly the answer its reservation would have had alone: a
  * failure of the message (no reply in time, no responders) is each caller's
  * failure, and an error reply for the whole message is each caller's reply.
  */
-export class ReservationGatherer {
+export class ReservationBatchSender {
   private pending: Pending[] = [];
 
   /** `sent` hears the size of each message (for the `booking_reservations_per_message` metric). */
