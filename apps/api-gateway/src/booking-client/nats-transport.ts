@@ -1,10 +1,4 @@
-import {
-  DEADLINE_HEADER,
-  namesFor,
-  REQUEST_ID_HEADER,
-  type BookingNames,
-  type ServiceReply,
-} from '@booking/shared';
+import { DEADLINE_HEADER, namesFor, REQUEST_ID_HEADER, type BookingNames, type ServiceReply } from '@booking/shared';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';

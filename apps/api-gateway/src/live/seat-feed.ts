@@ -1,10 +1,4 @@
-import {
-  BookingEventType,
-  idSchema,
-  MAX_EVENTS_PER_SEATS_QUERY,
-  namesFor,
-  type SeatUpdate,
-} from '@booking/shared';
+import { BookingEventType, idSchema, MAX_EVENTS_PER_SEATS_QUERY, namesFor, type SeatUpdate } from '@booking/shared';
 import {
   HttpException,
   Inject,
