@@ -43,7 +43,7 @@ function localDefaults(schema: z.ZodType): string[] {
   const defaults = schema.safeParse({});
   const config = (defaults.success ? defaults.data : {}) as Record<string, unknown>;
   return Object.entries(config)
-    .filter(([, value]) => typeof value === 'string' && /localhost|127\.0\.0\.1/.test(value))
+    .filter(([, value]) => /localhost|127\.0\.0\.1/.test(JSON.stringify(value)))
     .map(([key]) => key);
 }
 

@@ -1,10 +1,11 @@
 import { observabilityEnvSchema } from '@booking/observability';
-import { commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
+import { bookingEventsEnvSchema, commonEnvSchema, databaseEnvSchema, loadConfig } from '@booking/shared';
 import { z } from 'zod';
 import { COMMAND_MARGINS_MS } from './common/command-deadline.js';
 
 export const bookingServiceEnvSchema = commonEnvSchema
   .extend(databaseEnvSchema.shape)
+  .extend(bookingEventsEnvSchema.shape)
   .extend(observabilityEnvSchema.shape)
   .extend({
     /** HTTP port for health and metrics; the service's real work arrives over NATS. */

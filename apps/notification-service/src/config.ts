@@ -2,6 +2,7 @@ import { observabilityEnvSchema } from '@booking/observability';
 import {
   BOOKING_EVENT_SUBJECTS,
   BookingEventType,
+  bookingEventsEnvSchema,
   commonEnvSchema,
   databaseEnvSchema,
   loadConfig,
@@ -10,6 +11,7 @@ import { z } from 'zod';
 
 export const notificationServiceEnvSchema = commonEnvSchema
   .extend(databaseEnvSchema.shape)
+  .extend(bookingEventsEnvSchema.shape)
   .extend(observabilityEnvSchema.shape)
   .extend({
     /** HTTP port for health and metrics; the work arrives from JetStream. */

@@ -12,13 +12,15 @@ export const BOOKING_EVENTS_DUPLICATE_WINDOW_MS = 10 * 60_000;
 /**
  * Creates the booking events stream, or brings an existing one back to the
  * contract: subjects exactly the three event types (never the request/reply
- * subjects), file storage, kept until an operator sets limits.
+ * subjects), file storage, kept until an operator sets limits, on `replicas` nodes of the
+ * NATS cluster (an existing stream is scaled to that count).
  */
-export async function ensureBookingEventsStream(connection: NatsConnection): Promise<void> {
+export async function ensureBookingEventsStream(connection: NatsConnection, { replicas = 1 } = {}): Promise<void> {
   const manager = await jetstreamManager(connection);
   const config = {
     subjects: [...BOOKING_EVENT_SUBJECTS],
     duplicate_window: nanos(BOOKING_EVENTS_DUPLICATE_WINDOW_MS),
+    num_replicas: replicas,
   };
   try {
     await manager.streams.info(BOOKING_EVENTS_STREAM);

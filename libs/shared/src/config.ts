@@ -4,7 +4,13 @@ import { z } from 'zod';
 /** Variables every service reads. Defaults serve a local run. */
 export const commonEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  NATS_URL: z.string().min(1).default('nats://localhost:4222'),
+  /** One server, or a cluster's servers separated by commas (the client moves to another when one is lost). */
+  NATS_URL: z
+    .string()
+    .min(1)
+    .default('nats://localhost:4222')
+    .transform((list) => list.split(',').map((server) => server.trim()))
+    .pipe(z.array(z.string().min(1, { error: 'must list NATS servers separated by commas' }))),
   /** How long the gateway waits for the booking service's reply; sent with each request as its deadline. */
   NATS_REQUEST_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   /** After SIGTERM the process exits within this time, whatever it is still waiting on. */
@@ -21,6 +27,12 @@ export const databaseEnvSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
   /** PostgreSQL ends a session left idle inside a transaction this long (a client gone mid-transaction). */
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+});
+
+/** Read by every service that creates or updates the booking events stream; they must agree. */
+export const bookingEventsEnvSchema = z.object({
+  /** Copies of the booking events stream JetStream keeps, each on another node of the NATS cluster (at most 5). */
+  BOOKING_EVENTS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 export class ConfigError extends Error {

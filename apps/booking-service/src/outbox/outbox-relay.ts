@@ -73,7 +73,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await ensureBookingEventsStream(this.nats);
+    await ensureBookingEventsStream(this.nats, { replicas: this.config.BOOKING_EVENTS_REPLICAS });
     void this.wakeOnReconnect();
     this.listener = new PgListener(this.config.DATABASE_URL, OUTBOX_NOTIFY_CHANNEL, () => this.wake());
     await this.listener.start();

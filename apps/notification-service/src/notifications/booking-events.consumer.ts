@@ -72,7 +72,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     this.connected = true;
     void this.trackConnection(nats);
     // The booking service creates the stream too; whoever starts first does it.
-    await ensureBookingEventsStream(nats);
+    await ensureBookingEventsStream(nats, { replicas: this.config.BOOKING_EVENTS_REPLICAS });
     await this.ensureConsumer(await jetstreamManager(nats));
     const consumer = await jetstream(nats).consumers.get(BOOKING_EVENTS_STREAM, this.config.NOTIFICATION_CONSUMER_NAME);
     this.messages = await consumer.consume({
