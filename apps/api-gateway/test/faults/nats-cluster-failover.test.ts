@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { BOOKING_EVENTS_STREAM } from '@booking/shared';
+import { BOOKING_EVENTS_STREAM, ensureBookingEventsStream } from '@booking/shared';
 import { freePort, NatsCluster, PrivateRedisServer, TestDatabase, waitForHttpOk, waitUntil } from '@booking/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
@@ -149,19 +149,42 @@ describe('NATS cluster: a node lost and back under load', () => {
       20_000,
       'stream replicas current again',
     );
+    const consumerInfo = () =>
+      jetStreamApi<ConsumerInfo>(nats, `CONSUMER.INFO.${BOOKING_EVENTS_STREAM}.notification-service`);
     await waitUntil(
       async () => {
-        const consumer = await jetStreamApi<{ num_pending: number; num_ack_pending: number }>(
-          nats,
-          `CONSUMER.INFO.${BOOKING_EVENTS_STREAM}.notification-service`,
-        );
+        const consumer = await consumerInfo();
         return consumer.num_pending === 0 && consumer.num_ack_pending === 0;
       },
-      20_000,
+      30_000,
       'the notification consumer caught up',
+    ).catch(async (error: Error) => {
+      throw new Error(`${error.message}: ${JSON.stringify(await consumerInfo())}`);
+    });
+    console.info(`notification consumer caught up ${Date.now() - backAt} ms after the node was back`);
+  });
+
+  it('brings an existing stream to BOOKING_EVENTS_REPLICAS, down and up again', async () => {
+    await ensureBookingEventsStream(nats, { replicas: 1 });
+    const single = await streamInfo(nats);
+    expect(single.config.num_replicas).toBe(1);
+    expect(single.cluster?.replicas ?? []).toHaveLength(0);
+    await ensureBookingEventsStream(nats, { replicas: 3 });
+    await waitUntil(
+      async () => {
+        const info = await streamInfo(nats);
+        return info.config.num_replicas === 3 && info.cluster?.replicas?.filter((r) => r.current).length === 2;
+      },
+      20_000,
+      'the stream on three nodes again',
     );
   });
 });
+
+interface ConsumerInfo {
+  num_pending: number;
+  num_ack_pending: number;
+}
 
 interface StreamInfo {
   config: { num_replicas: number };
