@@ -52,6 +52,7 @@ describe('NATS cluster: a node lost and back under load', () => {
     await waitForHttpOk(`http://127.0.0.1:${port}/health/ready`, 30_000, () => child.exitCode === null);
   }
 
+  // Six processes started one after another: on a loaded machine that outlasts the default hook timeout.
   beforeAll(async () => {
     [db, cluster, redis] = await Promise.all([TestDatabase.create(), NatsCluster.start(3), PrivateRedisServer.start()]);
     // One at a time: on a busy machine, start-ups side by side can outlast JetStream's API timeout.
@@ -72,7 +73,7 @@ describe('NATS cluster: a node lost and back under load', () => {
       gatewayUrls.push((await gateway.getUrl()).replace('[::1]', '127.0.0.1'));
     }
     nats = await connect({ servers: cluster.url.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await nats?.close();
