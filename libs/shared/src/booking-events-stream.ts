@@ -18,6 +18,8 @@ export const bookingEventsStreamEnvSchema = z.object({
   BOOKING_EVENTS_MAX_AGE: durationMs.default(3 * 86_400_000),
   /** The oldest events leave the stream once it holds more bytes than this; 0 = no limit. */
   BOOKING_EVENTS_MAX_BYTES: z.coerce.number().int().min(0).default(0),
+  /** Copies of the stream JetStream keeps, each on another node of the NATS cluster (at most 5). */
+  BOOKING_EVENTS_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 });
 
 export interface BookingEventsStreamLimits {
@@ -25,6 +27,8 @@ export interface BookingEventsStreamLimits {
   maxAgeMs: number;
   /** 0 = no size limit. */
   maxBytes: number;
+  /** Nodes of the NATS cluster holding a copy. */
+  replicas: number;
 }
 
 export const bookingEventsStreamLimits = (
@@ -32,6 +36,7 @@ export const bookingEventsStreamLimits = (
 ): BookingEventsStreamLimits => ({
   maxAgeMs: config.BOOKING_EVENTS_MAX_AGE,
   maxBytes: config.BOOKING_EVENTS_MAX_BYTES,
+  replicas: config.BOOKING_EVENTS_REPLICAS,
 });
 
 /** The limits a service applies when nothing is configured. */
@@ -41,7 +46,8 @@ export const DEFAULT_BOOKING_EVENTS_STREAM_LIMITS = bookingEventsStreamLimits(bo
  * Creates the deployment's booking events stream, or brings an existing one
  * back to the contract: subjects exactly the three event types' (never the
  * request/reply subjects), file storage, and `limits` (the oldest events are
- * dropped first).
+ * dropped first), on `limits.replicas` nodes of the NATS cluster (an existing
+ * stream is scaled to that count).
  */
 export async function ensureBookingEventsStream(
   connection: NatsConnection,
@@ -61,6 +67,7 @@ export async function ensureBookingEventsStream(
     max_age: nanos(limits.maxAgeMs),
     max_bytes: limits.maxBytes > 0 ? limits.maxBytes : -1,
     discard: DiscardPolicy.Old,
+    num_replicas: limits.replicas,
   };
   try {
     await manager.streams.info(stream);

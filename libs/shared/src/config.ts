@@ -5,7 +5,13 @@ import { namespaceSchema } from './names.js';
 /** Variables every service reads. Defaults serve a local run. */
 export const commonEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  NATS_URL: z.string().min(1).default('nats://localhost:4222'),
+  /** One server, or a cluster's servers separated by commas (the client moves to another when one is lost). */
+  NATS_URL: z
+    .string()
+    .min(1)
+    .default('nats://localhost:4222')
+    .transform((list) => list.split(',').map((server) => server.trim()))
+    .pipe(z.array(z.string().min(1, { error: 'must list NATS servers separated by commas' }))),
   /** Separates deployments sharing one NATS and Redis: stream, subjects, queue group, Redis keys (see `namesFor`). */
   BOOKING_NAMESPACE: namespaceSchema,
   /** How long the gateway waits for the booking service's reply; sent with each request as its deadline. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bookingEventsStreamEnvSchema,
   ConfigError,
   commonEnvSchema,
   createEventSchema,
@@ -96,7 +97,7 @@ describe('configuration', () => {
   it('fills local defaults', () => {
     expect(loadConfig(schema, {})).toEqual({
       NODE_ENV: 'development',
-      NATS_URL: 'nats://localhost:4222',
+      NATS_URL: ['nats://localhost:4222'],
       BOOKING_NAMESPACE: '',
       NATS_REQUEST_TIMEOUT_MS: 5000,
       SHUTDOWN_TIMEOUT_MS: 10_000,
@@ -105,6 +106,27 @@ describe('configuration', () => {
       DATABASE_STATEMENT_TIMEOUT_MS: 2_000,
       DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: 10_000,
     });
+  });
+
+  it('takes a NATS cluster as servers separated by commas', () => {
+    expect(loadConfig(schema, { NATS_URL: 'nats://a:4222, nats://b:4222,nats://c:4222' }).NATS_URL).toEqual([
+      'nats://a:4222',
+      'nats://b:4222',
+      'nats://c:4222',
+    ]);
+    expect(() => loadConfig(schema, { NATS_URL: 'nats://a:4222,,nats://c:4222' })).toThrow(
+      /NATS_URL.*must list NATS servers/,
+    );
+  });
+
+  it('keeps the booking events stream on 1 to 5 NATS nodes', () => {
+    expect(loadConfig(bookingEventsStreamEnvSchema, {}).BOOKING_EVENTS_REPLICAS).toBe(1);
+    expect(loadConfig(bookingEventsStreamEnvSchema, { BOOKING_EVENTS_REPLICAS: '3' }).BOOKING_EVENTS_REPLICAS).toBe(3);
+    for (const bad of ['0', '6', '2.5', 'three']) {
+      expect(() => loadConfig(bookingEventsStreamEnvSchema, { BOOKING_EVENTS_REPLICAS: bad })).toThrow(
+        /BOOKING_EVENTS_REPLICAS/,
+      );
+    }
   });
 
   it('names the bad variable', () => {

@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { freePort } from './free-port.js';
 import { ServerProcess } from './server-process.js';
 import { testTempDir } from './test-run.js';
+import { waitForHttpOk } from './wait.js';
 
 function natsServerBinary(): string {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
@@ -21,13 +22,26 @@ export class PrivateNatsServer {
   private constructor(
     readonly port: number,
     jetstream: boolean,
+    extraArgs: readonly string[],
   ) {
-    const args = ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', this.storeDir] : [])];
+    const args = [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      ...(jetstream ? ['-js', '-sd', this.storeDir] : []),
+      ...extraArgs,
+    ];
     this.server = new ServerProcess(natsServerBinary(), args, port);
   }
 
-  static async start({ jetstream = true }: { jetstream?: boolean } = {}): Promise<PrivateNatsServer> {
-    const server = new PrivateNatsServer(await freePort(), jetstream);
+  /** `extraArgs` are more nats-server options (a cluster node's name, routes, monitoring port). */
+  static async start({
+    jetstream = true,
+    port,
+    extraArgs = [],
+  }: { jetstream?: boolean; port?: number; extraArgs?: readonly string[] } = {}): Promise<PrivateNatsServer> {
+    const server = new PrivateNatsServer(port ?? (await freePort()), jetstream, extraArgs);
     await server.resume();
     return server;
   }
@@ -52,5 +66,67 @@ export class PrivateNatsServer {
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.storeDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A cluster of private nats-servers with JetStream, joined by routes on free ports: streams may
+ * keep up to `size` replicas, and a test may kill and restart any node.
+ */
+export class NatsCluster {
+  private constructor(
+    readonly name: string,
+    readonly nodes: readonly PrivateNatsServer[],
+    private readonly monitorPorts: readonly number[],
+  ) {}
+
+  static async start(size = 3): Promise<NatsCluster> {
+    const name = `test-${process.pid}-${Date.now()}`;
+    const ports = async () => Promise.all(Array.from({ length: size }, () => freePort()));
+    const [clientPorts, routePorts, monitorPorts] = [await ports(), await ports(), await ports()];
+    const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(',');
+    const nodes = await Promise.all(
+      clientPorts.map((port, i) =>
+        PrivateNatsServer.start({
+          port,
+          extraArgs: [
+            '-n',
+            `${name}-${i}`,
+            '--cluster_name',
+            name,
+            '--cluster',
+            `nats://127.0.0.1:${routePorts[i]}`,
+            '--routes',
+            routes,
+            '-m',
+            String(monitorPorts[i]),
+          ],
+        }),
+      ),
+    );
+    const cluster = new NatsCluster(name, nodes, monitorPorts);
+    await cluster.healthy(30_000);
+    return cluster;
+  }
+
+  /** Every node's client URL, comma-separated (as NATS_URL takes a cluster). */
+  get url(): string {
+    return this.nodes.map((node) => node.url).join(',');
+  }
+
+  /** The node a server name (as in a stream's cluster info) belongs to. */
+  node(serverName: string): PrivateNatsServer {
+    const node = this.nodes[this.nodes.findIndex((_, i) => `${this.name}-${i}` === serverName)];
+    if (!node) throw new Error(`no node named ${serverName}`);
+    return node;
+  }
+
+  /** Resolves once every running node reports JetStream healthy (a meta leader known, its streams current). */
+  async healthy(timeoutMs: number): Promise<void> {
+    await Promise.all(this.monitorPorts.map((port) => waitForHttpOk(`http://127.0.0.1:${port}/healthz`, timeoutMs)));
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.dispose()));
   }
 }

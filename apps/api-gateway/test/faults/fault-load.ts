@@ -105,7 +105,11 @@ export class ReservationLoad {
  * or unknown; the seat counter equals the bookings and never passes capacity;
  * and each booking has exactly one `booking.created` on the stream.
  */
-export async function expectTruthfulOutcomes(stack: Stack, eventId: number, answers: readonly Answer[]): Promise<void> {
+export async function expectTruthfulOutcomes(
+  stack: Pick<Stack, 'db' | 'outboxDrained' | 'streamEvents'>,
+  eventId: number,
+  answers: readonly Answer[],
+): Promise<void> {
   const rows = (
     await stack.db.query<{ id: number; user_id: string }>('SELECT id, user_id FROM bookings WHERE event_id = $1', [
       eventId,

@@ -27,6 +27,12 @@ import { NotificationDispatcher } from './notification-dispatcher.js';
 
 /** Delay before a message whose handling failed (e.g. PostgreSQL down) is offered again. */
 const RETRY_DELAY_MS = 1_000;
+/**
+ * How long one pull request waits on the server. A pull held by a NATS node that is lost (the consumer's
+ * leader, in a cluster) is noticed only after two missed heartbeats, half this long each, and only then
+ * is the pull sent again: the client's 30 s default stalls consumption that long after a node fails.
+ */
+const PULL_EXPIRES_MS = 5_000;
 
 /**
  * The durable JetStream consumer of booking events, with explicit acks, taking
@@ -85,6 +91,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
     );
     this.messages = await consumer.consume({
       max_messages: this.config.NOTIFICATION_MAX_IN_FLIGHT,
+      expires: PULL_EXPIRES_MS,
       callback: (message) => this.take(message),
     });
     // While deliveries run, tell JetStream the messages are still being worked on, so none is redelivered meanwhile.
