@@ -2,7 +2,7 @@
 // `pnpm bench:outbox-growth [--rows N] [--seconds S] [--rounds R] [--random-ids]`: does a long outbox slow
 // reservations, and what does the outbox retention cost them? Two databases of its own (dropped at
 // the end): one whose outbox stays empty, one whose outbox holds N rows spread over 60 days. Reservations
-// go through the booking service's repository (batches of RESERVE_BATCH_SIZE, as many in flight as
+// go through the booking service's reservation rules and repository (batches of RESERVE_BATCH_SIZE, as many in flight as
 // RESERVE_MAX_IN_FLIGHT). Each round measures, S seconds each: the empty outbox, the long one, the long
 // one while the retention deletes its half past 30 days with its default batch and pause, and without
 // pause. --random-ids gives the long outbox random (v4) ids, filled and reserved alike, instead of
@@ -13,6 +13,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { connectDatabase, migrateDatabase } from '../libs/database/dist/index.js';
 import { BookingRepository } from '../apps/booking-service/dist/booking/booking.repository.js';
+import { Reservations } from '../apps/booking-service/dist/booking/reservations.js';
 import { OUTBOX_RETENTION_SQL } from '../apps/booking-service/dist/outbox/outbox-retention.js';
 import pg from 'pg';
 
@@ -197,7 +198,12 @@ async function main() {
     { label: `outbox of ${ROWS} rows${values['random-ids'] ? ', random ids' : ''}`, db: dbs[1] },
     { label: `outbox of ${ROWS} rows, retention 1000 rows / 100 ms pause`, db: dbs[1], pauseMs: 100 },
     { label: `outbox of ${ROWS} rows, retention 1000 rows / no pause`, db: dbs[1], pauseMs: 0 },
-  ].map((c) => ({ ...c, repository: new BookingRepository(c.db), results: [], retention: [] }));
+  ].map((c) => ({
+    ...c,
+    repository: new Reservations(new BookingRepository(c.db), console),
+    results: [],
+    retention: [],
+  }));
   const lines = [];
   try {
     if (values['random-ids'])
@@ -236,7 +242,7 @@ async function main() {
     }
 
     process.stdout.write(
-      `\nReservations through BookingRepository.reserveMany, ${BATCH} per batch, ${IN_FLIGHT} batches in flight, ` +
+      `\nReservations through Reservations.reserveMany, ${BATCH} per batch, ${IN_FLIGHT} batches in flight, ` +
         `${SECONDS} s per case and round, medians of ${ROUNDS} rounds (x: ratio to the empty outbox in the same round):\n`,
     );
     for (const c of cases) {
