@@ -42,7 +42,7 @@ describe('booking events stream limits', () => {
     await js.publish('booking.created', '{}');
     expect((await streamInfo()).state.messages).toBe(2);
 
-    await ensureBookingEventsStream(nats, NAMES, { maxAgeMs: 1_000, maxBytes: 1_000_000 });
+    await ensureBookingEventsStream(nats, NAMES, { maxAgeMs: 1_000, maxBytes: 1_000_000, replicas: 1 });
     const { config } = await streamInfo();
     expect(config).toMatchObject({ max_age: nanos(1_000), max_bytes: 1_000_000 });
     // JetStream refuses a duplicate window longer than max_age.
@@ -51,16 +51,17 @@ describe('booking events stream limits', () => {
     expect((await streamInfo()).state.first_seq).toBe(3);
 
     // 0 lifts the limits again.
-    await ensureBookingEventsStream(nats, NAMES, { maxAgeMs: 0, maxBytes: 0 });
+    await ensureBookingEventsStream(nats, NAMES, { maxAgeMs: 0, maxBytes: 0, replicas: 1 });
     expect((await streamInfo()).config).toMatchObject({ max_age: 0, max_bytes: -1 });
   });
 
-  it('the limits are read from BOOKING_EVENTS_MAX_AGE and BOOKING_EVENTS_MAX_BYTES', () => {
+  it('the limits are read from BOOKING_EVENTS_MAX_AGE, BOOKING_EVENTS_MAX_BYTES and BOOKING_EVENTS_REPLICAS', () => {
     const config = bookingEventsStreamEnvSchema.parse({
       BOOKING_EVENTS_MAX_AGE: '12h',
       BOOKING_EVENTS_MAX_BYTES: '1024',
+      BOOKING_EVENTS_REPLICAS: '3',
     });
-    expect(bookingEventsStreamLimits(config)).toEqual({ maxAgeMs: 12 * 3_600_000, maxBytes: 1024 });
+    expect(bookingEventsStreamLimits(config)).toEqual({ maxAgeMs: 12 * 3_600_000, maxBytes: 1024, replicas: 3 });
     expect(bookingEventsStreamEnvSchema.safeParse({ BOOKING_EVENTS_MAX_AGE: '-1d' }).success).toBe(false);
     expect(bookingEventsStreamEnvSchema.safeParse({ BOOKING_EVENTS_MAX_BYTES: '-1' }).success).toBe(false);
   });

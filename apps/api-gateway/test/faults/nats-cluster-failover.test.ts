@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { BOOKING_EVENTS_STREAM, ensureBookingEventsStream } from '@booking/shared';
+import { DEFAULT_BOOKING_EVENTS_STREAM_LIMITS, ensureBookingEventsStream, namesFor } from '@booking/shared';
+
+const NAMES = namesFor('');
 import { freePort, NatsCluster, PrivateRedisServer, TestDatabase, waitForHttpOk, waitUntil } from '@booking/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { INestApplication } from '@nestjs/common';
@@ -130,7 +132,7 @@ describe('NATS cluster: a node lost and back under load', () => {
             timeoutMs,
             'outbox rows still unpublished',
           ),
-        streamEvents: async () => (await readBookingEvents(nats)).events,
+        streamEvents: async () => (await readBookingEvents(nats, { stream: NAMES.eventsStream })).events,
       },
       eventId,
       answers,
@@ -151,7 +153,7 @@ describe('NATS cluster: a node lost and back under load', () => {
       'stream replicas current again',
     );
     const consumerInfo = () =>
-      jetStreamApi<ConsumerInfo>(nats, `CONSUMER.INFO.${BOOKING_EVENTS_STREAM}.notification-service`);
+      jetStreamApi<ConsumerInfo>(nats, `CONSUMER.INFO.${NAMES.eventsStream}.notification-service`);
     await waitUntil(
       async () => {
         const consumer = await consumerInfo();
@@ -166,11 +168,11 @@ describe('NATS cluster: a node lost and back under load', () => {
   });
 
   it('brings an existing stream to BOOKING_EVENTS_REPLICAS, down and up again', async () => {
-    await ensureBookingEventsStream(nats, { replicas: 1 });
+    await ensureBookingEventsStream(nats, NAMES, { ...DEFAULT_BOOKING_EVENTS_STREAM_LIMITS, replicas: 1 });
     const single = await streamInfo(nats);
     expect(single.config.num_replicas).toBe(1);
     expect(single.cluster?.replicas ?? []).toHaveLength(0);
-    await ensureBookingEventsStream(nats, { replicas: 3 });
+    await ensureBookingEventsStream(nats, NAMES, { ...DEFAULT_BOOKING_EVENTS_STREAM_LIMITS, replicas: 3 });
     await waitUntil(
       async () => {
         const info = await streamInfo(nats);
@@ -199,7 +201,7 @@ async function jetStreamApi<T>(nats: NatsConnection, subject: string): Promise<T
   return reply;
 }
 
-const streamInfo = (nats: NatsConnection) => jetStreamApi<StreamInfo>(nats, `STREAM.INFO.${BOOKING_EVENTS_STREAM}`);
+const streamInfo = (nats: NatsConnection) => jetStreamApi<StreamInfo>(nats, `STREAM.INFO.${NAMES.eventsStream}`);
 
 /** From the first failed request's sending to the last one's answer; `startMs` counts from `since`. */
 function errorWindow(failed: readonly Answer[], since: number): { startMs: number; durationMs: number } {
