@@ -15,7 +15,7 @@ import { connectDatabase, migrateDatabase } from '../libs/database/dist/index.js
 import { BookingRepository } from '../apps/booking-service/dist/booking/booking.repository.js';
 import { Reservations } from '../apps/booking-service/dist/booking/reservations.js';
 import { OUTBOX_RETENTION_SQL } from '../apps/booking-service/dist/outbox/outbox-retention.js';
-import pg from 'pg';
+import { scratchDatabases } from './lib/scratch-databases.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -35,30 +35,9 @@ const SPAN_DAYS = 60;
 const RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const databaseUrl = (name) => {
-  const url = new URL(adminUrl);
-  url.pathname = `/booking_outbox_growth_${process.pid}_${name}`;
-  return url.toString();
-};
-const URLS = [databaseUrl('empty'), databaseUrl('long')];
+const { urls: URLS, drop: dropDatabases } = scratchDatabases('outbox_growth', ['empty', 'long']);
 const progress = (message) =>
   process.stderr.write(`[outbox-growth] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
-
-async function dropDatabases() {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    for (const url of URLS) {
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(url).pathname.slice(1))} WITH (FORCE)`);
-    }
-  } finally {
-    await admin.end();
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => void dropDatabases().finally(() => process.exit(130)));
-}
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 

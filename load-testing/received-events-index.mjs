@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { connectDatabase, migrateDatabase } from '../libs/database/dist/index.js';
 import { DeliveryStore } from '../apps/notification-service/dist/notifications/delivery-store.js';
-import pg from 'pg';
+import { scratchDatabases } from './lib/scratch-databases.mjs';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } },
@@ -19,30 +19,9 @@ const BATCH = 256; // NOTIFICATION_BATCH_SIZE's default
 const IN_FLIGHT = 4; // batches recorded at once (several consumer batches in flight)
 const CHANNELS = ['log', 'webhook'];
 
-const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const databaseUrl = (name) => {
-  const url = new URL(adminUrl);
-  url.pathname = `/booking_received_index_${process.pid}_${name}`;
-  return url.toString();
-};
-const URLS = [databaseUrl('with'), databaseUrl('without')];
+const { urls: URLS, drop: dropDatabases } = scratchDatabases('received_index', ['with', 'without']);
 const progress = (message) =>
   process.stderr.write(`[received-events-index] ${new Date().toISOString().slice(11, 19)} ${message}\n`);
-
-async function dropDatabases() {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    for (const url of URLS) {
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(new URL(url).pathname.slice(1))} WITH (FORCE)`);
-    }
-  } finally {
-    await admin.end();
-  }
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => void dropDatabases().finally(() => process.exit(130)));
-}
 
 const event = () => ({
   id: randomUUID(),

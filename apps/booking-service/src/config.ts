@@ -1,6 +1,7 @@
 import { observabilityEnvSchema } from '@booking/observability/config';
 import {
   bookingEventsStreamEnvSchema,
+  checkRetentionOutlastsStream,
   commonEnvSchema,
   databaseEnvSchema,
   durationMs,
@@ -35,16 +36,7 @@ export const bookingServiceEnvSchema = commonEnvSchema
   })
   .superRefine((config, context) => {
     // Every event still on the stream has its outbox row, so `events:replay` can check the whole stream.
-    if (
-      config.OUTBOX_RETENTION > 0 &&
-      !(config.BOOKING_EVENTS_MAX_AGE > 0 && config.BOOKING_EVENTS_MAX_AGE < config.OUTBOX_RETENTION)
-    ) {
-      context.addIssue({
-        code: 'custom',
-        path: ['OUTBOX_RETENTION'],
-        message: 'must be 0 or longer than BOOKING_EVENTS_MAX_AGE (which must then be set)',
-      });
-    }
+    checkRetentionOutlastsStream(config, config.OUTBOX_RETENTION, 'OUTBOX_RETENTION', context);
     // The relay keeps its transaction open while JetStream acknowledges; PostgreSQL must not end it meanwhile.
     if (config.OUTBOX_PUBLISH_TIMEOUT_MS >= config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS) {
       context.addIssue({

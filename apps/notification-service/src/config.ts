@@ -2,6 +2,7 @@ import { observabilityEnvSchema } from '@booking/observability/config';
 import {
   BOOKING_EVENT_SUBJECTS,
   bookingEventsStreamEnvSchema,
+  checkRetentionOutlastsStream,
   BookingEventType,
   commonEnvSchema,
   databaseEnvSchema,
@@ -78,16 +79,7 @@ export const notificationServiceEnvSchema = commonEnvSchema
   })
   .superRefine((config, context) => {
     // An event is recognised as handled for as long as the stream can deliver it again.
-    if (
-      config.NOTIFICATION_RETENTION > 0 &&
-      !(config.BOOKING_EVENTS_MAX_AGE > 0 && config.BOOKING_EVENTS_MAX_AGE < config.NOTIFICATION_RETENTION)
-    ) {
-      context.addIssue({
-        code: 'custom',
-        path: ['NOTIFICATION_RETENTION'],
-        message: 'must be 0 or longer than BOOKING_EVENTS_MAX_AGE (which must then be set)',
-      });
-    }
+    checkRetentionOutlastsStream(config, config.NOTIFICATION_RETENTION, 'NOTIFICATION_RETENTION', context);
     // Room for every webhook attempt and the longest backoffs between them.
     const webhookWorstCase =
       config.NOTIFY_WEBHOOK_MAX_ATTEMPTS * (config.NOTIFY_WEBHOOK_TIMEOUT_MS + config.NOTIFY_WEBHOOK_BACKOFF_MAX_MS);

@@ -39,6 +39,26 @@ export const bookingEventsStreamLimits = (
   replicas: config.BOOKING_EVENTS_REPLICAS,
 });
 
+/**
+ * Checks that `retentionMs` (a table's retention, 0 = kept for good) outlasts the stream's
+ * BOOKING_EVENTS_MAX_AGE, so that every event the stream can still deliver has its row; adds the issue
+ * to `field` otherwise.
+ */
+export function checkRetentionOutlastsStream(
+  config: { BOOKING_EVENTS_MAX_AGE: number },
+  retentionMs: number,
+  field: string,
+  context: z.RefinementCtx,
+): void {
+  if (retentionMs > 0 && !(config.BOOKING_EVENTS_MAX_AGE > 0 && config.BOOKING_EVENTS_MAX_AGE < retentionMs)) {
+    context.addIssue({
+      code: 'custom',
+      path: [field],
+      message: 'must be 0 or longer than BOOKING_EVENTS_MAX_AGE (which must then be set)',
+    });
+  }
+}
+
 /** The limits a service applies when nothing is configured. */
 export const DEFAULT_BOOKING_EVENTS_STREAM_LIMITS = bookingEventsStreamLimits(bookingEventsStreamEnvSchema.parse({}));
 
