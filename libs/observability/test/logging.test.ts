@@ -84,7 +84,7 @@ describe('PinoLoggerService (Nest → pino)', () => {
   it("maps Nest's levels, context, error stacks, objects and Error instances", () => {
     const lines = new Lines();
     const service = new PinoLoggerService(createLogger({ service: 's', level: 'trace', destination: lines }));
-    service.log('started', 'NestFactory');
+    service.log('started', 'NestApplication');
     service.warn('careful');
     service.error('boom', 'Error: boom\n    at x', 'RpcErrorFilter');
     service.error(new Error('thrown'));
@@ -92,7 +92,7 @@ describe('PinoLoggerService (Nest → pino)', () => {
     service.verbose('chatty');
     service.fatal('dead');
     expect(lines.all()).toEqual([
-      expect.objectContaining({ level: 'info', msg: 'started', context: 'NestFactory' }),
+      expect.objectContaining({ level: 'info', msg: 'started', context: 'NestApplication' }),
       expect.objectContaining({ level: 'warn', msg: 'careful' }),
       expect.objectContaining({
         level: 'error',
@@ -104,6 +104,19 @@ describe('PinoLoggerService (Nest → pino)', () => {
       expect.objectContaining({ level: 'debug', detail: 1, context: 'Ctx' }),
       expect.objectContaining({ level: 'trace', msg: 'chatty' }),
       expect.objectContaining({ level: 'fatal', msg: 'dead' }),
+    ]);
+  });
+
+  it("logs Nest's start-up narration (modules loaded, routes mapped) at debug, its other lines at info", () => {
+    const lines = new Lines();
+    const service = new PinoLoggerService(createLogger({ service: 's', level: 'debug', destination: lines }));
+    service.log('AppModule dependencies initialized', 'InstanceLoader');
+    service.log('Mapped {/api/events, GET} route', 'RouterExplorer');
+    service.log('Nest application successfully started', 'NestApplication');
+    expect(lines.all().map((line) => [line.level, line.context])).toEqual([
+      ['debug', 'InstanceLoader'],
+      ['debug', 'RouterExplorer'],
+      ['info', 'NestApplication'],
     ]);
   });
 

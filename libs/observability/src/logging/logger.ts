@@ -49,6 +49,15 @@ export function createLogger({ service, level, destination }: LoggerOptions): Lo
   );
 }
 
+/** Nest's own loggers that narrate start-up one line per module, route and subscription. */
+const NEST_START_UP_CONTEXTS: ReadonlySet<string> = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestMicroservice',
+  'NestFactory',
+]);
+
 /**
  * Routes Nest's `Logger` calls into pino. Written here rather than taken from
  * nestjs-pino because that module keeps one process-wide root logger and
@@ -61,7 +70,9 @@ export class PinoLoggerService implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, params);
+    // Nest's start-up narration (every module loaded, every route mapped) is for debugging, not for operators.
+    const context = params.at(-1);
+    this.write(typeof context === 'string' && NEST_START_UP_CONTEXTS.has(context) ? 'debug' : 'info', message, params);
   }
   error(message: unknown, ...params: unknown[]): void {
     this.write('error', message, params);
