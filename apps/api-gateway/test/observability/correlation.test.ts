@@ -1,4 +1,4 @@
-import { TcpProxy } from '@booking/testing';
+import { TcpProxy, waitUntil } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, Stack } from '../support/stack.js';
 
@@ -121,6 +121,13 @@ describe('correlation ids in the logs (gateway → NATS → booking-service proc
     const eventId = await stack.db.createEvent(5);
     await postgresProxy.cut();
     try {
+      // Once the service is not ready it has seen its connections close: the reservation then finds no
+      // connection (503, nothing sent) rather than racing a closing one (504, outcome unknown).
+      await waitUntil(
+        async () => (await fetch(`${stack.replicaUrls.at(-1)}/health/ready`)).status !== 200,
+        10_000,
+        'the booking service to notice the database is gone',
+      );
       const response = await stack.request(
         'POST',
         '/api/bookings/reserve',
