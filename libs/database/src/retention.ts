@@ -12,6 +12,19 @@ export interface RetentionSettings {
   pauseMs: number;
 }
 
+/** A job's settings: its own retention, and the pace (`retentionEnvSchema`) every retention job of a service shares. */
+export function retentionSettings(
+  config: { RETENTION_INTERVAL_MS: number; RETENTION_BATCH_SIZE: number; RETENTION_BATCH_PAUSE_MS: number },
+  retentionMs: number,
+): RetentionSettings {
+  return {
+    retentionMs,
+    intervalMs: config.RETENTION_INTERVAL_MS,
+    batchSize: config.RETENTION_BATCH_SIZE,
+    pauseMs: config.RETENTION_BATCH_PAUSE_MS,
+  };
+}
+
 export interface RetentionPass {
   /** Rows older than this were due. */
   cutoff: Date;

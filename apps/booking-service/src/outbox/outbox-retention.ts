@@ -1,4 +1,4 @@
-import { RetentionJob, type DatabaseConnection } from '@booking/database';
+import { RetentionJob, retentionSettings, type DatabaseConnection } from '@booking/database';
 import { Logger, type Provider } from '@nestjs/common';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { DATABASE } from '@booking/service-kit';
@@ -32,12 +32,7 @@ export const outboxRetentionProvider: Provider = {
       database.pool,
       'outbox retention',
       OUTBOX_RETENTION_SQL,
-      {
-        retentionMs: config.OUTBOX_RETENTION,
-        intervalMs: config.RETENTION_INTERVAL_MS,
-        batchSize: config.RETENTION_BATCH_SIZE,
-        pauseMs: config.RETENTION_BATCH_PAUSE_MS,
-      },
+      retentionSettings(config, config.OUTBOX_RETENTION),
       new Logger('OutboxRetention'),
     ),
 };

@@ -1,4 +1,4 @@
-import { RetentionJob, type DatabaseConnection } from '@booking/database';
+import { RetentionJob, retentionSettings, type DatabaseConnection } from '@booking/database';
 import { Logger, type Provider } from '@nestjs/common';
 import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
 import { DATABASE } from '@booking/service-kit';
@@ -27,12 +27,7 @@ export const notificationRetentionProvider: Provider = {
       database.pool,
       'notification retention',
       NOTIFICATION_RETENTION_SQL,
-      {
-        retentionMs: config.NOTIFICATION_RETENTION,
-        intervalMs: config.RETENTION_INTERVAL_MS,
-        batchSize: config.RETENTION_BATCH_SIZE,
-        pauseMs: config.RETENTION_BATCH_PAUSE_MS,
-      },
+      retentionSettings(config, config.NOTIFICATION_RETENTION),
       new Logger('NotificationRetention'),
     ),
 };
