@@ -60,3 +60,13 @@ export function spawnService(root, service, env, stdio, { watch = false } = {}) 
     stdio,
   });
 }
+
+/** Whether process `pid` still runs (one of another user counts: it cannot be signalled, but it lives). */
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkNats, checkPorts, checkPostgres, checkRedis } from './preflight.mjs';
-import { LOCAL_ENV, loadDotEnv, readyUrl, SERVICES, spawnService } from './services.mjs';
+import { isAlive, LOCAL_ENV, loadDotEnv, readyUrl, SERVICES, spawnService } from './services.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
@@ -53,15 +53,6 @@ async function step(name, args) {
     fail(`${name} failed (see above). Did you run \`pnpm install\`?`);
   }
   log(`${name} done (${seconds(started)})`);
-}
-
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
 }
 
 /**

@@ -9,20 +9,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../scripts/services.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const DATABASE = /^booking_test_(\d+)_/;
 const FOLDER = /^booking-test-(\d+)-/;
-
-function isAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === 'EPERM';
-  }
-}
 
 /**
  * Removes the leftovers of every owner `owned(pid)` accepts; resolves with how many databases and folders.

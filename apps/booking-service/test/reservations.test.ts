@@ -1,14 +1,8 @@
 import type { BookingView, CancelledBookingView, ReserveBookingCommand } from '@booking/shared';
 import { describe, expect, it } from 'vitest';
 import { bookingKey, type RejectionFacts } from '../src/booking/reservation-rules.js';
-import {
-  LOST_RACE,
-  Reservations,
-  type BatchFacts,
-  type LostRace,
-  type ReservationStore,
-  type ReserveOutcome,
-} from '../src/booking/reservations.js';
+import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from '../src/booking/reservation-store.js';
+import { Reservations, type ReserveOutcome } from '../src/booking/reservations.js';
 import type { FailedEvent } from '../src/outbox/outbox-events.js';
 
 /**

@@ -28,7 +28,7 @@ import { failureReply } from '../common/rpc-error.filter.js';
 import { ValidPayload } from '../common/valid-payload.js';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { BOOKING_METRICS } from '../metrics/booking-metrics.module.js';
-import { BookingRepository } from './booking.repository.js';
+import { BookingQueries } from './booking-queries.js';
 import { ReservationBatcher } from './reservation-batcher.js';
 import { rejectionError, type Rejection } from './reservation-rules.js';
 import { Reservations, type ReserveResult } from './reservations.js';
@@ -121,7 +121,7 @@ const OUTCOME_BY_REJECTION: Record<Rejection, ReservationOutcome> = {
 /** Read-only queries over bookings: plain reads, with no rule to apply. */
 @Controller()
 export class BookingQueriesController {
-  constructor(private readonly bookings: BookingRepository) {}
+  constructor(private readonly bookings: BookingQueries) {}
 
   @MessagePattern(BookingSubjects.getBooking)
   async get(@ValidPayload(getByIdSchema) { id }: GetByIdQuery): Promise<ServiceReply<BookingView>> {

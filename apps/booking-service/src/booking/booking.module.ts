@@ -1,5 +1,6 @@
 import { Logger, Module } from '@nestjs/common';
 import { BookingCommandsController, BookingQueriesController } from './booking.controller.js';
+import { BookingQueries } from './booking-queries.js';
 import { BookingRepository } from './booking.repository.js';
 import { ReservationBatcher } from './reservation-batcher.js';
 import { Reservations } from './reservations.js';
@@ -8,6 +9,7 @@ import { Reservations } from './reservations.js';
   controllers: [BookingCommandsController, BookingQueriesController],
   providers: [
     BookingRepository,
+    BookingQueries,
     {
       provide: Reservations,
       inject: [BookingRepository],

@@ -1,28 +1,25 @@
-import { bookings, type DatabaseConnection } from '@booking/database';
+import type { DatabaseConnection } from '@booking/database';
 import {
   BookingEventType,
   type BookingCancelledData,
-  type BookingHistoryView,
   type BookingView,
   type CancelledBookingView,
-  type ListBookingsQuery,
   type ReserveBookingCommand,
 } from '@booking/shared';
 import { DATABASE } from '@booking/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { startedBy, TRANSACTION_IDLE_LIMIT_MS } from '../common/command-deadline.js';
 import { PgErrorCode, postgresErrorCode, retryOnDeadlock } from '../common/postgres-errors.js';
 import {
   insertCancelledEvents,
   insertCreatedEvents,
   insertFailedEvents,
-  toBookingEvent,
   type FailedEvent,
-  type OutboxEventRow,
 } from '../outbox/outbox-events.js';
 import { bookingKey, type RejectionFacts, type ViolatedRule } from './reservation-rules.js';
-import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from './reservations.js';
+import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from './reservation-store.js';
+import { toBookingView, type BookingViewRow } from './booking-queries.js';
 
 interface ReserveRow extends Record<string, unknown> {
   id: number | null;
@@ -33,8 +30,6 @@ interface ReserveRow extends Record<string, unknown> {
   already_booked: boolean;
   seat_available: boolean;
 }
-
-const MAX_LIST_SIZE = 1000;
 
 /** The bookings' SQL; what to write when is decided by `Reservations`. */
 @Injectable()
@@ -236,37 +231,6 @@ export class BookingRepository implements ReservationStore {
     const { booking_id, event_id, user_id, cancelled_at } = row.data;
     return { id: booking_id, event_id, user_id, created_at: row.created_at, cancelled_at };
   }
-
-  /** The booking's events from the outbox (kept after publishing as the audit trail), oldest first. */
-  async history(bookingId: number): Promise<BookingHistoryView | undefined> {
-    const result = await this.database.db.execute<OutboxEventRow & Record<string, unknown>>(sql`
-      SELECT id, type, occurred_at, correlation_id, data FROM outbox
-      WHERE booking_id = ${bookingId} ORDER BY position`);
-    if (result.rows.length === 0) return undefined;
-    const events = result.rows.map(toBookingEvent);
-    const cancelled = events.some((event) => event.type === BookingEventType.cancelled);
-    return { booking_id: bookingId, status: cancelled ? 'cancelled' : 'active', events };
-  }
-
-  async findById(id: number): Promise<BookingView | undefined> {
-    const [row] = await this.database.db.select().from(bookings).where(eq(bookings.id, id));
-    return row && toBookingView({ id: row.id, event_id: row.eventId, user_id: row.userId, created_at: row.createdAt });
-  }
-
-  async list(query: ListBookingsQuery): Promise<BookingView[]> {
-    const filters: SQL[] = [];
-    if (query.user_id !== undefined) filters.push(eq(bookings.userId, query.user_id));
-    if (query.event_id !== undefined) filters.push(eq(bookings.eventId, query.event_id));
-    const rows = await this.database.db
-      .select()
-      .from(bookings)
-      .where(and(...filters))
-      .orderBy(asc(bookings.id))
-      .limit(MAX_LIST_SIZE);
-    return rows.map((row) =>
-      toBookingView({ id: row.id, event_id: row.eventId, user_id: row.userId, created_at: row.createdAt }),
-    );
-  }
 }
 
 /** The rule a violated constraint enforces; undefined for any other error. */
@@ -318,20 +282,6 @@ function toBatchFacts(rows: readonly FactRow[]): BatchFacts {
   return { seatsLeft, booked };
 }
 
-interface BookingViewRow extends Record<string, unknown> {
-  id: number;
-  event_id: number;
-  user_id: string;
-  created_at: Date;
-}
-
 // One array parameter each (pg encodes JS arrays), not one parameter per element.
 const toIntArray = (values: readonly number[]) => sql`${sql.param(values)}::int[]`;
 const toTextArray = (values: readonly string[]) => sql`${sql.param(values)}::varchar[]`;
-
-const toBookingView = (row: BookingViewRow): BookingView => ({
-  id: row.id,
-  event_id: row.event_id,
-  user_id: row.user_id,
-  created_at: new Date(row.created_at).toISOString(),
-});

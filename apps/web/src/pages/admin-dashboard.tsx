@@ -4,6 +4,7 @@ import { api, ApiError, type EventView } from '../api.js';
 import { formatTime } from '../dates.js';
 import { seatsLeft, useLiveSeats } from '../live.js';
 import { Seats } from '../seats.js';
+import { LoadStatus } from '../load-status.js';
 import { messageOf, useLoad } from '../use-load.js';
 
 /** Attendees shown at first, and added by each "Show more". */
@@ -38,12 +39,7 @@ export function AdminDashboard({ token, sub, onSignOut }: AdminProps & { sub: st
       </p>
       <CreateEventForm token={token} onSignOut={onSignOut} onCreated={reloadEvents} />
       <h2 id="admin-events-heading">Events</h2>
-      {events.status === 'loading' && <p>Loading events…</p>}
-      {events.status === 'error' && (
-        <p class="error" role="alert">
-          {events.message}
-        </p>
-      )}
+      <LoadStatus load={events} loading="Loading events…" />
       {events.status === 'ready' && events.data.length === 0 && <p>No events yet.</p>}
       {events.status === 'ready' && events.data.length > 0 && (
         <ul class="cards" aria-labelledby="admin-events-heading">
@@ -160,12 +156,7 @@ function Attendees({ event, token, onSignOut }: AdminProps & { event: EventView 
       <h2 id="attendees-heading" tabIndex={-1} ref={heading}>
         Attendees of {event.name}
       </h2>
-      {list.status === 'loading' && <p>Loading attendees…</p>}
-      {list.status === 'error' && (
-        <p class="error" role="alert">
-          {list.message}
-        </p>
-      )}
+      <LoadStatus load={list} loading="Loading attendees…" />
       {list.status === 'ready' && bookings.length === 0 && <p>No bookings yet.</p>}
       {bookings.length > 0 && (
         <>

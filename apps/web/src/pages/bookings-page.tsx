@@ -6,6 +6,7 @@ import { ConfirmDialog } from '../confirm-dialog.js';
 import { formatTime } from '../dates.js';
 import { recordSeats } from '../live.js';
 import { useSession } from '../session.js';
+import { LoadStatus } from '../load-status.js';
 import { messageOf, useLoad } from '../use-load.js';
 
 /**
@@ -68,12 +69,7 @@ export function BookingsPage() {
           </p>
         )}
       </div>
-      {data.status === 'loading' && <p>Loading your bookings…</p>}
-      {data.status === 'error' && (
-        <p class="error" role="alert">
-          {data.message}
-        </p>
-      )}
+      <LoadStatus load={data} loading="Loading your bookings…" />
       {data.status === 'ready' && active.length === 0 && (
         <p>{cancelled.length > 0 ? 'You have no active bookings.' : 'You have no bookings.'}</p>
       )}

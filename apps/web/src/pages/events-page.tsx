@@ -1,6 +1,7 @@
 import { api } from '../api.js';
 import { seatsLeft, useLiveSeats } from '../live.js';
 import { Seats } from '../seats.js';
+import { LoadStatus } from '../load-status.js';
 import { useLoad } from '../use-load.js';
 
 export function EventsPage() {
@@ -9,12 +10,7 @@ export function EventsPage() {
   return (
     <section aria-labelledby="events-heading">
       <h1 id="events-heading">Events</h1>
-      {events.status === 'loading' && <p>Loading events…</p>}
-      {events.status === 'error' && (
-        <p class="error" role="alert">
-          {events.message}
-        </p>
-      )}
+      <LoadStatus load={events} loading="Loading events…" />
       {events.status === 'ready' && events.data.length === 0 && <p>No events yet.</p>}
       {events.status === 'ready' && events.data.length > 0 && (
         <ul class="cards">
