@@ -82,6 +82,9 @@ export const gatewayEnvSchema = commonEnvSchema
     BOOKING_MAX_IN_FLIGHT: positiveInt.default(2048),
     /** Extra attempts for safe reads after a transport failure. */
     READ_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+    /** Longest an event read from the booking service is answered from the gateway's catalogue (booking events
+     * refresh it sooner); 0 reads every time. */
+    READ_CACHE_TTL_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
     /** Live seats feed: at most one seat lookup per event in this window, however many bookings arrive. */
     LIVE_COALESCE_MS: z.coerce.number().int().min(0).max(5_000).default(100),
     /** Live seats feed: a comment line this often keeps idle streams open through proxies (keep it under their read timeout). */

@@ -146,12 +146,19 @@ describe('HTTP hygiene', () => {
     expect(reserveOp.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/api/events'].post.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/api/events'].get.security).toBeUndefined();
-    // The event lookup is a plain Fastify route, documented by hand like the controllers' routes.
+    // The event lookup answers conditionally: If-None-Match in, 304 out.
     const lookupOp = doc.paths['/api/events/{id}'].get;
     expect(lookupOp.parameters).toEqual([
       { name: 'id', required: true, in: 'path', schema: { type: 'string', pattern: '^\\d{1,10}$' } },
+      {
+        name: 'If-None-Match',
+        required: false,
+        in: 'header',
+        description: expect.any(String),
+        schema: { type: 'string' },
+      },
     ]);
-    expect(Object.keys(lookupOp.responses).sort()).toEqual(['200', '400', '404', '429', '503', '504']);
+    expect(Object.keys(lookupOp.responses).sort()).toEqual(['200', '304', '400', '404', '429', '503', '504']);
     expect(lookupOp.responses['200'].content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/Event',
     });

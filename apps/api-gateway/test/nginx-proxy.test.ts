@@ -3,11 +3,11 @@ import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, 
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import { ensureNginx, freePort, NginxProxy } from '@booking/testing';
+import { ensureNginx, freePort, NginxProxy, waitUntil } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_SECURITY_HEADERS } from '../src/common/security-headers.js';
 import { SseClient } from './support/sse.js';
-import { Stack } from './support/stack.js';
+import { ADMIN_TOKEN, Stack } from './support/stack.js';
 
 const nginx = ensureNginx();
 if (!nginx.binary) console.warn(`Skipping the nginx tests: ${nginx.reason}`);
@@ -217,8 +217,9 @@ describe.skipIf(!nginx.binary)('nginx in front of the gateway (shipped configura
       expect(recorder.requests.length).toBe(before);
     });
 
+    // On a route nginx never answers from its cache, so that every request reaches the gateway.
     it('passes a client X-Request-Id through to the gateway and back', async () => {
-      const response = await raw(proxy.baseUrl, '/api/events', { headers: { 'x-request-id': 'client-id-42' } });
+      const response = await raw(proxy.baseUrl, '/health/ready', { headers: { 'x-request-id': 'client-id-42' } });
       expect(response.status).toBe(200);
       expect(response.headers['x-request-id']).toBe('client-id-42');
       expect(recorder.last().headers['x-request-id']).toBe('client-id-42');
@@ -227,18 +228,20 @@ describe.skipIf(!nginx.binary)('nginx in front of the gateway (shipped configura
     });
 
     it('sets an X-Request-Id when the client sends none or a malformed one', async () => {
-      const generated = await raw(proxy.baseUrl, '/api/events');
+      const generated = await raw(proxy.baseUrl, '/health/ready');
       const id = generated.headers['x-request-id'];
       expect(id).toMatch(/^[0-9a-f]{32}$/);
       expect(recorder.last().headers['x-request-id']).toBe(id);
 
-      const malformed = await raw(proxy.baseUrl, '/api/events', { headers: { 'x-request-id': 'bad id\twith"quotes' } });
+      const malformed = await raw(proxy.baseUrl, '/health/ready', {
+        headers: { 'x-request-id': 'bad id\twith"quotes' },
+      });
       expect(malformed.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
       expect(recorder.last().headers['x-request-id']).toBe(malformed.headers['x-request-id']);
     });
 
     it('sets X-Forwarded-* and replaces a client-supplied X-Forwarded-For', async () => {
-      await raw(proxy.baseUrl, '/api/events', { headers: { 'x-forwarded-for': '203.0.113.7' } });
+      await raw(proxy.baseUrl, '/health/ready', { headers: { 'x-forwarded-for': '203.0.113.7' } });
       const { headers } = recorder.last();
       expect(headers['x-forwarded-for']).toBe('127.0.0.1');
       expect(headers['x-real-ip']).toBe('127.0.0.1');
@@ -249,10 +252,12 @@ describe.skipIf(!nginx.binary)('nginx in front of the gateway (shipped configura
 
     it('gzips JSON responses for clients that accept it', async () => {
       for (let i = 0; i < 30; i++) await stack.db.createEvent(10, `Gzip test event number ${i}`);
-      const plain = await raw(proxy.baseUrl, '/api/events');
+      // With a token, past the micro-cache, which may hold the list from before these events.
+      const fresh = { authorization: `Bearer ${ADMIN_TOKEN}` };
+      const plain = await raw(proxy.baseUrl, '/api/events', { headers: fresh });
       expect(plain.body.length).toBeGreaterThan(1024);
       expect(plain.headers['content-encoding']).toBeUndefined();
-      const zipped = await raw(proxy.baseUrl, '/api/events', { headers: { 'accept-encoding': 'gzip' } });
+      const zipped = await raw(proxy.baseUrl, '/api/events', { headers: { ...fresh, 'accept-encoding': 'gzip' } });
       expect(zipped.status).toBe(200);
       expect(zipped.headers['content-encoding']).toBe('gzip');
       expect(zipped.headers.vary).toMatch(/Accept-Encoding/i);
@@ -331,6 +336,39 @@ describe.skipIf(!nginx.binary)('nginx in front of the gateway (shipped configura
       for (let i = 0; i < 30; i++) expect((await raw(proxy.baseUrl, '/health/live')).status).toBe(200);
       // One connection per nginx worker at most, not one per request.
       expect(recorder.connections - before).toBeLessThanOrEqual(4);
+    });
+
+    it('answers a crowd reading the catalogue from a one-second micro-cache: one request reaches the gateway', async () => {
+      const eventId = await stack.db.createEvent(5);
+      const path = `/api/events/${eventId}`;
+      const reachingGateway = () => recorder.requests.filter((request) => request.url === path).length;
+      const crowd = await Promise.all(Array.from({ length: 20 }, () => raw(proxy.baseUrl, path)));
+      for (const answer of crowd) {
+        expect(answer.status).toBe(200);
+        expect(json(answer)).toMatchObject({ id: eventId, available_seats: 5 });
+        // The gateway's per-client limits are nobody else's business.
+        expect(answer.headers['ratelimit-remaining']).toBeUndefined();
+      }
+      expect(reachingGateway()).toBe(1);
+      expect((await raw(proxy.baseUrl, path)).headers['x-cache-status']).toBe('HIT');
+
+      // A token is the gateway's to check: such a request passes, and its answer is not stored.
+      const withToken = await raw(proxy.baseUrl, path, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(withToken.status).toBe(200);
+      expect(withToken.headers['x-cache-status']).toBe('BYPASS');
+      expect(reachingGateway()).toBe(2);
+      const badToken = await raw(proxy.baseUrl, path, { headers: { authorization: 'Bearer not-a-token' } });
+      expect(badToken.status).toBe(401);
+
+      // A booking shows within about a second.
+      expect((await post('/api/bookings/reserve', { event_id: eventId, user_id: 'micro-cache' })).status).toBe(201);
+      await waitUntil(
+        async () => json(await raw(proxy.baseUrl, path)).available_seats === 4,
+        5_000,
+        'the micro-cache kept the count',
+      );
+      // Reservations never pass through it.
+      expect((await post('/api/bookings/reserve', { event_id: eventId, user_id: 'micro-cache' })).status).toBe(409);
     });
   });
 

@@ -63,6 +63,7 @@ export class NginxProxy {
       NGINX_RATE_BURST: '1000',
       NGINX_CONNECTIONS_PER_CLIENT: '100',
       NGINX_CLIENT_MAX_BODY_SIZE: '16k',
+      NGINX_CACHE_DIR: join(dir, 'cache'),
       NGINX_TLS_CERTIFICATE: certificate?.cert ?? '',
       NGINX_TLS_CERTIFICATE_KEY: certificate?.key ?? '',
       ...options.vars,

@@ -16,6 +16,7 @@ import {
 } from '@booking/shared';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { GATEWAY_METRICS } from '../metrics/gateway-metrics.module.js';
 import { NatsTransport } from './nats-transport.js';
@@ -42,6 +43,7 @@ export class BookingClient {
   /** Reads on their way to the booking service, by subject and payload. */
   private readonly readsInFlight = new Map<string, Promise<unknown>>();
   private sharedReads = 0;
+  private readonly changed$ = new Subject<number>();
 
   constructor(
     private readonly transport: NatsTransport,
@@ -69,18 +71,29 @@ export class BookingClient {
     return this.transport.connection();
   }
 
-  reserve(command: ReserveCommand, requestId: string): Promise<BookingView> {
-    return this.command(BookingSubjects.reserve, requestId, (deadline) =>
+  /** The events a command through this gateway changed (a booking made or cancelled, an event created), as each is answered. */
+  changedEvents(): Observable<number> {
+    return this.changed$.asObservable();
+  }
+
+  async reserve(command: ReserveCommand, requestId: string): Promise<BookingView> {
+    const booking = await this.command<BookingView>(BookingSubjects.reserve, requestId, (deadline) =>
       this.reservations.reserve(command, requestId, deadline),
     );
+    this.changed$.next(booking.event_id);
+    return booking;
   }
 
-  cancel(command: CancelCommand, requestId: string): Promise<CancelledBookingView> {
-    return this.send(BookingSubjects.cancel, command, requestId);
+  async cancel(command: CancelCommand, requestId: string): Promise<CancelledBookingView> {
+    const cancelled = await this.send<CancelledBookingView>(BookingSubjects.cancel, command, requestId);
+    this.changed$.next(cancelled.event_id);
+    return cancelled;
   }
 
-  createEvent(command: CreateEventCommand, requestId: string): Promise<EventView> {
-    return this.send(BookingSubjects.createEvent, command, requestId);
+  async createEvent(command: CreateEventCommand, requestId: string): Promise<EventView> {
+    const event = await this.send<EventView>(BookingSubjects.createEvent, command, requestId);
+    this.changed$.next(event.id);
+    return event;
   }
 
   getBooking(query: GetByIdQuery, requestId: string): Promise<BookingView> {

@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
 import { BookingClientModule } from '../booking-client/booking-client.module.js';
 import { IdempotencyModule } from '../idempotency/idempotency.module.js';
+import { LiveModule } from '../live/live.module.js';
+import { EventCatalogue } from './event-catalogue.js';
 import { EventsController } from './events.controller.js';
 
 @Module({
-  imports: [BookingClientModule, IdempotencyModule],
+  imports: [BookingClientModule, IdempotencyModule, LiveModule],
   controllers: [EventsController],
+  providers: [EventCatalogue],
 })
 export class EventsModule {}

@@ -26,13 +26,16 @@ const seatChangeSchema = z.object({ data: z.object({ event_id: idSchema('event_i
  * out-of-order message can never leave a page with a wrong number for longer
  * than the next change. Bursts are coalesced: the events that change within
  * LIVE_COALESCE_MS of the first are looked up together, in one query, however
- * many bookings arrive and however many events they touch. While no stream is
- * open, messages are dropped unread.
+ * many bookings arrive and however many events they touch. Each window's
+ * changed events are also told to the event catalogue, which drops what it
+ * cached of them. While no stream is open and no catalogue listens, messages
+ * are dropped unread.
  */
 @Injectable()
 export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SeatFeed.name);
   private readonly updates$ = new Subject<SeatUpdate>();
+  private readonly changes$ = new Subject<number[]>();
   /** Events changed since the current window opened; looked up when it closes. */
   private readonly changed = new Set<number>();
   private window?: NodeJS.Timeout;
@@ -66,6 +69,7 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.changed.clear();
     // Ends every open stream, so the HTTP server can close.
     this.updates$.complete();
+    this.changes$.complete();
     await this.connection?.drain().catch(() => undefined);
   }
 
@@ -74,10 +78,15 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
     return this.updates$.asObservable();
   }
 
+  /** The events whose seats changed, once per window, before their seats are looked up. */
+  changedEvents(): Observable<number[]> {
+    return this.changes$.asObservable();
+  }
+
   private onMessage(message: Msg): void {
     // Nobody is watching: no parsing, no lookups. Under load that is thousands of messages and, with many
     // events changing, hundreds of lookups a second.
-    if (!this.updates$.observed) return;
+    if (!this.updates$.observed && !this.changes$.observed) return;
     let eventId: number;
     try {
       eventId = seatChangeSchema.parse(message.json()).data.event_id;
@@ -93,6 +102,8 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.window = undefined;
     const ids = [...this.changed];
     this.changed.clear();
+    this.changes$.next(ids);
+    if (!this.updates$.observed) return;
     for (let start = 0; start < ids.length; start += MAX_EVENTS_PER_SEATS_QUERY) {
       void this.publish(ids.slice(start, start + MAX_EVENTS_PER_SEATS_QUERY));
     }

@@ -4,6 +4,7 @@ import { bearerToken, requireAccess } from '../auth/access.js';
 import { BookingAccess, registerBookingAccessKeyHeader } from '../auth/booking-access.js';
 import { TokenVerifier } from '../auth/token-verifier.js';
 import { registerLingeringClose } from '../common/client-connections.js';
+import { registerConditionalGets } from '../common/conditional-get.js';
 import { registerGracefulShutdown } from '../common/graceful-shutdown.js';
 import { sendHttpError } from '../common/http-error.filter.js';
 import { registerRequestId } from '../common/request-id.js';
@@ -29,7 +30,7 @@ import { limitUser } from '../rate-limit/user-rate-limit.js';
  *    the stored response); then Nest's validation pipe and the controller;
  * 4. every response, before it is sent (`onSend`): `Connection: close` while
  *    shutting down, the lingering close, the idempotent outcome stored, a new
- *    booking's access key.
+ *    booking's access key, the catalogue's ETag (a 304 when it matches).
  *
  * Hooks rather than Nest guards and interceptors: they cost nothing on the
  * routes and requests they do not concern, and a request without a token or
@@ -56,6 +57,7 @@ export function registerRequestPipeline(app: NestFastifyApplication, config: Gat
   });
   registerIdempotencyRecorder(fastify, admission.store);
   registerBookingAccessKeyHeader(fastify, app.get(BookingAccess));
+  registerConditionalGets(fastify);
 }
 
 interface Admission {

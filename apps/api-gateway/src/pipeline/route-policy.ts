@@ -12,10 +12,15 @@ declare module 'fastify' {
     idempotent?: boolean;
     /** The route's 201 is a booking, answered with its access key. */
     issuesBookingAccessKey?: boolean;
+    /** The route's 200 carries an ETag, and a matching `If-None-Match` gets a 304. */
+    conditional?: boolean;
   }
 }
 
-export type RoutePolicy = Pick<FastifyContextConfig, 'access' | 'idempotent' | 'issuesBookingAccessKey'>;
+export type RoutePolicy = Pick<
+  FastifyContextConfig,
+  'access' | 'idempotent' | 'issuesBookingAccessKey' | 'conditional'
+>;
 
 /**
  * Adds to a controller method's Fastify route config (Nest's `RouteConfig`
