@@ -15,6 +15,7 @@ import {
   formatRatios,
   formatResults,
   formatSellOut,
+  formatStorm,
   formatTargets,
   writeResults,
 } from './lib/report.mjs';
@@ -117,10 +118,12 @@ function report(rows, targets, postgres) {
     notificationServiceLeftOut: options.without.includes('notification-service'),
   });
   const sellOut = rows.find((row) => row.scenario === 'sell-out');
+  const storm = rows.find((row) => row.storm);
   const sections = [
     formatHeader({ machine, setup }),
     formatResults(rows),
     sellOut && formatSellOut(sellOut),
+    storm && formatStorm(storm),
     formatProcessCost(rows),
     formatRatios(ratios),
     formatTargets(targetResults),

@@ -19,7 +19,28 @@ export const SCENARIOS = [
     about: "1,000 seats for 200 connections: time to sell out; the bookings' and the refusals' latency apart",
   },
   { id: 'seed-baseline', title: 'seed baseline', about: "the seed's load: 100 events at 50, 100 and 200 connections" },
-  { id: 'read-path', title: 'read path', about: 'GET /api/events/:id; run in turn with bare-node, for the ratio' },
+  {
+    id: 'read-path',
+    title: 'read path',
+    about: "GET /api/events/:id, the gateway's catalogue on (the default); run in turn with bare-node, for the ratio",
+  },
+  {
+    id: 'read-path-uncached',
+    title: 'read path, catalogue off',
+    about: 'GET /api/events/:id with READ_CACHE_TTL_MS=0: every read asks the booking service',
+  },
+  {
+    id: 'read-path-nginx',
+    title: 'read path through nginx',
+    about: "GET /api/events/:id through the shipped nginx and its one-second micro-cache (nginx's CPU counted)",
+  },
+  {
+    id: 'refresh-storm',
+    title: 'refresh storm',
+    about:
+      '1,000 connections polling the event on sale while 200 connections book it; run in turn with the ' +
+      'sustained sale, for what the storm costs the bookings',
+  },
   { id: 'bare-node', title: 'bare Node HTTP server', about: 'a Node HTTP server answering a constant (reference)' },
   {
     id: 'notification-drain',

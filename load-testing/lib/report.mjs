@@ -115,6 +115,21 @@ export function formatSellOut(row) {
   ].join('\n');
 }
 
+/** A refresh storm's reads, which the table leaves out: its row is the bookings made beside them. */
+export function formatStorm(row) {
+  const { storm } = row;
+  const serverErrors = Object.entries(storm.statuses)
+    .filter(([status]) => Number(status) >= 500)
+    .reduce((sum, [, count]) => sum + count, 0);
+  return [
+    `refresh storm: ${formatNumber(storm.connections)} connections polling the event on sale read ` +
+      `${formatNumber(storm.requestsPerSecond)}/s, p50 ${formatNumber(storm.latencyMs.p50)}, ` +
+      `p95 ${formatNumber(storm.latencyMs.p95)}, p99 ${formatNumber(storm.latencyMs.p99)} ms, ` +
+      `${formatNumber(serverErrors)} 5xx, ${formatNumber(storm.socketErrors)} socket errors`,
+    `  bookings beside it: ${formatNumber(bookingsPerSecond(row))}/s, p99 ${formatNumber(row.latencyMs.p99)} ms`,
+  ].join('\n');
+}
+
 /** Two tables, scenarios by process: CPU time per request (per event for the notification service) and peak RSS. */
 export function formatProcessCost(rows) {
   const measured = rows.filter((row) => row.processes?.length);

@@ -11,6 +11,8 @@ import { perUnitCost, startSample } from './process-cost.mjs';
 /** How long the events of one run may take to drain before the bench moves on (and reports "not drained"). */
 const DRAIN_DEADLINE_MS = 120_000;
 const CONNECTIONS = 200;
+/** The crowd refreshing the event page during a sale. */
+const STORM_CONNECTIONS = 1000;
 const RESERVE = '/api/bookings/reserve';
 
 const throughput = (run) => run.requestsPerSecond ?? run.transactionsPerSecond ?? run.eventsPerSecond;
@@ -99,6 +101,26 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
     }
   }
 
+  /** The sustained sale with a crowd polling the event's page beside it: the bookings are the row, the reads `storm`. */
+  function refreshStorm(oneEvent) {
+    return {
+      title: titleOf('refresh-storm'),
+      connections: CONNECTIONS,
+      setup: oneEvent,
+      load: async (eventIds) => {
+        const [bookings, reads] = await Promise.all([
+          sale(CONNECTIONS)(eventIds),
+          runLoad({ targets, path: `/api/events/${eventIds[0]}`, connections: STORM_CONNECTIONS, seconds }),
+        ]);
+        const { requestsPerSecond, latencyMs, statuses, socketErrors } = reads;
+        return {
+          ...bookings,
+          storm: { connections: STORM_CONNECTIONS, requestsPerSecond, latencyMs, statuses, socketErrors },
+        };
+      },
+    };
+  }
+
   if (options.warmUpSeconds > 0) {
     progress(`warm-up, ${options.warmUpSeconds}s (not reported)…`);
     const eventId = await createEvent(1_000_000, 'warm-up');
@@ -134,7 +156,13 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
       // Started again before the next run, which then finds the backlog drained.
       teardown: () => system.startService('notification-service'),
     };
-    await interleaved(sustained, ...(system?.runs('notification-service') ? [withoutNotification] : []));
+    await interleaved(
+      sustained,
+      ...(system?.runs('notification-service') ? [withoutNotification] : []),
+      ...(selected.has('refresh-storm') ? [refreshStorm(oneEvent)] : []),
+    );
+  } else if (selected.has('refresh-storm')) {
+    await interleaved(refreshStorm(async () => [await createEvent(100_000_000, 'refresh storm')]));
   }
   if (selected.has('sell-out')) {
     const seats = 1000;
@@ -180,8 +208,46 @@ export async function runScenarios({ options, targets, databaseUrl, pool, system
       loadGenerator,
     ],
   };
-  // The read path is judged against the bare server: their runs alternate.
-  const compared = [selected.has('read-path') && read, selected.has('bare-node') && bare].filter(Boolean);
+  // Each read is a new request for the same event, ready before the run starts (a gateway just restarted warmed up).
+  const readEvent = async (target) => {
+    const id = await createEvent(1000, 'read');
+    await runLoad({ targets: [target], path: `/api/events/${id}`, connections: 50, seconds: 1 });
+    return id;
+  };
+  const readUncached = system && {
+    ...read,
+    title: titleOf('read-path-uncached'),
+    setup: async () => {
+      await system.restartService('api-gateway', { READ_CACHE_TTL_MS: '0' });
+      return readEvent(targets[0]);
+    },
+    teardown: () => system.restartService('api-gateway', {}),
+  };
+  const readThroughNginx = system && {
+    ...read,
+    title: titleOf('read-path-nginx'),
+    setup: async () => {
+      const nginx = await system.startEdge();
+      return { nginx, id: await readEvent(nginx.baseUrl) };
+    },
+    load: ({ nginx, id }) =>
+      runLoad({ targets: [nginx.baseUrl], path: `/api/events/${id}`, connections: CONNECTIONS, seconds }),
+    teardown: ({ nginx }) => nginx.stop(),
+    groups: ({ nginx }) => [...systemGroups(), { name: 'nginx', partOfSystem: true, pids: async () => nginx.pids() }],
+  };
+  for (const [id, definition] of [
+    ['read-path-uncached', readUncached],
+    ['read-path-nginx', readThroughNginx],
+  ]) {
+    if (selected.has(id) && !definition) progress(`${id} skipped: it needs the system the bench starts (not --url)`);
+  }
+  // The read paths are judged against the bare server: their runs alternate.
+  const compared = [
+    selected.has('read-path') && read,
+    selected.has('read-path-uncached') && readUncached,
+    selected.has('read-path-nginx') && readThroughNginx,
+    selected.has('bare-node') && bare,
+  ].filter(Boolean);
   if (compared.length > 0) await interleaved(...compared);
 
   if (selected.has('notification-drain')) {

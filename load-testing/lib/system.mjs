@@ -235,17 +235,34 @@ export class SystemUnderTest {
     });
   }
 
+  /** Restarts every process of `name` with `env` over the environment it was first started with ({}: as then). */
+  async restartService(name, env) {
+    await this.stopService(name);
+    for (const instance of this.instances) {
+      if (!instance.name.startsWith(name)) continue;
+      instance.baseEnv ??= instance.env;
+      instance.env = { ...instance.baseEnv, ...env };
+    }
+    await this.startService(name);
+  }
+
   /** As deployed: the shipped nginx configuration balancing over the gateways, its limits raised by configuration. */
   async startNginx() {
-    const { binary, reason } = ensureNginx();
-    if (!binary)
-      throw new Error(`--gateway-replicas ${this.targets.length} runs behind nginx, which is missing: ${reason}`);
-    const nginx = await NginxProxy.start(binary, {
-      mode: 'http',
-      upstream: this.targets.map((url) => new URL(url).host),
-      vars: { NGINX_RATE_LIMIT: '1000000r/s', NGINX_RATE_BURST: '1000000', NGINX_CONNECTIONS_PER_CLIENT: '10000' },
-    });
+    const nginx = await this.startEdge();
     this.onStop(() => nginx.stop());
     this.targets = [nginx.baseUrl];
+  }
+
+  /** The shipped nginx in front of the gateways started so far (its micro-cache included); the caller stops it. */
+  async startEdge() {
+    const { binary, reason } = ensureNginx();
+    if (!binary) throw new Error(`nginx is missing: ${reason}`);
+    return NginxProxy.start(binary, {
+      mode: 'http',
+      upstream: this.instances
+        .filter((instance) => instance.service.name === 'api-gateway')
+        .map((instance) => `127.0.0.1:${instance.env.PORT}`),
+      vars: { NGINX_RATE_LIMIT: '1000000r/s', NGINX_RATE_BURST: '1000000', NGINX_CONNECTIONS_PER_CLIENT: '10000' },
+    });
   }
 }

@@ -40,6 +40,28 @@ export function computeRatios(rows) {
   const drain = find(rows, 'notification-drain');
   paired('readVsBare', 'read path ÷ bare Node HTTP server (req/s)', find(rows, 'read-path'), bare);
   paired(
+    'readVsUncached',
+    `read path ÷ ${titleOf('read-path-uncached')} (req/s)`,
+    find(rows, 'read-path'),
+    find(rows, 'read-path-uncached'),
+  );
+  paired(
+    'nginxReadVsBare',
+    `${titleOf('read-path-nginx')} ÷ bare Node HTTP server (req/s)`,
+    find(rows, 'read-path-nginx'),
+    bare,
+  );
+  const storm = find(rows, 'refresh-storm');
+  if (storm && sustained) {
+    const byRun = storm.runs.map((rate, i) => rate / sustained.runs[i]);
+    ratios.push({
+      key: 'stormVsSale',
+      name: "refresh storm's bookings/s ÷ sustained sale's",
+      value: median(byRun),
+      byRun,
+    });
+  }
+  paired(
     'saleVsWithoutNotification',
     `sustained sale ÷ ${WITHOUT_NOTIFICATION_TITLE} (req/s)`,
     sustained,

@@ -7,9 +7,14 @@ import { cpuTimeMs, parseCpuTicks, perUnitCost, startSample } from '../lib/proce
 
 /** A process that spends about 300 ms of CPU time, then idles until killed. */
 const BURN = 'while (process.cpuUsage().user < 300_000); setInterval(() => {}, 1000);';
+/** The same (user and system time), only once told to on stdin, so that its start-up falls outside any sample. */
+const BURN_WHEN_TOLD =
+  'const spent = () => { const { user, system } = process.cpuUsage(); return user + system; }; ' +
+  "process.stdout.write('ready'); process.stdin.once('data', () => { const from = spent(); " +
+  "while (spent() - from < 300_000); process.stdout.write('burnt'); setInterval(() => {}, 1000); });";
 const children: ChildProcess[] = [];
-function burner(): ChildProcess {
-  const child = spawn(process.execPath, ['-e', BURN], { stdio: 'ignore' });
+function burner(code = BURN): ChildProcess {
+  const child = spawn(process.execPath, ['-e', code], { stdio: code === BURN ? 'ignore' : 'pipe' });
   children.push(child);
   return child;
 }
@@ -32,17 +37,20 @@ describe('per-process cost from /proc', () => {
   });
 
   it("charges a process's CPU time over the sample, also when it is stopped before the sample ends", async () => {
-    const child = burner();
+    const child = burner(BURN_WHEN_TOLD);
+    await once(child.stdout!, 'data');
     const group = { name: 'burner', partOfSystem: true, pids: async () => [child.pid!] };
     const sample = await startSample([group]);
-    await waitUntil(async () => (cpuTimeMs(child.pid!) ?? 0) >= 250, 30_000, 'the burner spent its CPU time');
+    const burnt = once(child.stdout!, 'data');
+    child.stdin!.write('go');
+    await burnt;
     await sample.update();
     await kill(child);
     const [row] = await sample.finish();
     expect(row).toMatchObject({ name: 'burner', partOfSystem: true, per: 'request', processes: 1 });
-    // Started before the sample, so part of the 300 ms may fall before it; the rest within.
-    expect(row.cpuMs).toBeGreaterThanOrEqual(200);
-    expect(row.cpuMs).toBeLessThanOrEqual(400);
+    // The 300 ms all fall within the sample; what starting up had left and the last tick may add a little.
+    expect(row.cpuMs).toBeGreaterThanOrEqual(300);
+    expect(row.cpuMs).toBeLessThanOrEqual(450);
     expect(row.peakRssMb).toBeGreaterThan(0);
   });
 

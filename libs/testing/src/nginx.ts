@@ -149,6 +149,14 @@ export class NginxProxy {
     await Promise.race([waitForPort(this.httpPort), exited]);
   }
 
+  /** The master's and its workers' process ids (for measuring what nginx spends); none once stopped. */
+  pids(): number[] {
+    const master = this.process?.pid;
+    if (master === undefined || this.process?.exitCode !== null) return [];
+    const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim();
+    return [master, ...(children ? children.split(' ').map(Number) : [])];
+  }
+
   async stop(): Promise<void> {
     const child = this.process;
     this.process = undefined;
