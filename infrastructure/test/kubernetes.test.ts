@@ -25,6 +25,8 @@ const PROFILES: Record<Overlay, string> = { small: 'docker-compose.low.yml', ha:
 /** Values for the Secrets the manifests reference (created by the operator, never in the repository). */
 const SECRETS = {
   'booking-db-app/uri': 'postgresql://booking:db-password@booking-db-rw.event-booking:5432/booking',
+  'booking-db-app/username': 'booking',
+  'booking-db-app/password': 'db-password',
   'booking-redis/password': 'redis-password',
   'booking-gateway/jwt-secret': 'a-real-jwt-secret-of-at-least-32-characters',
   'booking-gateway/booking-access-secret': 'a-real-access-key-secret-of-32-characters-or-more',

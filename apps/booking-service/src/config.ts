@@ -17,6 +17,15 @@ export const bookingServiceEnvSchema = commonEnvSchema
   .extend(bookingEventsStreamEnvSchema.shape)
   .extend(retentionEnvSchema.shape)
   .extend({
+    /** A streaming standby that booking lists and histories may read (never seats left or anything a
+     * reservation decides on); unset: they read DATABASE_URL. */
+    DATABASE_READ_URL: z.preprocess(
+      (value) => (value === '' ? undefined : value),
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, { error: 'must be a postgresql:// URL' })
+        .optional(),
+    ),
     /** HTTP port for health and metrics; the service's real work arrives over NATS. */
     BOOKING_SERVICE_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
     /** Most reservations decided in one transaction (see ReservationBatcher). */

@@ -21,6 +21,8 @@ export interface ConnectOptions {
   statementTimeoutMs?: number;
   /** PostgreSQL ends a session left idle inside a transaction this long, releasing its locks. */
   idleInTransactionTimeoutMs?: number;
+  /** How long opening a connection may take (default 5 s). */
+  connectTimeoutMs?: number;
 }
 
 /** How much longer than PostgreSQL's own statement timeout the client waits for an answer. */
@@ -95,7 +97,7 @@ export function connectDatabase(url: string, options: ConnectOptions = {}): Data
     connectionString: url,
     max: options.poolSize ?? 10,
     application_name: options.applicationName,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     // A peer that vanished without closing (host down, cable pulled) is found by TCP keepalive.
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,

@@ -4,3 +4,4 @@ export * from './schema.js';
 export * from './seed.js';
 export * from './channels.js';
 export * from './retention.js';
+export * from './read-replica.js';

@@ -1,6 +1,14 @@
-import { connectDatabase, type DatabaseConnection } from '@booking/database';
+import { connectDatabase, ReplicaReads, type DatabaseConnection } from '@booking/database';
 import { createDatabaseMetrics, instrumentQueries, METRICS_REGISTRY, type Registry } from '@booking/observability';
-import { Global, Inject, Injectable, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 
 /** The settings of `databaseEnvSchema` (@booking/shared) the pool is made with. */
 export interface DatabaseConfig {
@@ -8,17 +16,24 @@ export interface DatabaseConfig {
   DATABASE_POOL_SIZE: number;
   DATABASE_STATEMENT_TIMEOUT_MS: number;
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: number;
+  /** A streaming standby for queries that may read it (`ReplicaReads`); unset: they read the primary. */
+  DATABASE_READ_URL?: string;
 }
 
 /** The service's `DatabaseConnection` (pool and Drizzle), closed when the application shuts down. */
 export const DATABASE = Symbol('DATABASE');
+/** `ReplicaReads` over the service's primary and its `DATABASE_READ_URL`, if any. */
+export const REPLICA_READS = Symbol('REPLICA_READS');
 
 @Injectable()
 class DatabaseShutdown implements OnApplicationShutdown {
-  constructor(@Inject(DATABASE) private readonly connection: DatabaseConnection) {}
+  constructor(
+    @Inject(DATABASE) private readonly connection: DatabaseConnection,
+    @Inject(REPLICA_READS) private readonly replicaReads: ReplicaReads,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.connection.close();
+    await Promise.all([this.connection.close(), this.replicaReads.close()]);
   }
 }
 
@@ -48,9 +63,27 @@ export class DatabaseModule {
             return connection;
           },
         },
+        {
+          provide: REPLICA_READS,
+          inject: [DATABASE],
+          useFactory: (primary: DatabaseConnection) => {
+            const replica =
+              config.DATABASE_READ_URL === undefined
+                ? undefined
+                : connectDatabase(config.DATABASE_READ_URL, {
+                    poolSize: config.DATABASE_POOL_SIZE,
+                    applicationName: `${applicationName} (reads)`,
+                    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+                    idleInTransactionTimeoutMs: config.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+                    // A standby that does not answer soon is passed over for the primary.
+                    connectTimeoutMs: 1_000,
+                  });
+            return new ReplicaReads(primary, replica, new Logger(ReplicaReads.name));
+          },
+        },
         DatabaseShutdown,
       ],
-      exports: [DATABASE],
+      exports: [DATABASE, REPLICA_READS],
     };
   }
 }
