@@ -116,6 +116,14 @@ export class BookingClient {
     return this.read(BookingSubjects.listEvents, {}, requestId);
   }
 
+  /**
+   * Later reads no longer join lookups already on their way, which may have
+   * started before a change this gateway just learnt of (as after a command).
+   */
+  stopSharingEarlierReads(): void {
+    this.readsInFlight.clear();
+  }
+
   /** The live feed's lookups, made for no request in particular. */
   seatsLeft(query: SeatsQuery): Promise<SeatUpdate[]> {
     return this.read(BookingSubjects.seatsLeft, query);
@@ -135,7 +143,7 @@ export class BookingClient {
     try {
       return await this.policy.execute('command', subject, requestId, call);
     } finally {
-      this.readsInFlight.clear();
+      this.stopSharingEarlierReads();
     }
   }
 

@@ -47,7 +47,10 @@ export class EventCatalogue implements OnModuleInit, OnModuleDestroy {
     if (this.config.READ_CACHE_TTL_MS === 0) return;
     this.subscriptions.push(
       this.bookings.changedEvents().subscribe((id) => this.changed([id])),
-      this.feed.changedEvents().subscribe((ids) => this.changed(ids)),
+      this.feed.changedEvents().subscribe((ids) => {
+        this.bookings.stopSharingEarlierReads();
+        this.changed(ids);
+      }),
     );
   }
 
