@@ -15,6 +15,8 @@ describe('PostgreSQL error classification', () => {
     expect(isDatabaseUnavailable(pgError('08006'))).toBe(true);
     expect(isDatabaseUnavailable(pgError('57P01'))).toBe(true);
     expect(isDatabaseUnavailable(pgError('53300'))).toBe(true);
+    // A standby refusing a write (the address led to it before its promotion).
+    expect(isDatabaseUnavailable(pgError('25006'))).toBe(true);
     expect(isDatabaseUnavailable(new Error('connect ECONNREFUSED 127.0.0.1:1'))).toBe(true);
     expect(
       isDatabaseUnavailable(new Error('Failed query', { cause: new Error('Connection terminated unexpectedly') })),

@@ -58,7 +58,9 @@ class Link {
  *   in one direction) until `resume()`, which then delivers everything held, late (a stalled server or
  *   network path; answers lost on the way back);
  * - `silenceExisting()`: the connections open now go silent for good (what they send is lost, the
- *   sockets stay open), while new connections work (a failover that leaves old sockets dangling).
+ *   sockets stay open), while new connections work (a failover that leaves old sockets dangling);
+ * - `repoint(port)`: new connections go to another server and the open ones are dropped, as a
+ *   Kubernetes Service does once its endpoints move to a promoted standby.
  *
  * node:net is all a byte pipe needs.
  */
@@ -69,8 +71,8 @@ export class TcpProxy {
   port = 0;
 
   private constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
+    private targetHost: string,
+    private targetPort: number,
   ) {}
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
@@ -160,6 +162,14 @@ export class TcpProxy {
    */
   silenceExisting(): void {
     for (const link of this.links) link.silenced = true;
+  }
+
+  /** Sends new connections to host:port from now on, and drops every open one. */
+  repoint(targetPort: number, targetHost = '127.0.0.1'): void {
+    this.targetPort = targetPort;
+    this.targetHost = targetHost;
+    for (const link of this.links) link.destroy();
+    this.links.clear();
   }
 
   async stop(): Promise<void> {

@@ -33,6 +33,8 @@ export class ReservationLoad {
     private readonly prefix: string,
     clients = 16,
     private readonly pauseMs = 40,
+    /** Headers of each request (e.g. a new Idempotency-Key). */
+    private readonly headers: () => Record<string, string> = () => ({}),
   ) {
     this.workers = Array.from({ length: clients }, () => this.work());
   }
@@ -45,7 +47,7 @@ export class ReservationLoad {
       try {
         const response = await fetch(`${this.url()}/api/bookings/reserve`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...this.headers() },
           body: JSON.stringify({ event_id: this.eventId, user_id: user }),
           signal: AbortSignal.timeout(30_000),
         });
@@ -103,12 +105,14 @@ export class ReservationLoad {
  * booking; a 503 (or 500, or 409) has none; a 504 says the outcome is unknown
  * and may have one; no booking exists that its client was not told of as booked
  * or unknown; the seat counter equals the bookings and never passes capacity;
- * and each booking has exactly one `booking.created` on the stream.
+ * and each booking has exactly one `booking.created` on the stream. With
+ * `soldOut`, the event must be full, and its 409s (sold out) are expected.
  */
 export async function expectTruthfulOutcomes(
   stack: Pick<Stack, 'db' | 'outboxDrained' | 'streamEvents'>,
   eventId: number,
   answers: readonly Answer[],
+  { soldOut = false }: { soldOut?: boolean } = {},
 ): Promise<void> {
   const rows = (
     await stack.db.query<{ id: number; user_id: string }>('SELECT id, user_id FROM bookings WHERE event_id = $1', [
@@ -122,7 +126,8 @@ export async function expectTruthfulOutcomes(
     [],
   );
   expect(answers.filter((a) => a.status === 504 && a.outcome !== 'unknown')).toEqual([]);
-  expect(answers.filter((a) => ![201, 503, 504].includes(a.status) && a.status !== 0)).toEqual([]);
+  const expected = soldOut ? [201, 409, 503, 504] : [201, 503, 504];
+  expect(answers.filter((a) => !expected.includes(a.status) && a.status !== 0)).toEqual([]);
   expect(rows.filter((row) => !byUser.has(row.user_id))).toEqual([]);
 
   const event = await stack.db.query<{ booked_seats: number; total_seats: number }>(
@@ -131,6 +136,7 @@ export async function expectTruthfulOutcomes(
   );
   expect(event.rows[0]!.booked_seats).toBe(rows.length);
   expect(rows.length).toBeLessThanOrEqual(event.rows[0]!.total_seats);
+  if (soldOut) expect(rows.length).toBe(event.rows[0]!.total_seats);
 
   await stack.outboxDrained(30_000);
   const created = (await stack.streamEvents())
@@ -138,6 +144,14 @@ export async function expectTruthfulOutcomes(
     .filter((event) => event.type === BookingEventType.created && event.data.event_id === eventId)
     .map((event) => (event.type === BookingEventType.created ? event.data.booking_id : 0));
   expect(created.sort((a, b) => a - b)).toEqual(rows.map((row) => row.id).sort((a, b) => a - b));
+}
+
+/** From the first failed request's sending to the last one's answer; `startMs` counts from `since`. */
+export function errorWindow(failed: readonly Answer[], since: number): { startMs: number; durationMs: number } {
+  if (failed.length === 0) return { startMs: 0, durationMs: 0 };
+  const start = Math.min(...failed.map((answer) => answer.sentAt));
+  const end = Math.max(...failed.map((answer) => answer.answeredAt));
+  return { startMs: start - since, durationMs: end - start };
 }
 
 /**

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBookingEvents } from '../../../booking-service/src/replay/read-booking-events.js';
 import { startGateway } from '../../src/app.js';
 import { loadGatewayConfig } from '../../src/config.js';
-import { expectTruthfulOutcomes, ReservationLoad, type Answer } from './fault-load.js';
+import { errorWindow, expectTruthfulOutcomes, ReservationLoad } from './fault-load.js';
 
 const SERVICE_MAIN = (app: string) => fileURLToPath(new URL(`../../../${app}/dist/bundle/main.js`, import.meta.url));
 /** 5xx (or no answer) only this long around the loss of a NATS node. */
@@ -202,11 +202,3 @@ async function jetStreamApi<T>(nats: NatsConnection, subject: string): Promise<T
 }
 
 const streamInfo = (nats: NatsConnection) => jetStreamApi<StreamInfo>(nats, `STREAM.INFO.${NAMES.eventsStream}`);
-
-/** From the first failed request's sending to the last one's answer; `startMs` counts from `since`. */
-function errorWindow(failed: readonly Answer[], since: number): { startMs: number; durationMs: number } {
-  if (failed.length === 0) return { startMs: 0, durationMs: 0 };
-  const start = Math.min(...failed.map((answer) => answer.sentAt));
-  const end = Math.max(...failed.map((answer) => answer.answeredAt));
-  return { startMs: start - since, durationMs: end - start };
-}

@@ -23,17 +23,30 @@ export const PgErrorCode = {
   QueryCanceled: '57014',
   /** `assert_before_deadline` (migration 0007): the command reached PostgreSQL too late, nothing written. */
   PastDeadline: 'BK001',
+  /**
+   * The server is a standby: during a failover the database's address may lead to one before its
+   * promotion ends. The write was refused, nothing written.
+   */
+  ReadOnlyTransaction: '25006',
+  TooManyConnections: '53300',
 } as const;
 
 /**
  * True for errors that mean "PostgreSQL is not reachable, too slow or not
  * accepting work right now" (connection refused or lost, no answer in time,
- * statement timeout, admin shutdown, too many clients), as opposed to a bug in
- * a query.
+ * statement timeout, admin shutdown, too many clients, a standby not yet
+ * promoted), as opposed to a bug in a query.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = postgresErrorCode(error);
-  if (code) return code.startsWith('08') || code.startsWith('57') || code === '53300';
+  if (code) {
+    return (
+      code.startsWith('08') ||
+      code.startsWith('57') ||
+      code === PgErrorCode.TooManyConnections ||
+      code === PgErrorCode.ReadOnlyTransaction
+    );
+  }
   const message =
     error instanceof Error ? `${error.message} ${String((error as { cause?: unknown }).cause ?? '')}` : '';
   return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout|not queryable/i.test(
