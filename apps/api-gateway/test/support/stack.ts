@@ -73,6 +73,8 @@ export interface StackOptions {
   namespace?: string;
   /** Use this stack's nats-server and redis-server (left running by `stop`) instead of private ones. */
   shareWith?: Stack;
+  /** More options and environment of the stack's own nats-server (e.g. a configuration file and its passwords). */
+  natsServer?: { extraArgs?: readonly string[]; env?: Record<string, string> };
 }
 
 /**
@@ -110,7 +112,7 @@ export class Stack {
     const shared = options.shareWith;
     const [db, nats, redis] = await Promise.all([
       TestDatabase.create(),
-      shared?.nats ?? PrivateNatsServer.start(),
+      shared?.nats ?? PrivateNatsServer.start(options.natsServer),
       shared?.redis ?? PrivateRedisServer.start(),
     ]);
     const stack = new Stack(db, nats, redis, options);
