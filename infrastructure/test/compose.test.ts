@@ -3,7 +3,15 @@ import { join, resolve } from 'node:path';
 import { testTempDir } from '@booking/testing';
 import { DCLinter } from 'dclint';
 import { describe, expect, it } from 'vitest';
-import { COMPOSE_FILES, dotenvKeys, INFRASTRUCTURE, readCompose, ROOT, type Yaml } from './support/repository.js';
+import {
+  COMPOSE_FILES,
+  dotenvKeys,
+  INFRASTRUCTURE,
+  natsUsers,
+  readCompose,
+  ROOT,
+  type Yaml,
+} from './support/repository.js';
 
 /** dclint: YAML validity, the Compose Specification's JSON schema, then its best-practice rules. */
 async function lint(paths: string[]) {
@@ -138,6 +146,22 @@ describe('Compose files', () => {
       );
       expect([...transitiveDependencies(compose, 'nginx')]).toContain('api-gateway');
       expect(dependencies(services.migrate).postgres?.condition).toBe('service_healthy');
+    });
+
+    it('runs NATS with the shipped users and permissions, and each service as its own user', () => {
+      const nats = services.nats;
+      expect(nats.command.slice(0, 2)).toEqual(['--config', '/etc/nats/authorization.conf']);
+      expect(nats.volumes).toContain('./nats/authorization.conf:/etc/nats/authorization.conf:ro');
+      const users = natsUsers();
+      expect(Object.keys(nats.environment).sort()).toEqual([...users.values()].sort());
+      for (const name of ['booking-service', 'notification-service', 'api-gateway']) {
+        const env = services[name].environment;
+        expect(env.NATS_USER, name).toBe(name);
+        // The password nats-server checks is the one the service sends.
+        expect(env.NATS_PASSWORD, name).toBe(nats.environment[users.get(name)!]);
+      }
+      // The migration talks to PostgreSQL only.
+      expect(services.migrate.environment.NATS_PASSWORD).toBeUndefined();
     });
 
     it('runs several booking-service replicas', () => {

@@ -17,7 +17,15 @@ import {
   validate,
   type Overlay,
 } from './support/kubernetes.js';
-import { INFRASTRUCTURE, readCompose, readYaml, ROOT, type Yaml } from './support/repository.js';
+import {
+  INFRASTRUCTURE,
+  NATS_AUTHORIZATION,
+  natsUsers,
+  readCompose,
+  readYaml,
+  ROOT,
+  type Yaml,
+} from './support/repository.js';
 
 const APPS = ['api-gateway', 'booking-service', 'notification-service'] as const;
 /** Each overlay has the sizes of one Compose resource profile. */
@@ -30,6 +38,9 @@ const SECRETS = {
   'booking-redis/password': 'redis-password',
   'booking-gateway/jwt-secret': 'a-real-jwt-secret-of-at-least-32-characters',
   'booking-gateway/booking-access-secret': 'a-real-access-key-secret-of-32-characters-or-more',
+  'booking-nats/api-gateway-password': 'nats-gateway-password',
+  'booking-nats/booking-service-password': 'nats-booking-password',
+  'booking-nats/notification-service-password': 'nats-notification-password',
 };
 
 /** The env schema each app's src/config.ts exports (the one export named `…EnvSchema`). */
@@ -89,6 +100,17 @@ describe.each(OVERLAYS)('Kubernetes overlay %s', (overlay) => {
     const parsed = schema.safeParse(env);
     expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
     expect(env.REDIS_URL ?? '').not.toContain('$(');
+  });
+
+  it.each(APPS)('connects %s to NATS as its own user, with the password the NATS chart checks', (app) => {
+    const env: Yaml[] = containerOf(find(objects, 'Deployment', app)).env;
+    expect(env.find((variable) => variable.name === 'NATS_USER')?.value).toBe(app);
+    const password = env.find((variable) => variable.name === 'NATS_PASSWORD')?.valueFrom?.secretKeyRef;
+    expect(password).toBeDefined();
+    // nats-values.yaml gives nats-server that user's password variable from the same Secret key.
+    const natsValues = parse(readFileSync(join(KUBERNETES, 'nats-values.yaml'), 'utf8'));
+    const variable = natsUsers().get(app)!;
+    expect(natsValues.container.env[variable]).toEqual({ valueFrom: { secretKeyRef: password } });
   });
 
   it('runs the migration Job with a valid database configuration', () => {
@@ -232,6 +254,10 @@ describe.each(OVERLAYS)('Kubernetes overlay %s', (overlay) => {
     );
     const natsValues = parse(readFileSync(join(KUBERNETES, 'nats-values.yaml'), 'utf8'));
     expect(natsValues.config.jetstream.enabled).toBe(true);
+    // The users and permissions Compose runs with: the chart's ConfigMap carries the file, its config includes it.
+    expect(natsValues.configMap.merge.data['authorization.conf']).toBe(readFileSync(NATS_AUTHORIZATION, 'utf8'));
+    expect(natsValues.config.merge['00$include']).toBe('authorization.conf');
+    expect(Object.keys(natsValues.container.env).sort()).toEqual([...natsUsers().values()].sort());
     expect(streamReplicas).toBeLessThanOrEqual(natsValues.config.cluster.replicas);
     if (overlay === 'ha') {
       // An acknowledged booking is on two PostgreSQL instances and every event on three NATS nodes.

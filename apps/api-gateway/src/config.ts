@@ -1,6 +1,6 @@
 // The config subpath, not the package root: `pnpm token` loads this file and has no use for Nest.
 import { observabilityEnvSchema } from '@booking/observability/config';
-import { commonEnvSchema, loadConfig, namesFor } from '@booking/shared';
+import { checkNatsConnection, commonEnvSchema, loadConfig, namesFor } from '@booking/shared';
 import { z } from 'zod';
 
 /** Local-development signing secret; start-up refuses it when NODE_ENV=production. */
@@ -40,6 +40,8 @@ export const gatewayEnvSchema = commonEnvSchema
       .string()
       .regex(/^rediss?:\/\//, { error: 'must be a redis:// or rediss:// URL' })
       .default('redis://127.0.0.1:6379'),
+    /** PEM file of the CA that signed Redis's certificate (for a private CA): the connection is then TLS, verified. */
+    REDIS_TLS_CA_FILE: z.preprocess((value) => (value === '' ? undefined : value), z.string().optional()),
     /** Prefix of every key the gateway writes; empty: BOOKING_NAMESPACE's (see `redisKeyPrefix`). */
     REDIS_KEY_PREFIX: z.preprocess((value) => (value === '' ? undefined : value), z.string().max(100).optional()),
     /** A Redis command unanswered this long marks Redis unavailable until a probe is answered (redis-availability.ts). */
@@ -95,6 +97,7 @@ export const gatewayEnvSchema = commonEnvSchema
     WEB_ROOT: z.string().default(''),
   })
   .superRefine((config, context) => {
+    checkNatsConnection(config, context);
     const placeholder = (secret: string, devDefault: string) => secret === devDefault || secret.startsWith('change-me');
     const production = config.NODE_ENV === 'production';
     if (production && placeholder(config.JWT_SECRET, DEV_JWT_SECRET) && config.JWT_ALGORITHM === 'HS256') {

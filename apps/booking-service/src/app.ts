@@ -1,4 +1,4 @@
-import { namesFor } from '@booking/shared';
+import { namesFor, natsConnectionOptions } from '@booking/shared';
 import { createServiceApp, type StartOptions } from '@booking/service-kit';
 import type { INestApplication } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
@@ -30,9 +30,8 @@ export async function startBookingService(
     {
       strategy: new NamespacedNatsServer(
         {
-          servers: config.NATS_URL,
+          ...natsConnectionOptions(config, 'booking-service'),
           queue: names.queueGroup,
-          name: 'booking-service',
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
           // Stop taking new requests first, then let in-flight ones finish.

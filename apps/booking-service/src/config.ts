@@ -1,6 +1,7 @@
 import { observabilityEnvSchema } from '@booking/observability/config';
 import {
   bookingEventsStreamEnvSchema,
+  checkNatsConnection,
   checkRetentionOutlastsStream,
   commonEnvSchema,
   databaseEnvSchema,
@@ -44,6 +45,7 @@ export const bookingServiceEnvSchema = commonEnvSchema
     OUTBOX_RETENTION: durationMs.default(30 * 86_400_000),
   })
   .superRefine((config, context) => {
+    checkNatsConnection(config, context);
     // Every event still on the stream has its outbox row, so `events:replay` can check the whole stream.
     checkRetentionOutlastsStream(config, config.OUTBOX_RETENTION, 'OUTBOX_RETENTION', context);
     // The relay keeps its transaction open while JetStream acknowledges; PostgreSQL must not end it meanwhile.

@@ -2,8 +2,9 @@ import { observabilityEnvSchema } from '@booking/observability/config';
 import {
   BOOKING_EVENT_SUBJECTS,
   bookingEventsStreamEnvSchema,
-  checkRetentionOutlastsStream,
   BookingEventType,
+  checkNatsConnection,
+  checkRetentionOutlastsStream,
   commonEnvSchema,
   databaseEnvSchema,
   durationMs,
@@ -78,6 +79,7 @@ export const notificationServiceEnvSchema = commonEnvSchema
     NOTIFICATION_RETENTION: durationMs.default(7 * 86_400_000),
   })
   .superRefine((config, context) => {
+    checkNatsConnection(config, context);
     // An event is recognised as handled for as long as the stream can deliver it again.
     checkRetentionOutlastsStream(config, config.NOTIFICATION_RETENTION, 'NOTIFICATION_RETENTION', context);
     // Room for every webhook attempt and the longest backoffs between them.

@@ -29,6 +29,15 @@ export function readCompose(file: string): Yaml {
   return readYaml(join(INFRASTRUCTURE, file));
 }
 
+/** nats-server's users and permissions, shipped for Compose and the NATS chart. */
+export const NATS_AUTHORIZATION = join(INFRASTRUCTURE, 'nats', 'authorization.conf');
+
+/** The users of the NATS authorization file, each with the environment variable its password is read from. */
+export function natsUsers(): Map<string, string> {
+  const text = readFileSync(NATS_AUTHORIZATION, 'utf8');
+  return new Map([...text.matchAll(/\buser:\s*([\w-]+)\s+password:\s*\$([A-Z_]+)/g)].map((m) => [m[1]!, m[2]!]));
+}
+
 /** The apps of the workspace (apps/<name> with a src/config.ts). */
 export function appNames(): string[] {
   return readdirSync(join(ROOT, 'apps')).filter((name) => existsSync(join(ROOT, 'apps', name, 'src', 'config.ts')));

@@ -1,17 +1,12 @@
 import { setFlagsFromString } from 'node:v8';
 import { z } from 'zod';
 import { namespaceSchema } from './names.js';
+import { natsConnectionEnvSchema } from './nats-connection.js';
 
-/** Variables every service reads. Defaults serve a local run. */
+/** Variables every service reads. Defaults serve a local run (NATS without credentials or TLS). */
 export const commonEnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  /** One server, or a cluster's servers separated by commas (the client moves to another when one is lost). */
-  NATS_URL: z
-    .string()
-    .min(1)
-    .default('nats://localhost:4222')
-    .transform((list) => list.split(',').map((server) => server.trim()))
-    .pipe(z.array(z.string().min(1, { error: 'must list NATS servers separated by commas' }))),
+  ...natsConnectionEnvSchema.shape,
   /** Separates deployments sharing one NATS and Redis: stream, subjects, queue group, Redis keys (see `namesFor`). */
   BOOKING_NAMESPACE: namespaceSchema,
   /** How long the gateway waits for the booking service's reply; sent with each request as its deadline. */

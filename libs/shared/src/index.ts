@@ -7,3 +7,4 @@ export * from './subjects.js';
 export * from './booking-events.js';
 export * from './booking-events-stream.js';
 export * from './names.js';
+export * from './nats-connection.js';

@@ -9,3 +9,4 @@ export * from './tcp-proxy.js';
 export * from './wait.js';
 export * from './nginx.js';
 export * from './postgres-server.js';
+export * from './tls.js';

@@ -23,6 +23,7 @@ export class PrivateNatsServer {
     readonly port: number,
     jetstream: boolean,
     extraArgs: readonly string[],
+    env: Record<string, string>,
   ) {
     const args = [
       '-a',
@@ -32,16 +33,25 @@ export class PrivateNatsServer {
       ...(jetstream ? ['-js', '-sd', this.storeDir] : []),
       ...extraArgs,
     ];
-    this.server = new ServerProcess(natsServerBinary(), args, port);
+    this.server = new ServerProcess(natsServerBinary(), args, port, env);
   }
 
-  /** `extraArgs` are more nats-server options (a cluster node's name, routes, monitoring port). */
+  /**
+   * `extraArgs` are more nats-server options (a cluster node's name, routes, monitoring port, a configuration
+   * file); `env`, variables for the server (those a configuration file refers to).
+   */
   static async start({
     jetstream = true,
     port,
     extraArgs = [],
-  }: { jetstream?: boolean; port?: number; extraArgs?: readonly string[] } = {}): Promise<PrivateNatsServer> {
-    const server = new PrivateNatsServer(port ?? (await freePort()), jetstream, extraArgs);
+    env = {},
+  }: {
+    jetstream?: boolean;
+    port?: number;
+    extraArgs?: readonly string[];
+    env?: Record<string, string>;
+  } = {}): Promise<PrivateNatsServer> {
+    const server = new PrivateNatsServer(port ?? (await freePort()), jetstream, extraArgs, env);
     await server.resume();
     return server;
   }

@@ -8,10 +8,12 @@ import { waitForPort } from './free-port.js';
 export class ServerProcess {
   private child?: ChildProcess;
 
+  /** `env`: variables added to this process's environment for the server. */
   constructor(
     private readonly binary: string,
     private readonly args: readonly string[],
     readonly port: number,
+    private readonly env: Record<string, string> = {},
   ) {}
 
   get running(): boolean {
@@ -26,7 +28,7 @@ export class ServerProcess {
   /** Starts the server unless it runs, and resolves once it accepts connections. */
   async start(): Promise<void> {
     if (this.child) return;
-    const child = spawn(this.binary, this.args, { stdio: 'ignore' });
+    const child = spawn(this.binary, this.args, { stdio: 'ignore', env: { ...process.env, ...this.env } });
     this.child = child;
     child.once('exit', () => {
       if (this.child === child) this.child = undefined;

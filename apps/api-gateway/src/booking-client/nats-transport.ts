@@ -1,4 +1,11 @@
-import { DEADLINE_HEADER, namesFor, REQUEST_ID_HEADER, type BookingNames, type ServiceReply } from '@booking/shared';
+import {
+  DEADLINE_HEADER,
+  namesFor,
+  natsConnectionOptions,
+  REQUEST_ID_HEADER,
+  type BookingNames,
+  type ServiceReply,
+} from '@booking/shared';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
@@ -29,8 +36,7 @@ export class NatsTransport implements OnApplicationBootstrap, OnApplicationShutd
 
   async onApplicationBootstrap(): Promise<void> {
     this.nats = await connect({
-      servers: this.config.NATS_URL,
-      name: 'api-gateway (booking-service client)',
+      ...natsConnectionOptions(this.config, 'api-gateway (booking-service client)'),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
       // Otherwise every request pre-builds two Error objects (stack traces) in case it fails.

@@ -1,4 +1,11 @@
-import { BookingEventType, idSchema, MAX_EVENTS_PER_SEATS_QUERY, namesFor, type SeatUpdate } from '@booking/shared';
+import {
+  BookingEventType,
+  idSchema,
+  MAX_EVENTS_PER_SEATS_QUERY,
+  namesFor,
+  natsConnectionOptions,
+  type SeatUpdate,
+} from '@booking/shared';
 import {
   HttpException,
   Inject,
@@ -48,8 +55,7 @@ export class SeatFeed implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   async onApplicationBootstrap(): Promise<void> {
     this.connection = await connect({
-      servers: this.config.NATS_URL,
-      name: 'api-gateway (live seats)',
+      ...natsConnectionOptions(this.config, 'api-gateway (live seats)'),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { GatewayMetrics } from '@booking/observability';
 import { Logger, Module } from '@nestjs/common';
 import { Redis } from 'ioredis';
@@ -36,6 +37,8 @@ export const SOCKET_TIMEOUT_MS = 5_000;
           lazyConnect: false,
           // Commands issued in the same tick (rate limits of concurrent requests) go out in one write.
           enableAutoPipelining: true,
+          // A rediss:// URL alone is TLS verified against the system's CAs.
+          ...(config.REDIS_TLS_CA_FILE !== undefined && { tls: { ca: readFileSync(config.REDIS_TLS_CA_FILE) } }),
         });
         let lastError = '';
         redis.on('error', (error: Error) => {

@@ -75,6 +75,8 @@ export interface StackOptions {
   shareWith?: Stack;
   /** The stack's database (e.g. on a private PostgreSQL) instead of a new one on the shared server. */
   db?: TestDatabase;
+  /** More options and environment of the stack's own nats-server (e.g. a configuration file and its passwords). */
+  natsServer?: { extraArgs?: readonly string[]; env?: Record<string, string> };
 }
 
 /**
@@ -112,7 +114,7 @@ export class Stack {
     const shared = options.shareWith;
     const [db, nats, redis] = await Promise.all([
       options.db ?? TestDatabase.create(),
-      shared?.nats ?? PrivateNatsServer.start(),
+      shared?.nats ?? PrivateNatsServer.start(options.natsServer),
       shared?.redis ?? PrivateRedisServer.start(),
     ]);
     const stack = new Stack(db, nats, redis, options);

@@ -1,3 +1,4 @@
+import { natsConnectionOptions } from '@booking/shared';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
@@ -14,8 +15,7 @@ export const eventsNatsProvider: Provider = {
   inject: [BOOKING_SERVICE_CONFIG],
   useFactory: (config: BookingServiceConfig): Promise<NatsConnection> =>
     connect({
-      servers: config.NATS_URL,
-      name: 'booking-service outbox relay',
+      ...natsConnectionOptions(config, 'booking-service outbox relay'),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       // Otherwise every publish pre-builds Error objects (stack traces) in case it fails.

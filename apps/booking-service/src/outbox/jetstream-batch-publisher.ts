@@ -27,15 +27,18 @@ const WAITING = Symbol('waiting');
  * batch publish before NATS 2.12's atomic batches.
  */
 export class JetStreamBatchPublisher {
-  private readonly inbox = createInbox();
+  private readonly inbox: string;
   private readonly subscription: Subscription;
   private readonly batches = new Map<number, PendingBatch>();
   private nextBatch = 0;
 
+  /** `inboxPrefix`: the connection's (`natsInboxPrefix`), where its credentials may receive. */
   constructor(
     private readonly nats: NatsConnection,
     private readonly timeoutMs: number,
+    inboxPrefix?: string,
   ) {
+    this.inbox = createInbox(inboxPrefix);
     this.subscription = nats.subscribe(`${this.inbox}.*.*`, {
       callback: (error, msg) => {
         if (!error) this.acknowledged(msg);

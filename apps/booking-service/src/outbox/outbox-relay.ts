@@ -1,6 +1,12 @@
 import { OUTBOX_NOTIFY_CHANNEL, type DatabaseConnection } from '@booking/database';
 import { createOutboxMetrics, METRICS_REGISTRY, type OutboxBacklog, type Registry } from '@booking/observability';
-import { bookingEventsStreamLimits, ensureBookingEventsStream, namesFor, type BookingNames } from '@booking/shared';
+import {
+  bookingEventsStreamLimits,
+  ensureBookingEventsStream,
+  namesFor,
+  natsInboxPrefix,
+  type BookingNames,
+} from '@booking/shared';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type pg from 'pg';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
@@ -54,7 +60,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.names = namesFor(config.BOOKING_NAMESPACE);
-    this.publisher = new JetStreamBatchPublisher(nats, config.OUTBOX_PUBLISH_TIMEOUT_MS);
+    this.publisher = new JetStreamBatchPublisher(nats, config.OUTBOX_PUBLISH_TIMEOUT_MS, natsInboxPrefix(config));
     this.metrics = createOutboxMetrics(registry, () => this.backlog());
   }
 

@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 import { connectDatabase } from '@booking/database';
-import { commonEnvSchema, databaseEnvSchema, loadConfig, namesFor } from '@booking/shared';
+import {
+  checkNatsConnection,
+  commonEnvSchema,
+  databaseEnvSchema,
+  loadConfig,
+  namesFor,
+  natsConnectionOptions,
+} from '@booking/shared';
 import { connect } from '@nats-io/transport-node';
 import { formatReport, parseSince, replayBookingEvents } from './replay.js';
 
@@ -15,8 +22,11 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   const since = values.since === undefined ? undefined : parseSince(values.since);
-  const config = loadConfig(commonEnvSchema.extend(databaseEnvSchema.shape), process.env);
-  const nats = await connect({ servers: config.NATS_URL, name: 'events-replay', timeout: 5_000 });
+  const config = loadConfig(
+    commonEnvSchema.extend(databaseEnvSchema.shape).superRefine(checkNatsConnection),
+    process.env,
+  );
+  const nats = await connect({ ...natsConnectionOptions(config, 'events-replay'), timeout: 5_000 });
   const database = connectDatabase(config.DATABASE_URL, { poolSize: 1, applicationName: 'events-replay' });
   try {
     const stream = namesFor(config.BOOKING_NAMESPACE).eventsStream;

@@ -2,8 +2,8 @@ import { createConsumerLagMetrics, METRICS_REGISTRY, type ConsumerInfo, type Reg
 import {
   BOOKING_EVENT_SUBJECTS,
   bookingEventsStreamLimits,
-  ensureBookingEventsStream,
   namesFor,
+  natsConnectionOptions,
   parseBookingEvent,
   type BookingEvent,
   type BookingNames,
@@ -23,6 +23,7 @@ import { Feature, type NatsConnectionImpl } from '@nats-io/nats-core/internal';
 import { connect } from '@nats-io/transport-node';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
+import { ensureStreamOrWait } from './events-stream.js';
 import { NotificationDispatcher } from './notification-dispatcher.js';
 
 /** Delay before a message whose handling failed (e.g. PostgreSQL down) is offered again. */
@@ -74,16 +75,17 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
 
   async onApplicationBootstrap(): Promise<void> {
     const nats = await connect({
-      servers: this.config.NATS_URL,
-      name: 'notification-service',
+      ...natsConnectionOptions(this.config, 'notification-service'),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
     this.nats = nats;
     this.connected = true;
     void this.trackConnection(nats);
-    // The booking service creates the stream too; whoever starts first does it.
-    await ensureBookingEventsStream(nats, this.names, bookingEventsStreamLimits(this.config));
+    await ensureStreamOrWait(nats, this.names, bookingEventsStreamLimits(this.config), {
+      signal: this.shutdown.signal,
+      onWait: (stream) => this.logger.log(`Waiting for the booking service to create stream ${stream}`),
+    });
     await this.ensureConsumer(await jetstreamManager(nats));
     const consumer = await jetstream(nats).consumers.get(
       this.names.eventsStream,
