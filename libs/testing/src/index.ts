@@ -8,3 +8,4 @@ export * from './prometheus-server.js';
 export * from './tcp-proxy.js';
 export * from './wait.js';
 export * from './nginx.js';
+export * from './private-postgres.js';

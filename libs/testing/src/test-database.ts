@@ -13,13 +13,19 @@ export class TestDatabase {
   private constructor(
     readonly url: string,
     readonly connection: DatabaseConnection,
+    private readonly adminUrl: string,
   ) {}
 
-  static async create(): Promise<TestDatabase> {
-    const url = new URL(ADMIN_URL);
+  /** On the shared server, or on the one `adminUrl` (a superuser's URL of its `postgres` database) leads to. */
+  static async create(adminUrl = ADMIN_URL): Promise<TestDatabase> {
+    const url = new URL(adminUrl);
     url.pathname = `/booking_test_${testRunOwner()}_${randomBytes(4).toString('hex')}`;
     await migrateDatabase(url.toString());
-    return new TestDatabase(url.toString(), connectDatabase(url.toString(), { poolSize: 4, applicationName: 'test' }));
+    return new TestDatabase(
+      url.toString(),
+      connectDatabase(url.toString(), { poolSize: 4, applicationName: 'test' }),
+      adminUrl,
+    );
   }
 
   query<T extends pg.QueryResultRow = Record<string, unknown>>(
@@ -44,7 +50,7 @@ export class TestDatabase {
 
   async drop(): Promise<void> {
     await this.connection.close();
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    const admin = new pg.Client({ connectionString: this.adminUrl });
     await admin.connect();
     try {
       await admin.query(

@@ -73,6 +73,8 @@ export interface StackOptions {
   namespace?: string;
   /** Use this stack's nats-server and redis-server (left running by `stop`) instead of private ones. */
   shareWith?: Stack;
+  /** The stack's database (e.g. on a private PostgreSQL) instead of a new one on the shared server. */
+  db?: TestDatabase;
 }
 
 /**
@@ -109,7 +111,7 @@ export class Stack {
   static async start(options: StackOptions = {}): Promise<Stack> {
     const shared = options.shareWith;
     const [db, nats, redis] = await Promise.all([
-      TestDatabase.create(),
+      options.db ?? TestDatabase.create(),
       shared?.nats ?? PrivateNatsServer.start(),
       shared?.redis ?? PrivateRedisServer.start(),
     ]);
