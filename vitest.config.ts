@@ -31,6 +31,7 @@ const SLOW = [
   'infrastructure/test/compose.test.ts',
   'infrastructure/test/deploy-script.test.ts',
   'infrastructure/test/production-bundle.test.ts',
+  'scripts/test/restore-drill.test.ts',
 ];
 
 export default defineConfig({
