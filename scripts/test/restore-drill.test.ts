@@ -138,8 +138,10 @@ describe.skipIf(unavailable)('restore drill: point-in-time recovery with pgBackR
       PGBACKREST_PG1_PORT: String(port),
       PGBACKREST_PG1_SOCKET_PATH: dir,
       PGBACKREST_LOCK_PATH: join(dir, 'lock'),
-      // This machine's own pgBackRest configuration (/etc/pgbackrest) stays out of the drill.
+      // This machine's own pgBackRest configuration (/etc/pgbackrest) stays out of the drill, and
+      // archive-push and archive-get, run by the servers, write no log files in /var/log.
       PGBACKREST_CONFIG_PATH: join(dir, 'pgbackrest-config'),
+      PGBACKREST_LOG_LEVEL_FILE: 'off',
     };
     primary = await PrivatePostgres.start({
       dataDir,
