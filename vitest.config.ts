@@ -32,6 +32,7 @@ const SLOW = [
   'infrastructure/test/deploy-script.test.ts',
   'infrastructure/test/production-bundle.test.ts',
   'scripts/test/audit-dependencies.test.ts',
+  'scripts/test/restore-drill.test.ts',
 ];
 
 export default defineConfig({

@@ -2,6 +2,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { testTempDir } from '@booking/testing';
 import { DCLinter } from 'dclint';
+import { DockerfileParser } from 'dockerfile-ast';
+import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import {
   COMPOSE_FILES,
@@ -102,8 +104,9 @@ describe('Compose files', () => {
     const oneShots = oneShotServices(compose);
 
     it('has every service of the system', () => {
-      // Production also renews its TLS certificate; development serves plain HTTP on localhost.
-      const expected = stack === 'production' ? [...REQUIRED_SERVICES, 'certbot'] : REQUIRED_SERVICES;
+      // Production also renews its TLS certificate and backs up its database; development serves plain
+      // HTTP on localhost and keeps throwaway data.
+      const expected = stack === 'production' ? [...REQUIRED_SERVICES, 'certbot', 'backup'] : REQUIRED_SERVICES;
       expect(Object.keys(services).sort()).toEqual([...expected].sort());
     });
 
@@ -258,6 +261,81 @@ describe('Compose files', () => {
       expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['letsencrypt', 'acme-challenges']));
       // Healthy only while the certificate has weeks left: a renewal failing for days shows.
       expect(certbot.healthcheck.test.join(' ')).toContain('timedelta(days=21)');
+    });
+  });
+
+  describe('production backups (pgBackRest)', () => {
+    const compose = readCompose(COMPOSE_FILES.production);
+    const { postgres, backup } = compose.services;
+    const dockerfile = readFileSync(join(INFRASTRUCTURE, postgres.build.context, 'Dockerfile'), 'utf8');
+    const mountOf = (service: Yaml, source: string) =>
+      (service.volumes as string[]).map((volume) => volume.split(':')).find(([from]) => from === source);
+
+    it('runs the database and the backup service on one image with pgBackRest, built on the host from a pinned base', () => {
+      for (const service of [postgres, backup]) {
+        expect(service.image).toBe(postgres.image);
+        expect(service.build).toEqual({ context: './docker/postgres' });
+        // Never pulled: `docker compose pull` in scripts/deploy.sh skips it, `up` builds it from the cache.
+        expect(service.pull_policy).toBe('build');
+      }
+      expect(validate(dockerfile, {})).toEqual([]);
+      expect(/^FROM (\S+)$/m.exec(dockerfile)?.[1]).toMatch(/^postgres:\d+-bookworm$/);
+      const install = DockerfileParser.parse(dockerfile)
+        .getInstructions()
+        .filter((instruction) => instruction.getKeyword() === 'RUN')
+        .map((instruction) => instruction.getRawArgumentsContent() ?? '')
+        .join('\n');
+      expect(install).toContain('apt-get install -y --no-install-recommends pgbackrest');
+      expect(install).toContain('rm -rf /var/lib/apt/lists/*');
+    });
+
+    it.each(['default', 'low', 'high'] as const)(
+      '"%s": PostgreSQL archives every WAL segment to the repository with pgBackRest',
+      (profile) => {
+        const override = profile === 'default' ? {} : readCompose(COMPOSE_FILES[profile]).services.postgres;
+        const command: string[] = override.command ?? postgres.command;
+        const settings = command.filter((_, i) => command[i - 1] === '-c');
+        expect(command[0]).toBe('postgres');
+        expect(settings).toEqual(
+          expect.arrayContaining([
+            'archive_mode=on',
+            'archive_command=pgbackrest archive-push %p',
+            expect.stringMatching(/^archive_timeout=\d+$/),
+          ]),
+        );
+      },
+    );
+
+    it('gives the database and the backup service the same pgBackRest settings, repository and socket', () => {
+      const settings = (service: Yaml) =>
+        Object.fromEntries(
+          Object.entries<string>(service.environment).filter(([key]) => key.startsWith('PGBACKREST_')),
+        );
+      expect(settings(backup)).toEqual(settings(postgres));
+      expect(settings(postgres)).toMatchObject({ PGBACKREST_STANZA: 'booking', PGBACKREST_LOG_LEVEL_FILE: 'off' });
+      const { PGBACKREST_REPO1_PATH: repository, PGBACKREST_PG1_PATH: dataDir } = postgres.environment;
+      for (const service of [postgres, backup]) {
+        expect(mountOf(service, 'pgbackrest')?.[1]).toBe(repository);
+        expect(mountOf(service, 'postgres-socket')?.[1]).toBe('/var/run/postgresql');
+        expect(mountOf(service, 'postgres-data')?.[1]).toBe(dataDir);
+      }
+      expect(Object.keys(compose.volumes)).toEqual(
+        expect.arrayContaining(['pgbackrest', 'postgres-socket', 'postgres-restore']),
+      );
+    });
+
+    it('runs scripts/backup.sh on a schedule as the database user once PostgreSQL is healthy, and its health check', () => {
+      const [source, target, mode] = mountOf(backup, '../scripts')!;
+      expect(mode).toBe('ro');
+      for (const script of ['backup.sh', 'restore.sh'])
+        expect(existsSync(resolve(INFRASTRUCTURE, source!, script))).toBe(true);
+      expect(backup.command).toEqual(['bash', `${target}/backup.sh`, 'schedule']);
+      expect(backup.healthcheck.test).toEqual(['CMD', 'bash', `${target}/backup.sh`, 'health']);
+      expect(backup.user).toBe('postgres');
+      expect(backup.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+      expect(backup.environment.BACKUP_TIME).toMatch(/^\$\{BACKUP_TIME:-\d\d:\d\d\}$/);
+      expect(mountOf(backup, 'postgres-restore')?.[1]).toBe('/var/lib/postgresql/restore');
+      expect(dockerfile).toMatch(/install -d -o postgres -g postgres .*\/var\/lib\/postgresql\/restore/);
     });
   });
 

@@ -273,6 +273,27 @@ describe.each(OVERLAYS)('Kubernetes overlay %s', (overlay) => {
     const images = objects.flatMap((object) => JSON.stringify(object).match(/"image":"[^"]+"/g) ?? []);
     expect(images.filter((image) => image.includes('bitnami'))).toEqual([]);
   });
+
+  it('backs PostgreSQL up the operator’s way: WAL to an object store, a daily base backup, keys from a Secret', () => {
+    const database = find(objects, 'Cluster', 'booking-db');
+    const { retentionPolicy, barmanObjectStore: store } = database.spec.backup;
+    expect(retentionPolicy).toMatch(/^\d+[dwm]$/);
+    expect(store.destinationPath).toMatch(/^s3:\/\/[a-z0-9.-]+\//);
+    expect(store.s3Credentials).toEqual({
+      accessKeyId: { name: 'booking-db-backup', key: 'ACCESS_KEY_ID' },
+      secretAccessKey: { name: 'booking-db-backup', key: 'ACCESS_SECRET_KEY' },
+    });
+    expect(store.wal.compression).toBeTruthy();
+    const scheduled = find(objects, 'ScheduledBackup', 'booking-db-daily');
+    expect(scheduled.metadata.namespace).toBe(database.metadata.namespace);
+    expect(scheduled.spec).toMatchObject({
+      cluster: { name: 'booking-db' },
+      method: 'barmanObjectStore',
+      immediate: true,
+    });
+    // The operator's cron format has seconds first: six fields.
+    expect(scheduled.spec.schedule.split(' ')).toHaveLength(6);
+  });
 });
 
 describe('Kubernetes schema validation', () => {
@@ -284,6 +305,11 @@ describe('Kubernetes schema validation', () => {
     const cluster = structuredClone(find(objects, 'Cluster', 'booking-db'));
     cluster.spec.instances = -1;
     await expect(validate(cluster)).rejects.toThrow(/instances/);
+    const scheduled = structuredClone(find(objects, 'ScheduledBackup', 'booking-db-daily'));
+    scheduled.spec.method = 'tape';
+    await expect(validate(scheduled)).rejects.toThrow(/method/);
+    delete scheduled.spec.cluster;
+    await expect(validate(scheduled)).rejects.toThrow(/cluster/);
     await expect(validate({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).rejects.toThrow(
       /no schema/,
     );

@@ -58,6 +58,8 @@ describe('GitHub Actions workflows', () => {
       expect(scripts(test)).toMatch(/docker run .*nats:[\d.]+-alpine --jetstream/);
       expect(scripts(test)).toMatch(/js-enabled-only=true/);
       expect(scripts(test)).toMatch(/pnpm test/);
+      // The restore drill drives pgBackRest.
+      expect(scripts(test)).toMatch(/apt-get install .*pgbackrest/);
     });
 
     it('builds and pushes every image tagged with the commit, on main only, after the checks', () => {
@@ -147,6 +149,8 @@ describe('GitHub Actions workflows', () => {
       expect(deploy.environment).toBe('production');
       expect(deploy.concurrency).toEqual({ group: 'deploy-production', 'cancel-in-progress': false });
       expect(scripts(deploy)).toMatch(/ssh .*\.\/scripts\/deploy\.sh '\$\{\{ github\.sha \}\}'/s);
+      // The backup service runs the backup scripts from the deployment's scripts/ folder.
+      expect(scripts(deploy)).toMatch(/rsync [^\n]*\n\s*scripts\/deploy\.sh scripts\/backup\.sh scripts\/restore\.sh /);
       expect(uses(deploy)).toContain('actions/checkout@v4');
     });
   });

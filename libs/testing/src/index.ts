@@ -10,3 +10,4 @@ export * from './wait.js';
 export * from './nginx.js';
 export * from './postgres-server.js';
 export * from './tls.js';
+export * from './private-postgres.js';
