@@ -152,6 +152,13 @@ describe('event catalogue', () => {
     );
   });
 
+  it('reads the list every time: an event added by hand shows at once', async () => {
+    expect((await get('/api/events')).status).toBe(200);
+    const eventId = await stack.db.createEvent(4, 'Added by hand');
+    const list = await get('/api/events');
+    expect(list.body).toContainEqual(expect.objectContaining({ id: eventId, available_seats: 4 }));
+  });
+
   it('with READ_CACHE_TTL_MS=0 asks the booking service every time', async () => {
     const uncached = await stack.startExtraGateway({ READ_CACHE_TTL_MS: '0' });
     const eventId = await stack.db.createEvent(2);

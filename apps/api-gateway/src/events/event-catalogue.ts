@@ -5,8 +5,8 @@ import { BookingClient } from '../booking-client/booking-client.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { SeatFeed } from '../live/seat-feed.js';
 
-interface Cached<T> {
-  value: T;
+interface Copy {
+  view: EventView;
   expiresAt: number;
 }
 
@@ -14,23 +14,23 @@ interface Cached<T> {
 const MAX_TRACKED_CHANGES = 10_000;
 
 /**
- * The event catalogue as this gateway last read it, for the reads a crowd
- * repeats while it waits (`GET /api/events`, `GET /api/events/:id`). Its seats
- * left are a display, never an answer to a reservation: the booking path
- * always asks the booking service.
+ * The events as this gateway last read them, for the read a crowd repeats
+ * while it waits for seats (`GET /api/events/:id`). Their seats left are a
+ * display, never an answer to a reservation: the booking path always asks the
+ * booking service. (The list, `GET /api/events`, is read every time: events
+ * may be added by hand, which no booking event announces.)
  *
- * An event's entry is dropped when its seats change: at once when the change
+ * An event's copy is dropped when its seats change: at once when the change
  * was made through this gateway (a client reads its own writes), and within
  * the live feed's window when it was made elsewhere (the booking events). A
- * lookup that started before a change is answered but not kept. Every entry is
+ * lookup that started before a change is answered but not kept. Every copy is
  * read again after READ_CACHE_TTL_MS at the latest, in case a message was
  * missed; errors are never kept.
  */
 @Injectable()
 export class EventCatalogue implements OnModuleInit, OnModuleDestroy {
-  private readonly events = new Map<number, Cached<EventView>>();
-  private list?: Cached<EventView[]>;
-  /** Counts every change seen; a lookup is kept only if no change to its events came after it started. */
+  private readonly events = new Map<number, Copy>();
+  /** Counts every change seen; a lookup is kept only if no change to its event came after it started. */
   private changes = 0;
   private readonly lastChange = new Map<number, number>();
   /** Changes before this one are no longer in `lastChange`. */
@@ -60,28 +60,17 @@ export class EventCatalogue implements OnModuleInit, OnModuleDestroy {
 
   async get(id: number, requestId: string): Promise<EventView> {
     const cached = this.events.get(id);
-    if (cached && cached.expiresAt > Date.now()) return cached.value;
+    if (cached && cached.expiresAt > Date.now()) return cached.view;
     const started = this.changes;
     const view = await this.bookings.getEvent({ id }, requestId);
     if (this.config.READ_CACHE_TTL_MS > 0 && this.unchangedSince(started, id)) {
-      this.events.set(id, { value: view, expiresAt: Date.now() + this.config.READ_CACHE_TTL_MS });
+      this.events.set(id, { view, expiresAt: Date.now() + this.config.READ_CACHE_TTL_MS });
     }
     return view;
   }
 
-  async all(requestId: string): Promise<EventView[]> {
-    if (this.list && this.list.expiresAt > Date.now()) return this.list.value;
-    const started = this.changes;
-    const views = await this.bookings.listEvents(requestId);
-    if (this.config.READ_CACHE_TTL_MS > 0 && this.changes === started) {
-      this.list = { value: views, expiresAt: Date.now() + this.config.READ_CACHE_TTL_MS };
-    }
-    return views;
-  }
-
   private changed(ids: readonly number[]): void {
     this.changes++;
-    this.list = undefined;
     if (this.lastChange.size + ids.length > MAX_TRACKED_CHANGES) {
       this.lastChange.clear();
       this.forgottenBefore = this.changes;

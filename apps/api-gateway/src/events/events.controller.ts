@@ -45,7 +45,7 @@ export class EventsController {
   @ApiResponse({ status: 200, standardSchema: eventViewSchema.array() })
   @ApiErrors(504)
   list(@RequestId() requestId: string): Promise<EventView[]> {
-    return this.catalogue.all(requestId);
+    return this.bookings.listEvents(requestId);
   }
 
   /** The read a crowd repeats while it waits for seats. */
