@@ -17,7 +17,7 @@ const LATER = Date.now() + 3_600_000;
 
 /** 'booked', the reason of the refusal, or 'error', per request. */
 const outcomes = (results: Awaited<ReturnType<Reservations['reserveMany']>>) =>
-  results.map((r) => ('booking' in r ? 'booked' : 'rejection' in r ? r.rejection : 'error'));
+  results.map((r) => ('booking' in r ? 'booked' : 'rejection' in r ? r.rejection.reason : 'error'));
 
 describe('Reservations over BookingRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -139,7 +139,7 @@ describe('Reservations over BookingRepository (real PostgreSQL)', () => {
         correlations(3, 'fallback'),
         LATER,
       );
-      expect(results.map((r) => ('booking' in r ? r.booking.user_id : r.rejection))).toEqual([
+      expect(results.map((r) => ('booking' in r ? r.booking.user_id : r.rejection.reason))).toEqual([
         'alice',
         'already_booked',
         'bob',
