@@ -19,9 +19,10 @@ const MAX_TRACKED_CHANGES = 10_000;
  * left are a display, never an answer to a reservation: the booking path
  * always asks the booking service.
  *
- * An event's entry is dropped when its seats change: at once when the change
- * was made through this gateway (a client reads its own writes), and within
- * the live feed's window when it was made elsewhere (the booking events). A
+ * An event's entry is dropped when its seats or details change: at once when
+ * the change was made through this gateway (a client reads its own writes),
+ * and within the live feed's window when it was made elsewhere (the booking
+ * events, `event.updated` among them). A
  * lookup that started before a change is answered but not kept. Every entry is
  * read again after READ_CACHE_TTL_MS at the latest, in case a message was
  * missed; errors are never kept.
@@ -72,7 +73,7 @@ export class EventCatalogue implements OnModuleInit, OnModuleDestroy {
   async all(requestId: string): Promise<EventView[]> {
     if (this.list && this.list.expiresAt > Date.now()) return this.list.value;
     const started = this.changes;
-    const views = await this.bookings.listEvents(requestId);
+    const views = await this.bookings.listEvents({}, requestId);
     if (this.config.READ_CACHE_TTL_MS > 0 && this.changes === started) {
       this.list = { value: views, expiresAt: Date.now() + this.config.READ_CACHE_TTL_MS };
     }
