@@ -93,7 +93,11 @@ export const eventChangesSchema = z
           : undefined,
     },
   )
-  .refine((changes) => Object.keys(changes).length > 0, { error: 'Name at least one field to change' })
+  .refine((changes) => Object.keys(changes).length > 0, {
+    error: 'Name at least one field to change',
+    // Not on top of an unknown field's issue, which says it all.
+    when: (payload) => payload.issues.length === 0,
+  })
   .superRefine(checkSalesWindow);
 export type EventChanges = z.infer<typeof eventChangesSchema>;
 

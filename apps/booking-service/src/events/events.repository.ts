@@ -81,19 +81,29 @@ export class EventsRepository {
    * An organiser's change, in one short transaction: the event's row locked
    * (so bookings, whose seat-counter trigger takes the same lock, and other
    * changes wait), the change decided in `changedEvent`, written with its
-   * `event.updated` outbox row, committed once. The capacity CHECK still
+   * `event.updated` outbox row, committed once; a change to the values the
+   * event already has writes nothing. The capacity CHECK still
    * guards the write. Nothing is written once `startBy` (epoch ms) has passed.
    */
   async update(command: UpdateEventCommand, correlationId: string, startBy: number): Promise<UpdateOutcome> {
     return this.database.db.transaction(async (tx) => {
       await tx.execute(sql.raw(`SET LOCAL idle_in_transaction_session_timeout = ${TRANSACTION_IDLE_LIMIT_MS}`));
-      const { rows } = await tx.execute<EventSqlRow & { now: string }>(sql`
-        SELECT *, now() AS now FROM events WHERE id = ${command.id} FOR NO KEY UPDATE`);
+      const { rows } = await tx.execute<EventSqlRow>(sql`
+        SELECT * FROM events WHERE id = ${command.id} FOR NO KEY UPDATE`);
       if (rows.length === 0) return { notFound: true };
       const before = toEventState(fromSqlRow(rows[0]!));
-      const decided = changedEvent(before, command, new Date(rows[0]!.now).toISOString());
+      // Read once the lock is held, not at the transaction's start (`now()`), and rounded up to the
+      // millisecond (as times are kept): every booking committed while this change waited for the lock has
+      // an earlier created_at, so sales close after every booking made.
+      const clock = await tx.execute<{ now: string }>(
+        sql`SELECT date_trunc('milliseconds', clock_timestamp()) + interval '1 millisecond' AS now`,
+      );
+      const decided = changedEvent(before, command, new Date(clock.rows[0]!.now).toISOString());
       if ('conflict' in decided) return decided;
       const after = decided.next;
+      const changes = changesBetween(before, after);
+      // Nothing to change (the same change again): nothing written, no event.
+      if (Object.keys(changes).length === 0) return { event: toEventView(fromSqlRow(rows[0]!)) };
       const updated = await tx.execute<EventSqlRow>(sql`
         UPDATE events SET name = ${after.name}, total_seats = ${after.total_seats},
                starts_at = ${after.starts_at}::timestamptz, venue = ${after.venue}, description = ${after.description},
@@ -107,7 +117,7 @@ export class EventsRepository {
             event_id: command.id,
             action: command.kind,
             actor: command.actor,
-            changes: changesBetween(before, after),
+            changes,
             booked_seats: before.booked_seats,
           },
           correlationId,
