@@ -116,8 +116,9 @@ export class EventsController {
       'Close the sales of an event now, by the database clock (admin token required): sales_close_at becomes now ' +
       'unless sales closed earlier. Recorded as event.updated. Sending it again changes nothing more.',
   })
+  @Idempotent()
   @ApiResponse({ status: 200, standardSchema: eventViewSchema })
-  @ApiErrors(400, 401, 403, 404, 504)
+  @ApiErrors(400, 401, 403, 404, 422, 504)
   closeSales(
     @Param({ schema: idParamsSchema }) params: GetByIdQuery,
     @CurrentPrincipal() principal: Principal,
