@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
 import { BOOKING_ACCESS_KEY_HEADER } from './auth/booking-access.js';
 import { connectionTimeouts } from './common/client-connections.js';
+import { LINK_HEADER, NEXT_CURSOR_HEADER } from './common/paging.js';
 import { frameworkErrors } from './common/request-parsing.js';
 import type { GatewayConfig } from './config.js';
 import { setupOpenApi } from './docs/openapi.js';
@@ -35,7 +36,7 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
   if (origins.length > 0) {
     await app.register(fastifyCors, {
       origin: origins.includes('*') ? true : origins,
-      methods: ['GET', 'POST', 'DELETE'],
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-request-id', BOOKING_ACCESS_KEY_HEADER],
       exposedHeaders: [
         'x-request-id',
@@ -45,6 +46,8 @@ export async function startGateway(config: GatewayConfig, options: StartOptions 
         'ratelimit-reset',
         'ratelimit-policy',
         'idempotent-replayed',
+        NEXT_CURSOR_HEADER,
+        LINK_HEADER,
         BOOKING_ACCESS_KEY_HEADER,
       ],
       maxAge: 600,

@@ -2,7 +2,7 @@ import { BookingSubjects } from '@booking/shared';
 import { waitUntil } from '@booking/testing';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessKeyOf, httpRequest, Stack } from './support/stack.js';
+import { accessKeyOf, ADMIN_TOKEN, httpRequest, Stack } from './support/stack.js';
 
 /**
  * The gateway's event catalogue (GET /api/events, GET /api/events/:id) against
@@ -114,6 +114,37 @@ describe('event catalogue', () => {
     const after = await get(`/api/events/${eventId}`, { 'if-none-match': before.headers.get('etag')! });
     expect(after.status).toBe(200);
     expect(after.body.available_seats).toBe(9);
+  });
+
+  it("drops an event an organiser changed: at once through its own gateway, from event.updated through another's", async () => {
+    const eventId = await stack.db.createEvent(10, 'Before');
+    const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    expect((await get(`/api/events/${eventId}`)).body.name).toBe('Before');
+    expect((await get(`/api/events/${eventId}`, {}, otherGateway)).body.name).toBe('Before');
+    expect((await get('/api/events', {}, otherGateway)).body.find((e: { id: number }) => e.id === eventId).name).toBe(
+      'Before',
+    );
+
+    const changed = await stack.request('PATCH', `/api/events/${eventId}`, { name: 'After', total_seats: 12 }, admin);
+    expect(changed.status).toBe(200);
+    // Its own gateway reads its own write.
+    expect((await get(`/api/events/${eventId}`)).body).toMatchObject({ name: 'After', available_seats: 12 });
+    // The other learns of it from the stream (event.updated), well before its 60 s copy would expire.
+    await waitUntil(
+      async () => (await get(`/api/events/${eventId}`, {}, otherGateway)).body.name === 'After',
+      10_000,
+      'the other gateway kept its copy after event.updated',
+    );
+    const listed = (await get('/api/events', {}, otherGateway)).body.find((e: { id: number }) => e.id === eventId);
+    expect(listed).toMatchObject({ name: 'After', total_seats: 12 });
+
+    const closed = await httpRequest(`${otherGateway}/api/events/${eventId}/close-sales`, 'POST', undefined, admin);
+    expect(closed.status).toBe(200);
+    await waitUntil(
+      async () => (await get(`/api/events/${eventId}`)).body.sales_close_at === closed.body.sales_close_at,
+      10_000,
+      'the first gateway kept its copy after the sales were closed elsewhere',
+    );
   });
 
   it('never decides a reservation: a stale count neither refuses a free seat nor sells a taken one', async () => {

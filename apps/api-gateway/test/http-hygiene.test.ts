@@ -59,6 +59,14 @@ describe('HTTP hygiene', () => {
     const eventId = await stack.db.createEvent(1);
     const booked = await stack.reserve({ event_id: eventId, user_id: 'cors' }, { origin: 'https://app.example' });
     expect(booked.headers.get('access-control-expose-headers')).toContain('booking-access-key');
+    // An organiser's page may change events and read the paging headers.
+    const patchPreflight = await stack.request('OPTIONS', '/api/events/1', undefined, {
+      origin: 'https://app.example',
+      'access-control-request-method': 'PATCH',
+    });
+    expect(patchPreflight.headers.get('access-control-allow-methods')).toContain('PATCH');
+    const paged = await stack.request('GET', '/api/events?limit=1', undefined, { origin: 'https://app.example' });
+    expect(paged.headers.get('access-control-expose-headers')).toContain('next-cursor');
     const foreign = await preflight('https://evil.example');
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -79,6 +87,8 @@ describe('HTTP hygiene', () => {
         '/api/events',
         '/api/events/live',
         '/api/events/{id}',
+        '/api/events/{id}/bookings',
+        '/api/events/{id}/close-sales',
         '/api/me',
         '/health/live',
         '/health/ready',
@@ -164,6 +174,32 @@ describe('HTTP hygiene', () => {
     });
     expect(lookupOp.security).toBeUndefined();
     expect(doc.paths['/health/live'].get.security).toBeUndefined();
+    // The organiser's tools: admin routes, with their conflicts and the CSV export.
+    const changeOp = doc.paths['/api/events/{id}'].patch;
+    expect(changeOp.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(changeOp.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404', '409']));
+    expect(Object.keys(changeOp.requestBody.content['application/json'].schema.properties).sort()).toEqual([
+      'description',
+      'name',
+      'sales_close_at',
+      'sales_open_at',
+      'starts_at',
+      'total_seats',
+      'venue',
+    ]);
+    expect(doc.paths['/api/events/{id}/close-sales'].post.security).toEqual([{ bearer: [] }]);
+    const bookingsOp = doc.paths['/api/events/{id}/bookings'].get;
+    expect(Object.keys(bookingsOp.responses['200'].content).sort()).toEqual(['application/json', 'text/csv']);
+    expect(Object.keys(bookingsOp.responses['200'].headers).sort()).toEqual(['Link', 'Next-Cursor']);
+    // The list pages with parameters, and keeps its plain form.
+    const listOp = doc.paths['/api/events'].get;
+    expect(listOp.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
+      ['If-None-Match', 'cursor', 'limit', 'on_sale', 'sold_out', 'upcoming'].sort(),
+    );
+    expect(Object.keys(listOp.responses['200'].headers).sort()).toEqual(['Link', 'Next-Cursor']);
+    expect(Object.keys(doc.components.schemas.Event.properties)).toEqual(
+      expect.arrayContaining(['starts_at', 'venue', 'description', 'sales_open_at', 'sales_close_at']),
+    );
     const meOp = doc.paths['/api/me'].get;
     expect(meOp.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(meOp.responses).sort()).toEqual(['200', '401', '429', '503']);

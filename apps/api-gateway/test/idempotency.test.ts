@@ -132,7 +132,12 @@ describe('Idempotency-Key on POST and DELETE', () => {
     }
     const writes = routes.filter(({ route }) => /^(POST|DELETE) /.test(route));
     expect(writes.map(({ route }) => route).sort()).toEqual(
-      ['DELETE /api/bookings/:id', 'POST /api/bookings/reserve', 'POST /api/events'].sort(),
+      [
+        'DELETE /api/bookings/:id',
+        'POST /api/bookings/reserve',
+        'POST /api/events',
+        'POST /api/events/:id/close-sales',
+      ].sort(),
     );
     for (const { route, idempotent } of routes) expect(idempotent, route).toBe(writes.some((w) => w.route === route));
   });

@@ -1,9 +1,11 @@
 import { connectDatabase } from '@booking/database';
 import { TestDatabase } from '@booking/testing';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DatabaseConnection } from '@booking/database';
 import { BookingRepository } from '../src/booking/booking.repository.js';
 import { Reservations } from '../src/booking/reservations.js';
+import { salesStateAt } from '../src/booking/sales-window.js';
 
 /** One replica's reservations: its own seats last seen, over `connection`. */
 const replicaOn = (connection: DatabaseConnection) =>
@@ -17,7 +19,7 @@ const LATER = Date.now() + 3_600_000;
 
 /** 'booked', the reason of the refusal, or 'error', per request. */
 const outcomes = (results: Awaited<ReturnType<Reservations['reserveMany']>>) =>
-  results.map((r) => ('booking' in r ? 'booked' : 'rejection' in r ? r.rejection : 'error'));
+  results.map((r) => ('booking' in r ? 'booked' : 'rejection' in r ? r.rejection.reason : 'error'));
 
 describe('Reservations over BookingRepository (real PostgreSQL)', () => {
   let db: TestDatabase;
@@ -54,6 +56,24 @@ describe('Reservations over BookingRepository (real PostgreSQL)', () => {
     );
     return { eventId, replica };
   };
+
+  it("states the sales window's rule as the database does (event_sales_state), for any bounds and time", async () => {
+    const BASE = Date.parse('2030-01-01T00:00:00Z');
+    const time = fc.integer({ min: -10, max: 10 }).map((step) => BASE + step * 1_000);
+    const bound = fc.option(time, { nil: null });
+    const cases = fc.sample(fc.tuple(bound, bound, bound, time), 400);
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    const { rows } = await db.query<{ state: string }>(
+      `SELECT event_sales_state(o, c, s, a) AS state
+         FROM unnest($1::timestamptz[], $2::timestamptz[], $3::timestamptz[], $4::timestamptz[]) WITH ORDINALITY
+           AS t(o, c, s, a, n) ORDER BY n`,
+      [0, 1, 2, 3].map((column) => cases.map((row) => iso(row[column]!))),
+    );
+    cases.forEach(([opensAt, closesAt, startsAt, at], i) => {
+      const earliestClose = closesAt === null ? startsAt : startsAt === null ? closesAt : Math.min(closesAt, startsAt);
+      expect(salesStateAt({ opensAt, closesAt: earliestClose }, at), JSON.stringify(cases[i])).toBe(rows[i]!.state);
+    });
+  });
 
   it('decides a mixed batch exactly as one-by-one reservations would', async () => {
     const small = await db.createEvent(2);
@@ -139,7 +159,7 @@ describe('Reservations over BookingRepository (real PostgreSQL)', () => {
         correlations(3, 'fallback'),
         LATER,
       );
-      expect(results.map((r) => ('booking' in r ? r.booking.user_id : r.rejection))).toEqual([
+      expect(results.map((r) => ('booking' in r ? r.booking.user_id : r.rejection.reason))).toEqual([
         'alice',
         'already_booked',
         'bob',

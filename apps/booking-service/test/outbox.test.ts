@@ -66,17 +66,22 @@ describe('transactional outbox → JetStream', () => {
     }
   });
 
-  it('the stream captures exactly the three event subjects, never the request subjects', async () => {
+  it('the stream captures exactly the event subjects, never the request subjects', async () => {
     const nats = await connect({ servers: stack.nats.url });
     try {
       const info = await (await jetstreamManager(nats)).streams.info(namesFor('').eventsStream);
-      expect([...info.config.subjects].sort()).toEqual(['booking.cancelled', 'booking.created', 'booking.failed']);
+      expect([...info.config.subjects].sort()).toEqual([
+        'booking.cancelled',
+        'booking.created',
+        'booking.failed',
+        'event.updated',
+      ]);
     } finally {
       await nats.close();
     }
     const stored = await stack.streamEvents();
     for (const { subject, event } of stored) expect(subject).toBe(event.type);
-    expect(stored.some((s) => s.subject === 'booking.reserve')).toBe(false);
+    expect(stored.some((s) => s.subject === 'booking.reserve' || s.subject === 'event.update')).toBe(false);
   });
 
   it('stores the request id header (x-request-id) as the correlation id, or generates one', async () => {

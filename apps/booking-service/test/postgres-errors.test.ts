@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable, postgresErrorCode, retryOnDeadlock } from '../src/common/postgres-errors.js';
+import { isDatabaseUnavailable, postgresErrorCode, retryWhenOvertaken } from '../src/common/postgres-errors.js';
 
 const pgError = (code: string) => Object.assign(new Error('pg'), { code });
 
@@ -26,11 +26,11 @@ describe('PostgreSQL error classification', () => {
   });
 });
 
-describe('retryOnDeadlock', () => {
+describe('retryWhenOvertaken', () => {
   it('repeats a statement chosen as deadlock victim, then gives up', async () => {
     let calls = 0;
     await expect(
-      retryOnDeadlock(async () => {
+      retryWhenOvertaken(async () => {
         calls++;
         if (calls < 3) throw pgError('40P01');
         return 'done';
@@ -40,7 +40,7 @@ describe('retryOnDeadlock', () => {
 
     calls = 0;
     await expect(
-      retryOnDeadlock(async () => {
+      retryWhenOvertaken(async () => {
         calls++;
         throw pgError('40P01');
       }, 2),
@@ -48,10 +48,22 @@ describe('retryOnDeadlock', () => {
     expect(calls).toBe(2);
   });
 
+  it('repeats a statement refused by a sales window changed after its snapshot', async () => {
+    let calls = 0;
+    await expect(
+      retryWhenOvertaken(async () => {
+        calls++;
+        if (calls < 2) throw pgError('BK002');
+        return 'done';
+      }),
+    ).resolves.toBe('done');
+    expect(calls).toBe(2);
+  });
+
   it('does not repeat other errors', async () => {
     let calls = 0;
     await expect(
-      retryOnDeadlock(async () => {
+      retryWhenOvertaken(async () => {
         calls++;
         throw pgError('23505');
       }),

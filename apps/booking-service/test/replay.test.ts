@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessKeyOf, Stack } from '../../api-gateway/test/support/stack.js';
+import { accessKeyOf, ADMIN_TOKEN, Stack } from '../../api-gateway/test/support/stack.js';
 import { compareBookingCounts, rebuildBookingCounts } from '../src/replay/booking-counts.js';
 import { readBookingEvents } from '../src/replay/read-booking-events.js';
 import { formatReport, parseSince, replayBookingEvents } from '../src/replay/replay.js';
@@ -32,6 +32,16 @@ describe('events replay', () => {
     const first = await reserve('r1');
     const toCancel = first.filter((r) => r.status === 201).slice(0, 12);
     await Promise.all(toCancel.map((r) => stack.cancel(r.body.id, accessKeyOf(r))));
+    // An organiser's change is on the stream too, and books or frees nothing.
+    const raised = await stack.request(
+      'PATCH',
+      `/api/events/${eventIds[0]}`,
+      { total_seats: 20 },
+      {
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+      },
+    );
+    expect(raised.status).toBe(200);
     await stack.outboxDrained();
     await new Promise((resolve) => setTimeout(resolve, 20));
     midpoint = new Date();
@@ -52,11 +62,15 @@ describe('events replay', () => {
     expect(report.replayed.created - report.replayed.cancelled).toBe(Number(rows[0]!.n));
     expect(report.replayed.cancelled).toBe(15);
     expect(report.replayed.failed).toBeGreaterThan(0);
+    expect(report.replayed.eventUpdated).toBe(1);
+    const { created, cancelled, failed, eventUpdated } = report.replayed;
+    expect(report.replayed.total).toBe(created + cancelled + failed + eventUpdated);
     expect(report).toMatchObject({ matches: true, mismatches: [], comparedWith: 'bookings', unpublished: 0 });
     expect(report.eventsCompared).toBe(3);
     expect(formatReport(report)).toContain('Booking counts match PostgreSQL (bookings) for all 3 events.');
     expect(formatReport(report)).toMatch(/^Stream BOOKING_EVENTS_replay: oldest event stored /);
     expect(formatReport(report)).toMatch(/\nReplayed \d+ events from the start of the stream/);
+    expect(formatReport(report)).toContain(', event updates 1)');
   });
 
   it('--since replays only the later events and matches the same window of the outbox', async () => {

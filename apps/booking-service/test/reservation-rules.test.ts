@@ -11,6 +11,13 @@ import {
   seatsLeftAfter,
   writableBeforeReading,
 } from '../src/booking/reservation-rules.js';
+import { salesStateAt, type EventSales } from '../src/booking/sales-window.js';
+
+const OPENS = Date.parse('2026-06-01T18:00:00.000Z');
+const CLOSES = Date.parse('2026-06-02T18:00:00.000Z');
+const window = { opensAt: OPENS, closesAt: CLOSES };
+const NOT_OPEN: EventSales = { state: 'not_open', window };
+const CLOSED: EventSales = { state: 'closed', window };
 
 describe('reservation rule', () => {
   it.each([
@@ -22,7 +29,25 @@ describe('reservation rule', () => {
     [{ eventExists: true, alreadyBooked: false, seatAvailable: true }, 'already_booked'],
     [{ eventExists: true, alreadyBooked: false, seatAvailable: false }, 'sold_out'],
   ] as const)('%j → %s', (facts, expected) => {
-    expect(rejectionFor(facts)).toBe(expected);
+    expect(rejectionFor(facts)).toEqual({ reason: expected });
+  });
+
+  it.each([
+    // Unknown event and a duplicate come first; the window before capacity.
+    [{ eventExists: false, alreadyBooked: false, seatAvailable: false, sales: CLOSED }, { reason: 'event_not_found' }],
+    [{ eventExists: true, alreadyBooked: true, seatAvailable: true, sales: CLOSED }, { reason: 'already_booked' }],
+    [{ eventExists: true, alreadyBooked: false, seatAvailable: false, sales: CLOSED }, { reason: 'sales_closed' }],
+    [{ eventExists: true, alreadyBooked: false, seatAvailable: true, sales: CLOSED }, { reason: 'sales_closed' }],
+    [
+      { eventExists: true, alreadyBooked: false, seatAvailable: true, sales: NOT_OPEN },
+      { reason: 'sales_not_open', salesOpenAt: '2026-06-01T18:00:00.000Z' },
+    ],
+    [
+      { eventExists: true, alreadyBooked: false, seatAvailable: false, sales: NOT_OPEN },
+      { reason: 'sales_not_open', salesOpenAt: '2026-06-01T18:00:00.000Z' },
+    ],
+  ] as const)('with a sales window: %j → %j', (facts, expected) => {
+    expect(rejectionFor(facts)).toEqual(expected);
   });
 
   it.each([
@@ -30,22 +55,30 @@ describe('reservation rule', () => {
     ['one_booking_per_user', 'already_booked'],
     ['seat_capacity', 'sold_out'],
   ] as const)('a write refused by the %s rule → %s', (violated, expected) => {
-    expect(rejectionFor({ violated })).toBe(expected);
+    expect(rejectionFor({ violated })).toEqual({ reason: expected });
   });
 
   it('words each rejection as the contract says', () => {
     const command = { event_id: 7, user_id: 'user123' };
-    expect(rejectionError('already_booked', command)).toEqual({
+    expect(rejectionError({ reason: 'already_booked' }, command)).toEqual({
       code: ErrorCode.AlreadyBooked,
       message: 'User user123 already booked for event 7',
     });
-    expect(rejectionError('sold_out', command)).toEqual({
+    expect(rejectionError({ reason: 'sold_out' }, command)).toEqual({
       code: ErrorCode.SoldOut,
       message: 'No available seats for event 7',
     });
-    expect(rejectionError('event_not_found', command)).toEqual({
+    expect(rejectionError({ reason: 'event_not_found' }, command)).toEqual({
       code: ErrorCode.EventNotFound,
       message: 'Event 7 not found',
+    });
+    expect(rejectionError({ reason: 'sales_not_open', salesOpenAt: '2026-06-01T18:00:00.000Z' }, command)).toEqual({
+      code: ErrorCode.SalesNotOpen,
+      message: 'Sales for event 7 open at 2026-06-01T18:00:00.000Z',
+    });
+    expect(rejectionError({ reason: 'sales_closed' }, command)).toEqual({
+      code: ErrorCode.SalesClosed,
+      message: 'Sales for event 7 have closed',
     });
   });
 
@@ -58,7 +91,7 @@ describe('reservation rule', () => {
 
 describe('allocateSeats', () => {
   const book = { kind: 'book' };
-  const reject = (rejection: string) => ({ kind: 'reject', rejection });
+  const reject = (reason: string) => ({ kind: 'reject', rejection: { reason } });
 
   it('serves requests in arrival order until the seats run out', () => {
     const requests = ['a', 'b', 'c'].map((user_id) => ({ event_id: 1, user_id }));
@@ -78,6 +111,37 @@ describe('allocateSeats', () => {
         booked,
       ),
     ).toEqual([reject('event_not_found'), reject('already_booked'), reject('sold_out')]);
+  });
+
+  it('refuses every newcomer of an event not on sale, but still tells a duplicate', () => {
+    const requests = [
+      { event_id: 1, user_id: 'a' },
+      { event_id: 1, user_id: 'dup' },
+      { event_id: 2, user_id: 'a' },
+      { event_id: 3, user_id: 'a' },
+    ];
+    const allocations = allocateSeats(
+      requests,
+      new Map([
+        [1, 5],
+        [2, 5],
+        [3, 5],
+      ]),
+      new Set([bookingKey(1, 'dup')]),
+      new Map([
+        [1, CLOSED],
+        [2, NOT_OPEN],
+      ]),
+    );
+    expect(allocations).toEqual([
+      reject('sales_closed'),
+      reject('already_booked'),
+      { kind: 'reject', rejection: { reason: 'sales_not_open', salesOpenAt: '2026-06-01T18:00:00.000Z' } },
+      book,
+    ]);
+    // A window refusal is justified by the snapshot alone; it is no refusal for want of seats.
+    expect(writableWithoutLocks(requests, allocations, new Map([[1, 5]]))).toBe(true);
+    expect(allSoldOut(allocations)).toBe(false);
   });
 
   it('treats a second request of one user in the same batch as a duplicate, without using a seat', () => {
@@ -219,6 +283,23 @@ describe('deciding on the seats last seen', () => {
   it('allSoldOut does not hold for a booking or an event not seen', () => {
     expect(allSoldOut(decided(twiceAndOnce, [1, 0], [2, 1]))).toBe(false);
     expect(allSoldOut(decided([{ event_id: 3, user_id: 'a' }], [1, 0]))).toBe(false);
+  });
+});
+
+describe('salesStateAt', () => {
+  it.each([
+    [{ opensAt: null, closesAt: null }, 0, 'open'],
+    [window, OPENS - 1, 'not_open'],
+    [window, OPENS, 'open'],
+    [window, CLOSES - 1, 'open'],
+    [window, CLOSES, 'closed'],
+    [{ opensAt: OPENS, closesAt: null }, OPENS + 10 ** 12, 'open'],
+    [{ opensAt: null, closesAt: CLOSES }, 0, 'open'],
+    // An empty window (sales closed before they opened) is closed.
+    [{ opensAt: CLOSES, closesAt: OPENS }, OPENS - 1, 'not_open'],
+    [{ opensAt: CLOSES, closesAt: OPENS }, OPENS, 'closed'],
+  ] as const)('%j at %d → %s', (bounds, at, expected) => {
+    expect(salesStateAt(bounds, at)).toBe(expected);
   });
 });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bookingKey, type RejectionFacts } from '../src/booking/reservation-rules.js';
 import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from '../src/booking/reservation-store.js';
 import { Reservations, type ReserveOutcome } from '../src/booking/reservations.js';
+import { ALWAYS_OPEN, type EventSales } from '../src/booking/sales-window.js';
 import type { FailedEvent } from '../src/outbox/outbox-events.js';
 
 /**
@@ -15,6 +16,8 @@ class InMemoryStore implements ReservationStore {
   readonly bookings: (BookingView & { correlationId: string })[] = [];
   readonly failures: FailedEvent[] = [];
   readonly statements: string[] = [];
+  /** Events whose sales have closed: the database refuses their bookings, as the seat-counter trigger does. */
+  readonly closed = new Set<number>();
   /** Set to make the next write fail as a concurrent writer would make it. */
   loseNextRaces = 0;
   failRefusalWrites = false;
@@ -36,8 +39,9 @@ class InMemoryStore implements ReservationStore {
     this.statements.push('reserveOne');
     const left = this.seats.get(command.event_id);
     const alreadyBooked = this.booked(command.event_id, command.user_id);
-    if (left === undefined || left <= 0 || alreadyBooked) {
-      return { refused: { eventExists: left !== undefined, alreadyBooked, seatAvailable: (left ?? 0) > 0 } };
+    const sales = this.salesOf(command.event_id);
+    if (left === undefined || left <= 0 || alreadyBooked || sales.state !== 'open') {
+      return { refused: { eventExists: left !== undefined, alreadyBooked, seatAvailable: (left ?? 0) > 0, sales } };
     }
     if (this.loseRace()) return { refused: { violated: 'one_booking_per_user' } };
     return { booking: this.insert([command], [correlationId])[0]! };
@@ -123,7 +127,12 @@ class InMemoryStore implements ReservationStore {
     const booked = new Set(
       commands.filter((c) => this.booked(c.event_id, c.user_id)).map((c) => bookingKey(c.event_id, c.user_id)),
     );
-    return { seatsLeft, booked };
+    return { seatsLeft, booked, sales: new Map([...seatsLeft.keys()].map((id) => [id, this.salesOf(id)])) };
+  }
+
+  private salesOf(eventId: number): EventSales {
+    // Closed long ago: a guess on any clock says so too.
+    return this.closed.has(eventId) ? { state: 'closed', window: { opensAt: null, closesAt: 0 } } : ALWAYS_OPEN;
   }
 
   private loseRace(): boolean {
@@ -144,6 +153,7 @@ class InMemoryStore implements ReservationStore {
       const left = seats.get(w.event_id);
       const key = bookingKey(w.event_id, w.user_id);
       if (left === undefined || left <= 0 || keys.has(key) || this.booked(w.event_id, w.user_id)) return LOST_RACE;
+      if (this.closed.has(w.event_id)) return LOST_RACE;
       seats.set(w.event_id, left - 1);
       keys.add(key);
     }
@@ -179,7 +189,7 @@ const setUp = (...events: [number, number][]) => {
 const users = (eventId: number, ...userIds: string[]) => userIds.map((user_id) => ({ event_id: eventId, user_id }));
 const ids = (count: number, tag = 'r') => Array.from({ length: count }, (_, i) => `${tag}-${i}`);
 const outcomes = (results: ReserveOutcome[]) =>
-  results.map((r) => ('booking' in r ? r.booking.user_id : 'rejection' in r ? r.rejection : 'error'));
+  results.map((r) => ('booking' in r ? r.booking.user_id : 'rejection' in r ? r.rejection.reason : 'error'));
 
 describe('Reservations, one at a time', () => {
   it('books, then refuses with the reason the facts give, recording a booking.failed event per refusal', async () => {
@@ -188,11 +198,13 @@ describe('Reservations, one at a time', () => {
       booking: { event_id: 1, user_id: 'a' },
     });
     expect(await reservations.reserve({ event_id: 1, user_id: 'a' }, 'c-2', LATER)).toEqual({
-      rejection: 'already_booked',
+      rejection: { reason: 'already_booked' },
     });
-    expect(await reservations.reserve({ event_id: 1, user_id: 'b' }, 'c-3', LATER)).toEqual({ rejection: 'sold_out' });
+    expect(await reservations.reserve({ event_id: 1, user_id: 'b' }, 'c-3', LATER)).toEqual({
+      rejection: { reason: 'sold_out' },
+    });
     expect(await reservations.reserve({ event_id: 2, user_id: 'b' }, 'c-4', LATER)).toEqual({
-      rejection: 'event_not_found',
+      rejection: { reason: 'event_not_found' },
     });
     expect(store.failures.map((f) => [f.correlationId, f.data.reason, f.data.message])).toEqual([
       ['c-2', 'already_booked', 'User a already booked for event 1'],
@@ -205,7 +217,7 @@ describe('Reservations, one at a time', () => {
     const { store, reservations } = setUp([1, 5]);
     store.loseNextRaces = 1;
     expect(await reservations.reserve({ event_id: 1, user_id: 'a' }, 'c', LATER)).toEqual({
-      rejection: 'already_booked',
+      rejection: { reason: 'already_booked' },
     });
   });
 
@@ -213,7 +225,9 @@ describe('Reservations, one at a time', () => {
     const { store, reservations } = setUp([1, 0]);
     store.failRefusalWrites = true;
     warnings.length = 0;
-    expect(await reservations.reserve({ event_id: 1, user_id: 'a' }, 'c', LATER)).toEqual({ rejection: 'sold_out' });
+    expect(await reservations.reserve({ event_id: 1, user_id: 'a' }, 'c', LATER)).toEqual({
+      rejection: { reason: 'sold_out' },
+    });
     expect(warnings).toEqual(['booking.failed event not recorded: outbox unavailable']);
   });
 
@@ -222,7 +236,7 @@ describe('Reservations, one at a time', () => {
     const made = await reservations.reserve({ event_id: 1, user_id: 'a' }, 'first', LATER);
     expect(await reservations.reserve({ event_id: 1, user_id: 'a', retry_of: 'first' }, 'second', LATER)).toEqual(made);
     expect(await reservations.reserve({ event_id: 1, user_id: 'a', retry_of: 'other' }, 'third', LATER)).toEqual({
-      rejection: 'already_booked',
+      rejection: { reason: 'already_booked' },
     });
   });
 });
@@ -274,6 +288,33 @@ describe('Reservations, in batches', () => {
       'sold_out',
     ]);
     expect(store.statements).toEqual(['write', 'read', 'write']);
+  });
+
+  it('never writes a booking of an event whose sales closed since it was last seen, nor tries once it knows', async () => {
+    const { store, reservations } = setUp([1, 10]);
+    await reservations.reserveMany(users(1, 'a', 'b'), ids(2), LATER);
+    store.closed.add(1);
+    store.statements.length = 0;
+    // What it last saw says "on sale": the unread write is refused (the trigger), a read decides.
+    expect(outcomes(await reservations.reserveMany(users(1, 'c', 'd', 'a'), ids(3, 'closed'), LATER))).toEqual([
+      'sales_closed',
+      'sales_closed',
+      'already_booked',
+    ]);
+    expect(store.statements).toEqual(['write', 'read', 'write']);
+    expect(store.bookings.map((b) => b.user_id)).toEqual(['a', 'b']);
+    expect(store.failures.filter((f) => f.correlationId.startsWith('closed')).map((f) => f.data.message)).toEqual([
+      'Sales for event 1 have closed',
+      'Sales for event 1 have closed',
+      'User a already booked for event 1',
+    ]);
+    // Now it remembers the window: the next batch reads first, with no doomed write.
+    store.statements.length = 0;
+    expect(outcomes(await reservations.reserveMany(users(1, 'e', 'f'), ids(2, 'later'), LATER))).toEqual([
+      'sales_closed',
+      'sales_closed',
+    ]);
+    expect(store.statements).toEqual(['read', 'write']);
   });
 
   it('decides again under locks when the batch used up the last seats, and one by one when even that loses', async () => {

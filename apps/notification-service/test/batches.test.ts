@@ -259,6 +259,28 @@ describe('notification service: batches', () => {
     expect((await recorded(second.map((event) => event.id))).sort()).toEqual([second[0]!.id, second[1]!.id].sort());
   });
 
+  it("leaves an organiser's event.updated alone by default; configured, records and logs it like any other", async () => {
+    const consumer = await newConsumer();
+    const byDefault = await startService(consumer);
+    const first = [updated(0), created(1)];
+    await publish(first);
+    await drained(consumer);
+    expect(await recorded(first.map((event) => event.id))).toEqual([first[1]!.id]);
+    await byDefault.app.close();
+    services.splice(0);
+
+    const all = await startService(consumer, {
+      NOTIFICATION_EVENT_TYPES: 'booking.created,booking.cancelled,booking.failed,event.updated',
+    });
+    const second = [updated(2), failed(3)];
+    await publish(second);
+    await drained(consumer);
+    expect((await recorded(second.map((event) => event.id))).sort()).toEqual(second.map((event) => event.id).sort());
+    await waitUntil(async () => (await deliveryStatus(second[0]!.id, 'log')) === 'delivered', 10_000, 'logged');
+    const line = all.logs.lines().find((entry) => entry.message_id === second[0]!.id);
+    expect(line).toMatchObject({ notification: 'event.updated', actor: 'organiser', changed: ['total_seats'] });
+  });
+
   it('refuses an unknown event type; a repeated one counts once', () => {
     expect(() => loadNotificationServiceConfig({ NOTIFICATION_EVENT_TYPES: 'booking.created,booking.made' })).toThrow(
       /NOTIFICATION_EVENT_TYPES/,
@@ -288,4 +310,15 @@ const cancelled = (i: number): BookingEvent => ({
 const failed = (i: number): BookingEvent => ({
   ...envelope('booking.failed'),
   data: { event_id: 1, user_id: `fan-${i}`, reason: 'sold_out', message: 'No available seats for event 1' },
+});
+
+const updated = (i: number): BookingEvent => ({
+  ...envelope('event.updated'),
+  data: {
+    event_id: 1,
+    action: 'change',
+    actor: 'organiser',
+    changes: { total_seats: { from: 10, to: 10 + i } },
+    booked_seats: 3,
+  },
 });

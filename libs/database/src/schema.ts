@@ -29,6 +29,15 @@ export const events = pgTable(
     bookedSeats: integer('booked_seats').notNull().default(0),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    // The details and the sales window (migration 0010). All may be null: an event inserted with only a
+    // name and seats is on sale at once and until it is closed. Sales close at the earlier of
+    // `sales_close_at` and `starts_at`; the seat-counter trigger refuses a booking outside the window
+    // (`event_sales_state`), whoever inserts it.
+    startsAt: timestamp('starts_at', { withTimezone: true }),
+    venue: varchar('venue', { length: 255 }),
+    description: varchar('description', { length: 5000 }),
+    salesOpenAt: timestamp('sales_open_at', { withTimezone: true }),
+    salesCloseAt: timestamp('sales_close_at', { withTimezone: true }),
   },
   (table) => [
     check('events_total_seats_non_negative', sql`${table.totalSeats} >= 0`),
@@ -36,6 +45,8 @@ export const events = pgTable(
       'events_booked_seats_within_capacity',
       sql`${table.bookedSeats} >= 0 AND ${table.bookedSeats} <= ${table.totalSeats}`,
     ),
+    // Equal times are an empty window: closing the sales of an event not yet on sale makes one.
+    check('events_sales_window_ordered', sql`${table.salesOpenAt} <= ${table.salesCloseAt}`),
   ],
 );
 

@@ -118,6 +118,63 @@ describe('database', () => {
     expect(rows[0]!.created_at).toBeInstanceOf(Date);
   });
 
+  it('refuses a booking outside its event sales window, whoever inserts it, and keeps the counter', async () => {
+    const insertEvent = async (window: string) =>
+      (await db.query<{ id: number }>(`INSERT INTO events (name, total_seats, ${window}) RETURNING id`)).rows[0]!.id;
+    const notOpen = await insertEvent("sales_open_at) VALUES ('soon', 5, now() + interval '1 hour'");
+    const closed = await insertEvent("sales_close_at) VALUES ('over', 5, now() - interval '1 hour'");
+    const started = await insertEvent("starts_at) VALUES ('started', 5, now() - interval '1 second'");
+    const open = await insertEvent(
+      "sales_open_at, sales_close_at, starts_at) VALUES ('open', 5, now() - interval '1 hour', now() + interval '1 hour', now() + interval '2 hours'",
+    );
+    for (const eventId of [notOpen, closed, started]) {
+      await expect(
+        db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [eventId, 'psql']),
+      ).rejects.toMatchObject({ code: 'BK002', message: `event ${eventId} is not on sale: nothing was booked` });
+    }
+    // One statement over an open and a closed event is refused whole.
+    await expect(
+      db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($3, $2)', [open, 'both', closed]),
+    ).rejects.toMatchObject({ code: 'BK002' });
+    await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [open, 'in-time']);
+    const { rows } = await db.query<{ id: number; booked_seats: number }>(
+      'SELECT id, booked_seats FROM events WHERE id = ANY($1) ORDER BY id',
+      [[notOpen, closed, started, open]],
+    );
+    expect(rows.map((row) => row.booked_seats)).toEqual([0, 0, 0, 1]);
+    // Cancelling after the close still frees the seat.
+    await db.query("UPDATE events SET sales_close_at = now() - interval '1 second' WHERE id = $1", [open]);
+    await db.query('DELETE FROM bookings WHERE event_id = $1', [open]);
+    expect(await db.count('bookings', 'event_id = $1', [open])).toBe(0);
+    // The window stays in order.
+    await expect(
+      db.query("UPDATE events SET sales_open_at = sales_close_at + interval '1 second' WHERE id = $1", [open]),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'events_sales_window_ordered' });
+  });
+
+  it('checks the window on the event as locked, not as the inserting statement first saw it', async () => {
+    const eventId = await db.createEvent(5);
+    const organiser = new pg.Client({ connectionString: db.url });
+    const buyer = new pg.Client({ connectionString: db.url });
+    await Promise.all([organiser.connect(), buyer.connect()]);
+    try {
+      await organiser.query('BEGIN');
+      await organiser.query('UPDATE events SET sales_close_at = now() WHERE id = $1', [eventId]);
+      // The buyer's statement sees the event on sale, inserts, and waits for the organiser's lock in the trigger.
+      const booking = buyer.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2)', [eventId, 'raced']);
+      const outcome = booking.then(
+        () => 'booked',
+        (error: { code?: string }) => error.code,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await organiser.query('COMMIT');
+      expect(await outcome).toBe('BK002');
+    } finally {
+      await Promise.all([organiser.end(), buyer.end()]);
+    }
+    expect(await db.count('bookings', 'event_id = $1', [eventId])).toBe(0);
+  });
+
   it('rejects a capacity below the seats already booked', async () => {
     const eventId = await db.createEvent(2);
     await db.query('INSERT INTO bookings (event_id, user_id) VALUES ($1, $2), ($1, $3)', [eventId, 'x', 'y']);

@@ -64,7 +64,7 @@ export const DEFAULT_BOOKING_EVENTS_STREAM_LIMITS = bookingEventsStreamLimits(bo
 
 /**
  * Creates the deployment's booking events stream, or brings an existing one
- * back to the contract: subjects exactly the three event types' (never the
+ * back to the contract: subjects exactly the event types' (never the
  * request/reply subjects), file storage, and `limits` (the oldest events are
  * dropped first), on `limits.replicas` nodes of the NATS cluster (an existing
  * stream is scaled to that count).

@@ -1,14 +1,17 @@
 import { z } from 'zod';
 
 /**
- * Booking events: what happened to bookings, published once each on the
- * deployment's JetStream stream (see `namesFor`). The stream captures exactly
- * these subjects, never the request/reply subjects (`booking.reserve`, ...).
+ * Booking events: what happened to bookings, and to the events booked (an
+ * organiser's change), published once each on the deployment's JetStream
+ * stream (see `namesFor`). The stream captures exactly these subjects, never
+ * the request/reply subjects (`booking.reserve`, `event.update`, ...).
  */
 export const BookingEventType = {
   created: 'booking.created',
   cancelled: 'booking.cancelled',
   failed: 'booking.failed',
+  /** An organiser changed an event's details, window or capacity, or closed its sales. */
+  eventUpdated: 'event.updated',
 } as const;
 export type BookingEventType = (typeof BookingEventType)[keyof typeof BookingEventType];
 
@@ -35,7 +38,13 @@ const envelopeFields = {
 };
 const bookingFields = { booking_id: z.number().int(), event_id: z.number().int(), user_id: z.string() };
 
-export const bookingFailureReasonSchema = z.enum(['event_not_found', 'already_booked', 'sold_out']);
+export const bookingFailureReasonSchema = z.enum([
+  'event_not_found',
+  'already_booked',
+  'sold_out',
+  'sales_not_open',
+  'sales_closed',
+]);
 export type BookingFailureReason = z.infer<typeof bookingFailureReasonSchema>;
 
 export const bookingCreatedDataSchema = z.object({ ...bookingFields, created_at: z.string() });
@@ -52,6 +61,30 @@ export const bookingFailedDataSchema = z.object({
 });
 export type BookingFailedData = z.infer<typeof bookingFailedDataSchema>;
 
+const timeOrNull = z.iso.datetime({ offset: true }).nullable();
+const change = <T extends z.ZodType>(value: T) => z.object({ from: value, to: value });
+
+export const eventUpdatedDataSchema = z.object({
+  event_id: z.number().int(),
+  /** A change of fields (`PATCH /api/events/:id`), or closing the sales at once. */
+  action: z.enum(['change', 'close_sales']),
+  /** Who did it: the subject of the admin token that asked. */
+  actor: z.string(),
+  /** Each field whose value changed, before and after; a field set to the value it had is left out. */
+  changes: z.object({
+    name: change(z.string()).optional(),
+    total_seats: change(z.number().int()).optional(),
+    starts_at: change(timeOrNull).optional(),
+    venue: change(z.string().nullable()).optional(),
+    description: change(z.string().nullable()).optional(),
+    sales_open_at: change(timeOrNull).optional(),
+    sales_close_at: change(timeOrNull).optional(),
+  }),
+  /** Seats booked when the change was made (under the event's lock). */
+  booked_seats: z.number().int(),
+});
+export type EventUpdatedData = z.infer<typeof eventUpdatedDataSchema>;
+
 /**
  * The booking event contract: every producer writes it, every consumer checks
  * an envelope read from the stream against it (the wire is not trusted blindly).
@@ -60,6 +93,7 @@ export const bookingEventSchema = z.discriminatedUnion('type', [
   z.object({ ...envelopeFields, type: z.literal(BookingEventType.created), data: bookingCreatedDataSchema }),
   z.object({ ...envelopeFields, type: z.literal(BookingEventType.cancelled), data: bookingCancelledDataSchema }),
   z.object({ ...envelopeFields, type: z.literal(BookingEventType.failed), data: bookingFailedDataSchema }),
+  z.object({ ...envelopeFields, type: z.literal(BookingEventType.eventUpdated), data: eventUpdatedDataSchema }),
 ]);
 export type BookingEvent = z.infer<typeof bookingEventSchema>;
 

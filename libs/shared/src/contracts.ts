@@ -9,13 +9,22 @@ export interface BookingView {
   created_at: string;
 }
 
-/** An event as the API returns it, with the seats still free. */
+/**
+ * An event as the API returns it, with the seats still free. Its details are null when not set: an
+ * event without `sales_open_at` is on sale from its creation, one without `sales_close_at` until it
+ * starts (or for good, without `starts_at`).
+ */
 export interface EventView {
   id: number;
   name: string;
   total_seats: number;
   booked_seats: number;
   available_seats: number;
+  starts_at: string | null;
+  venue: string | null;
+  description: string | null;
+  sales_open_at: string | null;
+  sales_close_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -40,7 +49,7 @@ export const fail = (error: ServiceError): ServiceReply<never> => ({ ok: false, 
 /** The most rows a list answers with (`GET /api/bookings`, `GET /api/events`): the oldest, by id. */
 export const MAX_LIST_SIZE = 1_000;
 
-/** The role a token needs to create events and to read anyone's bookings. */
+/** The role a token needs to create and change events and to read anyone's bookings. */
 export const ADMIN_ROLE = 'admin';
 
 /** Who a verified bearer token names, as `GET /api/me` returns it. */

@@ -5,6 +5,12 @@ export const ErrorCode = {
   BookingNotFound: 'BOOKING_NOT_FOUND',
   AlreadyBooked: 'ALREADY_BOOKED',
   SoldOut: 'SOLD_OUT',
+  /** The event's sales window has not opened yet. */
+  SalesNotOpen: 'SALES_NOT_OPEN',
+  /** The event's sales have closed (at `sales_close_at`, or when it started). */
+  SalesClosed: 'SALES_CLOSED',
+  /** An organiser's change the event's current state does not allow (capacity below the seats booked, a window out of order). */
+  EventChangeConflict: 'EVENT_CHANGE_CONFLICT',
   /** A dependency (PostgreSQL) is unreachable or too slow; nothing was written: retrying later may succeed. */
   Unavailable: 'UNAVAILABLE',
   /** The command was not started: its deadline would pass first, or the service's queue is full. Nothing was written. */
@@ -22,6 +28,9 @@ export const HTTP_STATUS_BY_ERROR_CODE: Record<ErrorCode, number> = {
   BOOKING_NOT_FOUND: 404,
   ALREADY_BOOKED: 409,
   SOLD_OUT: 409,
+  SALES_NOT_OPEN: 409,
+  SALES_CLOSED: 409,
+  EVENT_CHANGE_CONFLICT: 409,
   UNAVAILABLE: 503,
   NOT_STARTED: 503,
   OUTCOME_UNKNOWN: 504,
@@ -33,10 +42,14 @@ export interface ServiceError {
   message: string;
 }
 
-/** The contract's exact messages. */
+/** The contract's exact messages (the seed's, and those of the ticketing extensions). */
 export const ErrorMessages = {
   alreadyBooked: (userId: string, eventId: number) => `User ${userId} already booked for event ${eventId}`,
   soldOut: (eventId: number) => `No available seats for event ${eventId}`,
   eventNotFound: (eventId: number) => `Event ${eventId} not found`,
   bookingNotFound: (bookingId: number) => `Booking ${bookingId} not found`,
+  salesNotOpen: (eventId: number, opensAt: string) => `Sales for event ${eventId} open at ${opensAt}`,
+  salesClosed: (eventId: number) => `Sales for event ${eventId} have closed`,
+  capacityBelowBooked: (eventId: number, booked: number) =>
+    `Event ${eventId} has ${booked} seats booked; total_seats cannot be set below that`,
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LIST_SIZE } from './contracts.js';
 
 const MAX_INT32 = 2_147_483_647;
 
@@ -21,18 +22,18 @@ const MAX_TEXT_LENGTH = 255;
  * JavaScript's `length` does (an emoji is one character, not two). The documented
  * `maxLength` means the same: JSON Schema counts code points too.
  */
-const storedTextSchema = (field: string) =>
+export const storedTextSchema = (field: string, maxLength = MAX_TEXT_LENGTH) =>
   z
     .string({ error: (issue) => (issue.input === undefined ? `${field} is required` : `${field} must be a string`) })
     .refine((value) => !/\p{Surrogate}/u.test(value), {
       error: `${field} must be well-formed Unicode (it contains a lone surrogate)`,
     })
-    .refine((value) => [...value].length <= MAX_TEXT_LENGTH, {
-      error: `${field} must be at most ${MAX_TEXT_LENGTH} characters (Unicode code points)`,
+    .refine((value) => [...value].length <= maxLength, {
+      error: `${field} must be at most ${maxLength} characters (Unicode code points)`,
     })
     .refine((value) => value.trim().length > 0, { error: `${field} must not be empty` })
     .refine((value) => !value.includes('\u0000'), { error: `${field} must not contain NUL characters` })
-    .meta({ maxLength: MAX_TEXT_LENGTH });
+    .meta({ maxLength });
 
 export const userIdSchema = storedTextSchema('user_id');
 
@@ -74,20 +75,6 @@ export const reserveBatchSchema = z.object({
 });
 export type ReserveBatchCommand = z.infer<typeof reserveBatchSchema>;
 
-export const MAX_TOTAL_SEATS = 1_000_000;
-
-export const createEventSchema = z.object({
-  name: storedTextSchema('name'),
-  total_seats: z
-    .number({
-      error: (issue) => (issue.input === undefined ? 'total_seats is required' : 'total_seats must be a number'),
-    })
-    .int({ error: 'total_seats must be an integer' })
-    .min(1, { error: 'total_seats must be at least 1' })
-    .max(MAX_TOTAL_SEATS, { error: `total_seats must be at most ${MAX_TOTAL_SEATS}` }),
-});
-export type CreateEventCommand = z.infer<typeof createEventSchema>;
-
 export const getByIdSchema = z.object({ id: idSchema('id') });
 export type GetByIdQuery = z.infer<typeof getByIdSchema>;
 
@@ -106,9 +93,21 @@ export type SeatsQuery = z.infer<typeof seatsQuerySchema>;
 export const cancelCommandSchema = getByIdSchema.extend({ retry_of: retryOfSchema });
 export type CancelCommand = z.infer<typeof cancelCommandSchema>;
 
+/**
+ * `booking.list`: bookings by id, of a user and/or an event, after `after_id` (a page's last), at most
+ * `limit` (without one, MAX_LIST_SIZE: the contract's list).
+ */
 export const listBookingsSchema = z.object({
   user_id: userIdSchema.optional(),
   event_id: idSchema('event_id').optional(),
+  after_id: idSchema('after_id').optional(),
+  // A page and one more row (see `pageLimitSchema`).
+  limit: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LIST_SIZE + 1)
+    .optional(),
 });
 export type ListBookingsQuery = z.infer<typeof listBookingsSchema>;
 

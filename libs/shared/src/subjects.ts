@@ -8,7 +8,10 @@ export const BookingSubjects = {
   getBooking: 'booking.get',
   listBookings: 'booking.list',
   createEvent: 'event.create',
+  /** An organiser's change of an event, or closing its sales (see `updateEventCommandSchema`). */
+  updateEvent: 'event.update',
   getEvent: 'event.get',
+  /** Events by id, a page at a time, with filters (see `listEventsSchema`). */
   listEvents: 'event.list',
   /** Seats left of several events at once (see `seatsQuerySchema`): the live feed's lookups. */
   seatsLeft: 'event.seats',

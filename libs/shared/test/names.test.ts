@@ -7,7 +7,7 @@ describe('namesFor', () => {
     expect(names).toMatchObject({
       namespace: '',
       eventsStream: 'BOOKING_EVENTS',
-      eventSubjects: ['booking.created', 'booking.cancelled', 'booking.failed'],
+      eventSubjects: ['booking.created', 'booking.cancelled', 'booking.failed', 'event.updated'],
       queueGroup: 'booking-service',
       redisKeyPrefix: 'booking:gateway:',
     });
@@ -19,7 +19,12 @@ describe('namesFor', () => {
     const names = namesFor('blue-2');
     expect(names).toMatchObject({
       eventsStream: 'BOOKING_EVENTS_blue-2',
-      eventSubjects: ['blue-2.booking.created', 'blue-2.booking.cancelled', 'blue-2.booking.failed'],
+      eventSubjects: [
+        'blue-2.booking.created',
+        'blue-2.booking.cancelled',
+        'blue-2.booking.failed',
+        'blue-2.event.updated',
+      ],
       queueGroup: 'booking-service-blue-2',
       redisKeyPrefix: 'booking:blue-2:gateway:',
     });

@@ -128,7 +128,9 @@ export function ownershipOfHistory(history: BookingHistoryView): BookingOwnershi
     return { id, event_id, user_id, created_at };
   }
   // A booking written behind the API's back (an operator's SQL) has no creation event, and no key was ever issued for it.
-  return { id: history.booking_id, user_id: history.events[0]!.data.user_id };
+  const { data } = history.events[0]!;
+  // (Only events of bookings carry a booking id; an organiser's event.updated names no user.)
+  return { id: history.booking_id, user_id: 'user_id' in data ? data.user_id : '' };
 }
 
 /** The caller's token (verified by the request pipeline) and the Booking-Access-Key header, checked for shape (400 otherwise). */

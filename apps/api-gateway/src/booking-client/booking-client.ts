@@ -9,10 +9,12 @@ import {
   type EventView,
   type GetByIdQuery,
   type ListBookingsQuery,
+  type ListEventsQuery,
   type ReserveCommand,
   type SeatsQuery,
   type SeatUpdate,
   type ServiceReply,
+  type UpdateEventCommand,
 } from '@booking/shared';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable } from '@nestjs/common';
@@ -25,7 +27,7 @@ import { ResiliencePolicy, type BreakerState } from './resilience-policy.js';
 
 /**
  * The booking service's request/reply subjects as typed calls, one per
- * subject. Commands (reserve, cancel, createEvent) are sent once unless nobody
+ * subject. Commands (reserve, cancel, createEvent, updateEvent) are sent once unless nobody
  * received them; reads are retried on quick failures and shared (below); both
  * go through the `ResiliencePolicy` and the `NatsTransport`. Reservations that
  * arrive together travel in one message (`ReservationBatchSender`).
@@ -71,7 +73,10 @@ export class BookingClient {
     return this.transport.connection();
   }
 
-  /** The events a command through this gateway changed (a booking made or cancelled, an event created), as each is answered. */
+  /**
+   * The events a command through this gateway changed (a booking made or cancelled, an event created or
+   * changed by an organiser), as each is answered.
+   */
   changedEvents(): Observable<number> {
     return this.changed$.asObservable();
   }
@@ -96,6 +101,13 @@ export class BookingClient {
     return event;
   }
 
+  /** An organiser's change of an event, or closing its sales. */
+  async updateEvent(command: UpdateEventCommand, requestId: string): Promise<EventView> {
+    const event = await this.send<EventView>(BookingSubjects.updateEvent, command, requestId);
+    this.changed$.next(event.id);
+    return event;
+  }
+
   getBooking(query: GetByIdQuery, requestId: string): Promise<BookingView> {
     return this.read(BookingSubjects.getBooking, query, requestId);
   }
@@ -112,8 +124,8 @@ export class BookingClient {
     return this.read(BookingSubjects.getEvent, query, requestId);
   }
 
-  listEvents(requestId: string): Promise<EventView[]> {
-    return this.read(BookingSubjects.listEvents, {}, requestId);
+  listEvents(query: ListEventsQuery, requestId: string): Promise<EventView[]> {
+    return this.read(BookingSubjects.listEvents, query, requestId);
   }
 
   /**

@@ -47,6 +47,8 @@ export const bookingHistoryViewSchema = z
   })
   .meta({ id: 'BookingHistory' }) satisfies z.ZodType<BookingHistoryView>;
 
+const timeOrNull = (description: string) => z.iso.datetime().nullable().meta({ description });
+
 export const eventViewSchema = z
   .object({
     id: z.number().int(),
@@ -54,6 +56,11 @@ export const eventViewSchema = z
     total_seats: z.number().int(),
     booked_seats: z.number().int(),
     available_seats: z.number().int(),
+    starts_at: timeOrNull('When the event starts; sales close then at the latest'),
+    venue: z.string().nullable(),
+    description: z.string().nullable(),
+    sales_open_at: timeOrNull('When sales open; null: on sale from the creation'),
+    sales_close_at: timeOrNull('When sales close; null: until the event starts (for good without starts_at)'),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
@@ -73,7 +80,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'A token (or, for one booking, its Booking-Access-Key) is needed and missing, or the bearer token is malformed, expired or otherwise invalid',
   403: "The token does not allow this (another user's booking, or not an admin)",
   404: 'No such resource (for a booking: also when the Booking-Access-Key sent does not open it)',
-  409: 'Conflict (already booked, sold out, or the same Idempotency-Key still running)',
+  409: 'Conflict (already booked, sold out, sales not open yet or closed, a change the event does not allow, or the same Idempotency-Key still running)',
   413: 'Body larger than BODY_LIMIT_BYTES',
   415: 'Body is not application/json',
   422: 'Idempotency-Key already used for a different request',

@@ -20,10 +20,11 @@ const MAX_TRACKED_CHANGES = 10_000;
  * booking service. (The list, `GET /api/events`, is read every time: events
  * may be added by hand, which no booking event announces.)
  *
- * An event's copy is dropped when its seats change: at once when the change
- * was made through this gateway (a client reads its own writes), and within
- * the live feed's window when it was made elsewhere (the booking events). A
- * lookup that started before a change is answered but not kept. Every copy is
+ * An event's copy is dropped when its seats or details change: at once when
+ * the change was made through this gateway (a client reads its own writes),
+ * and within the live feed's window when it was made elsewhere (the booking
+ * events, `event.updated` among them). A lookup that started before a change
+ * is answered but not kept. Every copy is
  * read again after READ_CACHE_TTL_MS at the latest, in case a message was
  * missed; errors are never kept.
  */

@@ -20,8 +20,15 @@ import { z } from 'zod';
 import { BookingClient } from '../booking-client/booking-client.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 
-/** The booking events that change seats left. */
-export const SEAT_CHANGING_TYPES = [BookingEventType.created, BookingEventType.cancelled] as const;
+/**
+ * The booking events that change an event's seats left or what the catalogue shows of it: a booking made
+ * or cancelled, an organiser's change (capacity, details, sales window).
+ */
+export const SEAT_CHANGING_TYPES = [
+  BookingEventType.created,
+  BookingEventType.cancelled,
+  BookingEventType.eventUpdated,
+] as const;
 
 /** Only the part of a booking event the feed needs; the rest of the envelope is not its business. */
 const seatChangeSchema = z.object({ data: z.object({ event_id: idSchema('event_id') }) });

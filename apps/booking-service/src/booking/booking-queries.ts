@@ -2,7 +2,7 @@ import { bookings, type ReplicaReads } from '@booking/database';
 import { BookingEventType, type BookingHistoryView, type BookingView, type ListBookingsQuery } from '@booking/shared';
 import { REPLICA_READS } from '@booking/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import { toBookingEvent, type OutboxEventRow } from '../outbox/outbox-events.js';
 
 const MAX_LIST_SIZE = 1000;
@@ -37,13 +37,14 @@ export class BookingQueries {
     const filters: SQL[] = [];
     if (query.user_id !== undefined) filters.push(eq(bookings.userId, query.user_id));
     if (query.event_id !== undefined) filters.push(eq(bookings.eventId, query.event_id));
+    if (query.after_id !== undefined) filters.push(gt(bookings.id, query.after_id));
     const rows = await this.reads.read(({ db }) =>
       db
         .select()
         .from(bookings)
         .where(and(...filters))
         .orderBy(asc(bookings.id))
-        .limit(MAX_LIST_SIZE),
+        .limit(query.limit ?? MAX_LIST_SIZE),
     );
     return rows.map((row) =>
       toBookingView({ id: row.id, event_id: row.eventId, user_id: row.userId, created_at: row.createdAt }),

@@ -95,7 +95,7 @@ export class BookingCommandsController {
       this.metrics.reservations.inc({ outcome: ReservationOutcome.created });
       return ok(result.booking);
     }
-    this.metrics.reservations.inc({ outcome: OUTCOME_BY_REJECTION[result.rejection] });
+    this.metrics.reservations.inc({ outcome: OUTCOME_BY_REJECTION[result.rejection.reason] });
     return fail(rejectionError(result.rejection, input.data));
   }
 
@@ -112,9 +112,11 @@ export class BookingCommandsController {
   }
 }
 
-const OUTCOME_BY_REJECTION: Record<Rejection, ReservationOutcome> = {
+const OUTCOME_BY_REJECTION: Record<Rejection['reason'], ReservationOutcome> = {
   already_booked: ReservationOutcome.duplicate,
   sold_out: ReservationOutcome.soldOut,
+  sales_not_open: ReservationOutcome.salesNotOpen,
+  sales_closed: ReservationOutcome.salesClosed,
   event_not_found: ReservationOutcome.notFound,
 };
 

@@ -10,7 +10,7 @@ import { DATABASE } from '@booking/service-kit';
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import { startedBy, TRANSACTION_IDLE_LIMIT_MS } from '../common/command-deadline.js';
-import { PgErrorCode, postgresErrorCode, retryOnDeadlock } from '../common/postgres-errors.js';
+import { PgErrorCode, postgresErrorCode, retryWhenOvertaken } from '../common/postgres-errors.js';
 import {
   insertCancelledEvents,
   insertCreatedEvents,
@@ -20,8 +20,9 @@ import {
 import { bookingKey, type RejectionFacts, type ViolatedRule } from './reservation-rules.js';
 import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from './reservation-store.js';
 import { toBookingView, type BookingViewRow } from './booking-queries.js';
+import { salesColumns, toEventSales, type SalesColumns } from './sales-columns.js';
 
-interface ReserveRow extends Record<string, unknown> {
+interface ReserveRow extends SalesColumns {
   id: number | null;
   event_id: number | null;
   user_id: string | null;
@@ -38,12 +39,14 @@ export class BookingRepository implements ReservationStore {
 
   /**
    * One statement, one round trip, atomic on its own. The insert only runs when
-   * the event has a seat left in this statement's snapshot; the seat-counter
-   * trigger then re-checks capacity under the event's row lock (the CHECK fails
-   * past capacity), and ON CONFLICT skips a second booking of the same user. When
-   * nothing was inserted, the same statement reports what it saw. The
-   * `booking.created` outbox row is one more CTE of the same statement, so the
-   * booking and its event commit together or not at all.
+   * the event is on sale and has a seat left in this statement's snapshot; the
+   * seat-counter trigger then re-checks both under the event's row lock (the
+   * CHECK fails past capacity; a window an organiser changed meanwhile fails
+   * with BK002, and the statement is run again on a fresh snapshot), and ON
+   * CONFLICT skips a second booking of the same user. When nothing was
+   * inserted, the same statement reports what it saw. The `booking.created`
+   * outbox row is one more CTE of the same statement, so the booking and its
+   * event commit together or not at all.
    */
   async reserveOne(
     command: ReserveBookingCommand,
@@ -51,28 +54,32 @@ export class BookingRepository implements ReservationStore {
     startBy: number,
   ): Promise<{ booking: BookingView } | { refused: RejectionFacts }> {
     try {
-      const result = await retryOnDeadlock(() =>
+      const result = await retryWhenOvertaken(() =>
         this.database.db.execute<ReserveRow>(sql`
         WITH inserted AS (
           INSERT INTO bookings (event_id, user_id)
           SELECT e.id, ${command.user_id} FROM events e
-          WHERE e.id = ${command.event_id} AND e.booked_seats < e.total_seats AND ${startedBy(startBy)}
+          WHERE e.id = ${command.event_id} AND e.booked_seats < e.total_seats
+            AND event_sales_state(e.sales_open_at, e.sales_close_at, e.starts_at, now()) = 'open'
+            AND ${startedBy(startBy)}
           ON CONFLICT (event_id, user_id) DO NOTHING
           RETURNING id, event_id, user_id, created_at
         ), outboxed AS (${insertCreatedEvents(sql`FROM inserted b`, sql`${correlationId}`)})
         SELECT i.id, i.event_id, i.user_id, i.created_at,
-               EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id}) AS event_exists,
+               e.id IS NOT NULL AS event_exists,
                EXISTS (SELECT 1 FROM bookings WHERE event_id = ${command.event_id} AND user_id = ${command.user_id}) AS already_booked,
-               EXISTS (SELECT 1 FROM events WHERE id = ${command.event_id} AND booked_seats < total_seats) AS seat_available
-        FROM (SELECT 1) AS one LEFT JOIN inserted i ON true`),
+               COALESCE(e.booked_seats < e.total_seats, false) AS seat_available,
+               ${salesColumns(sql`e`)}
+        FROM (SELECT 1) AS one LEFT JOIN inserted i ON true LEFT JOIN events e ON e.id = ${command.event_id}`),
       );
       const row = result.rows[0]!;
-      if (row.id !== null) return { booking: toBookingView(row as BookingViewRow) };
+      if (row.id !== null) return { booking: toBookingView(row as unknown as BookingViewRow) };
       return {
         refused: {
           eventExists: row.event_exists,
           alreadyBooked: row.already_booked,
           seatAvailable: row.seat_available,
+          sales: toEventSales(row),
         },
       };
     } catch (error) {
@@ -101,11 +108,11 @@ export class BookingRepository implements ReservationStore {
     const result = await this.database.db.execute<FactRow & { sold_out: boolean }>(sql`
       WITH facts AS (${batchFacts(commands, eventIds)}),
       sold_out AS (
-        SELECT count(*) FILTER (WHERE user_id IS NULL AND seats_left <= 0) = ${eventIds.length}
+        SELECT count(*) FILTER (WHERE user_id IS NULL AND seats_left <= 0 AND sales_state = 'open') = ${eventIds.length}
                AND count(*) FILTER (WHERE user_id IS NOT NULL) = 0 AS holds
         FROM facts
       ), failed_events AS (${insertFailedEvents(failures, sql`(SELECT holds FROM sold_out)`)})
-      SELECT f.event_id, f.seats_left, f.user_id, s.holds AS sold_out FROM sold_out s LEFT JOIN facts f ON true`);
+      SELECT f.*, s.holds AS sold_out FROM sold_out s LEFT JOIN facts f ON true`);
     if (result.rows[0]!.sold_out) return { written: true };
     return { written: false, facts: toBatchFacts(result.rows) };
   }
@@ -127,8 +134,9 @@ export class BookingRepository implements ReservationStore {
   /**
    * The batch in one short transaction: lock the events involved (in id order,
    * with the seat-counter trigger's own lock, so concurrent batches and
-   * statements cannot deadlock), read seats left and existing bookings (a
-   * fresh snapshot after the locks), decide, write, commit once.
+   * statements cannot deadlock), read seats left, sales windows and existing
+   * bookings (a fresh snapshot after the locks, at the transaction's time, the
+   * trigger's too), decide, write, commit once.
    */
   async writeBatchLocked(
     commands: readonly ReserveBookingCommand[],
@@ -140,13 +148,14 @@ export class BookingRepository implements ReservationStore {
       return await this.database.db.transaction(async (tx) => {
         // The write below starts before `startBy`; its COMMIT must not arrive much later either.
         await tx.execute(sql.raw(`SET LOCAL idle_in_transaction_session_timeout = ${TRANSACTION_IDLE_LIMIT_MS}`));
-        const locked = await tx.execute<{ id: number; seats_left: number }>(sql`
-          SELECT id, total_seats - booked_seats AS seats_left FROM events
+        const locked = await tx.execute<{ id: number; seats_left: number } & SalesColumns>(sql`
+          SELECT id, total_seats - booked_seats AS seats_left, ${salesColumns(sql`events`)} FROM events
           WHERE id = ANY(${toIntArray(eventIds)}) ORDER BY id FOR NO KEY UPDATE`);
         const existing = await tx.execute<{ event_id: number; user_id: string }>(bookedAmong(commands));
         const { winners, winnerCorrelationIds, failures } = decide({
           seatsLeft: new Map(locked.rows.map((row) => [row.id, row.seats_left])),
           booked: new Set(existing.rows.map((row) => bookingKey(row.event_id, row.user_id))),
+          sales: new Map(locked.rows.map((row) => [row.id, toEventSales(row)])),
         });
         return this.insertBatch(tx, winners, winnerCorrelationIds, failures, startBy);
       });
@@ -194,7 +203,7 @@ export class BookingRepository implements ReservationStore {
    * `startBy` (epoch ms) has passed.
    */
   async cancel(id: number, correlationId: string, startBy: number): Promise<CancelledBookingView | undefined> {
-    const result = await retryOnDeadlock(() =>
+    const result = await retryWhenOvertaken(() =>
       this.database.db.execute<BookingViewRow & { cancelled_at: Date; [column: string]: unknown }>(sql`
       WITH deleted AS (
         DELETE FROM bookings WHERE id = ${id} AND ${startedBy(startBy)} RETURNING id, event_id, user_id, created_at
@@ -247,9 +256,11 @@ function violatedRule(error: unknown): ViolatedRule | undefined {
   }
 }
 
-/** A constraint that fired, or a deadlock: a concurrent writer got there first. */
+/** A constraint or the sales window's trigger that fired, or a deadlock: a concurrent writer got there first. */
 const lostRace = (error: unknown): boolean =>
-  violatedRule(error) !== undefined || postgresErrorCode(error) === PgErrorCode.DeadlockDetected;
+  violatedRule(error) !== undefined ||
+  postgresErrorCode(error) === PgErrorCode.DeadlockDetected ||
+  postgresErrorCode(error) === PgErrorCode.NotOnSale;
 
 /** The requested (event, user) pairs that are already booked. */
 const bookedAmong = (commands: readonly ReserveBookingCommand[]) => sql`
@@ -257,14 +268,17 @@ const bookedAmong = (commands: readonly ReserveBookingCommand[]) => sql`
   JOIN unnest(${toIntArray(commands.map((c) => c.event_id))}, ${toTextArray(commands.map((c) => c.user_id))})
     AS r(event_id, user_id) ON b.event_id = r.event_id AND b.user_id = r.user_id`;
 
-/** What decides a batch: each event's seats left (one row each), then the requested pairs already booked. */
+/**
+ * What decides a batch: each event's seats left and sales (one row each), then
+ * the requested pairs already booked.
+ */
 const batchFacts = (commands: readonly ReserveBookingCommand[], eventIds: readonly number[]) => sql`
-  SELECT id AS event_id, total_seats - booked_seats AS seats_left, NULL AS user_id FROM events
-  WHERE id = ANY(${toIntArray(eventIds)})
+  SELECT id AS event_id, total_seats - booked_seats AS seats_left, NULL AS user_id, ${salesColumns(sql`events`)}
+  FROM events WHERE id = ANY(${toIntArray(eventIds)})
   UNION ALL
-  SELECT event_id, NULL, user_id FROM (${bookedAmong(commands)}) AS booked`;
+  SELECT event_id, NULL, user_id, NULL, NULL, NULL FROM (${bookedAmong(commands)}) AS booked`;
 
-interface FactRow extends Record<string, unknown> {
+interface FactRow extends SalesColumns {
   /** Null only where a statement joined no fact at all (none of the events exists). */
   event_id: number | null;
   seats_left: number | null;
@@ -272,14 +286,16 @@ interface FactRow extends Record<string, unknown> {
 }
 
 function toBatchFacts(rows: readonly FactRow[]): BatchFacts {
-  const seatsLeft = new Map<number, number>();
-  const booked = new Set<string>();
-  for (const { event_id: eventId, seats_left: left, user_id: userId } of rows) {
+  const facts: BatchFacts = { seatsLeft: new Map(), booked: new Set(), sales: new Map() };
+  for (const row of rows) {
+    const { event_id: eventId, seats_left: left, user_id: userId } = row;
     if (eventId === null) continue;
-    if (userId === null) seatsLeft.set(eventId, left!);
-    else booked.add(bookingKey(eventId, userId));
+    if (userId === null) {
+      facts.seatsLeft.set(eventId, left!);
+      facts.sales.set(eventId, toEventSales(row));
+    } else facts.booked.add(bookingKey(eventId, userId));
   }
-  return { seatsLeft, booked };
+  return facts;
 }
 
 // One array parameter each (pg encodes JS arrays), not one parameter per element.

@@ -1,12 +1,17 @@
 import type { BookingView, CancelledBookingView, ReserveBookingCommand } from '@booking/shared';
 import type { FailedEvent } from '../outbox/outbox-events.js';
 import type { RejectionFacts } from './reservation-rules.js';
+import type { EventSales } from './sales-window.js';
 
-/** What decides a batch: each existing event's seats left, and the requested (event, user) pairs already booked. */
+/**
+ * What decides a batch: each existing event's seats left and sales (at the
+ * statement's time), and the requested (event, user) pairs already booked.
+ */
 export interface BatchFacts {
   seatsLeft: Map<number, number>;
   /** `bookingKey`s. */
   booked: Set<string>;
+  sales: Map<number, EventSales>;
 }
 
 /**
@@ -40,7 +45,8 @@ export interface ReservationStore {
   ): Promise<BookingView[] | LostRace>;
   /**
    * Reads the batch's facts and writes `failures` only if they show every
-   * event sold out and none of `commands`' users booked; else the facts read.
+   * event on sale and sold out, and none of `commands`' users booked; else the
+   * facts read.
    */
   writeFailuresIfSoldOut(
     commands: readonly ReserveBookingCommand[],

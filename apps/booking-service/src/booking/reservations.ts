@@ -15,6 +15,7 @@ import {
   type ReserveResult,
 } from './reservation-rules.js';
 import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from './reservation-store.js';
+import { salesStateAt, type EventSales, type SalesWindow } from './sales-window.js';
 
 export type { ReserveResult } from './reservation-rules.js';
 /** One reservation's outcome in a batch whose requests were, in the end, written one by one. */
@@ -42,6 +43,13 @@ export class Reservations {
    * it decides whether a batch is tried before reading, never an answer.
    */
   private readonly lastSeatsLeft = new Map<number, number>();
+  /**
+   * The sales window of each event in `lastSeatsLeft`, as last read, so that
+   * a batch for an event not on sale by this machine's clock is not written
+   * unread only to be refused by the database. A guess too: whatever it says,
+   * the window is checked again where the booking is inserted.
+   */
+  private readonly lastWindows = new Map<number, SalesWindow>();
 
   constructor(
     private readonly store: ReservationStore,
@@ -63,8 +71,9 @@ export class Reservations {
    * `booking.failed` event per refusal, all or nothing. `correlationIds[i]`
    * belongs to `commands[i]`.
    *
-   * A batch that books in full on the seats this replica last saw is written
-   * at once, without a read. A batch it would refuse in full for want of
+   * A batch that books in full on the seats and sales windows this replica
+   * last saw is written at once, without a read (the database checks both as
+   * it inserts: a seat gone or a window closed meanwhile fails the write). A batch it would refuse in full for want of
    * seats is read and written in one statement, if that statement's snapshot
    * agrees. Any other batch, or one a constraint or that snapshot refused, is
    * decided on a read without locks, then written in a statement of its own
@@ -139,11 +148,16 @@ export class Reservations {
   ): Promise<ReserveOutcome[]> {
     const eventIds = distinctEventIds(commands);
     const lastSeen = new Map<number, number>();
+    const guessedSales = new Map<number, EventSales>();
+    const now = Date.now();
     for (const eventId of eventIds) {
       const left = this.lastSeatsLeft.get(eventId);
-      if (left !== undefined) lastSeen.set(eventId, left);
+      const window = this.lastWindows.get(eventId);
+      if (left === undefined || window === undefined) continue;
+      lastSeen.set(eventId, left);
+      guessedSales.set(eventId, { state: salesStateAt(window, now), window });
     }
-    const unread = allocateSeats(commands, lastSeen, NO_BOOKINGS);
+    const unread = allocateSeats(commands, lastSeen, NO_BOOKINGS, guessedSales);
     if (writableBeforeReading(unread)) {
       // Taken before the write, so that batches in flight at the same time do not count the same seats.
       this.remember(commands, unread, lastSeen);
@@ -159,8 +173,8 @@ export class Reservations {
     } else {
       facts = await this.store.readBatchFacts(commands, eventIds);
     }
-    const allocations = allocateSeats(commands, facts.seatsLeft, facts.booked);
-    this.remember(commands, allocations, facts.seatsLeft);
+    const allocations = allocateSeats(commands, facts.seatsLeft, facts.booked, facts.sales);
+    this.remember(commands, allocations, facts.seatsLeft, facts.sales);
     if (writableWithoutLocks(commands, allocations, facts.seatsLeft)) {
       const written = await this.writeBatch(commands, correlationIds, allocations, startBy);
       if (written !== LOST_RACE) return written;
@@ -185,8 +199,8 @@ export class Reservations {
       commands,
       eventIds,
       (facts) => {
-        allocations = allocateSeats(commands, facts.seatsLeft, facts.booked);
-        this.remember(commands, allocations, facts.seatsLeft);
+        allocations = allocateSeats(commands, facts.seatsLeft, facts.booked, facts.sales);
+        this.remember(commands, allocations, facts.seatsLeft, facts.sales);
         return {
           ...winnersOf(commands, correlationIds, allocations),
           failures: failedEvents(commands, correlationIds, allocations),
@@ -221,24 +235,32 @@ export class Reservations {
     return inserted === LOST_RACE ? inserted : answersOf(commands, allocations, inserted);
   }
 
-  /** Keeps the seats a decided batch leaves its events, given the seats it was decided on. */
+  /**
+   * Keeps the seats a decided batch leaves its events, given the seats it was
+   * decided on, and the events' sales windows when they were read.
+   */
   private remember(
     commands: readonly ReserveBookingCommand[],
     allocations: readonly Allocation[],
     seatsLeftBefore: ReadonlyMap<number, number>,
+    salesRead?: ReadonlyMap<number, EventSales>,
   ): void {
     // A guess may be dropped at any time: past a bound, all are, and the next batches read.
-    if (this.lastSeatsLeft.size > MAX_REMEMBERED_EVENTS) this.lastSeatsLeft.clear();
+    if (this.lastSeatsLeft.size > MAX_REMEMBERED_EVENTS) {
+      this.lastSeatsLeft.clear();
+      this.lastWindows.clear();
+    }
+    for (const [eventId, sales] of salesRead ?? []) this.lastWindows.set(eventId, sales.window);
     for (const [eventId, left] of seatsLeftAfter(commands, allocations, seatsLeftBefore)) {
       this.lastSeatsLeft.set(eventId, left);
     }
   }
 }
 
-const SOLD_OUT: ReserveResult = { rejection: 'sold_out' };
+const SOLD_OUT: ReserveResult = { rejection: { reason: 'sold_out' } };
 
 const isRetryOfOwnBooking = (command: ReserveCommand, outcome: ReserveOutcome): outcome is ReserveResult =>
-  command.retry_of !== undefined && 'rejection' in outcome && outcome.rejection === 'already_booked';
+  command.retry_of !== undefined && 'rejection' in outcome && outcome.rejection.reason === 'already_booked';
 
 const distinctEventIds = (commands: readonly ReserveBookingCommand[]): number[] =>
   [...new Set(commands.map((c) => c.event_id))].sort((a, b) => a - b);

@@ -24,6 +24,11 @@ export const PgErrorCode = {
   /** `assert_before_deadline` (migration 0007): the command reached PostgreSQL too late, nothing written. */
   PastDeadline: 'BK001',
   /**
+   * The seat-counter trigger (migration 0010) refused a booking of an event not on sale; raised only when
+   * the window changed after the statement's snapshot (which saw the event on sale). Nothing written.
+   */
+  NotOnSale: 'BK002',
+  /**
    * The server is a standby: during a failover the database's address may lead to one before its
    * promotion ends. The write was refused, nothing written.
    */
@@ -54,18 +59,24 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+/** Errors that roll a statement back whole because a concurrent writer overtook it. */
+const OVERTAKEN: ReadonlySet<string> = new Set([PgErrorCode.DeadlockDetected, PgErrorCode.NotOnSale]);
+
 /**
- * Runs one self-contained statement again when PostgreSQL chose it as a
- * deadlock victim: the statement was rolled back whole, so repeating it is
- * safe. Every lock on an events row is taken in id order with one strength,
- * so deadlocks on them are not expected; this is the safety net if one comes.
+ * Runs one self-contained statement again when a concurrent writer overtook
+ * it: PostgreSQL chose it as a deadlock victim, or an organiser changed the
+ * event's sales window between its snapshot and its lock (BK002). The
+ * statement was rolled back whole, so repeating it is safe, and the repeat
+ * sees the change. Every lock on an events row is taken in id order with one
+ * strength, so deadlocks on them are not expected; this is the safety net if
+ * one comes.
  */
-export async function retryOnDeadlock<T>(statement: () => Promise<T>, attempts = 3): Promise<T> {
+export async function retryWhenOvertaken<T>(statement: () => Promise<T>, attempts = 3): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await statement();
     } catch (error) {
-      if (attempt >= attempts || postgresErrorCode(error) !== PgErrorCode.DeadlockDetected) throw error;
+      if (attempt >= attempts || !OVERTAKEN.has(postgresErrorCode(error) ?? '')) throw error;
     }
   }
 }

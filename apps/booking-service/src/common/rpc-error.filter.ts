@@ -16,6 +16,7 @@ const COMMAND_SUBJECTS: ReadonlySet<string> = new Set([
   BookingSubjects.reserveBatch,
   BookingSubjects.cancel,
   BookingSubjects.createEvent,
+  BookingSubjects.updateEvent,
 ]);
 
 /**
@@ -71,6 +72,13 @@ export function failureReply(error: unknown, logger: Logger, kind: 'command' | '
   if (error instanceof NotStartedError) return fail({ code: ErrorCode.NotStarted, message: error.message });
   if (code === PgErrorCode.PastDeadline) {
     return fail({ code: ErrorCode.NotStarted, message: new NotStartedError('deadline').message });
+  }
+  if (code === PgErrorCode.NotOnSale) {
+    // Overtaken again and again by changes of the event's window (see `retryWhenOvertaken`): nothing written.
+    return fail({
+      code: ErrorCode.Unavailable,
+      message: 'The event changed while booking; nothing was done, try again',
+    });
   }
   const unsent = failedBeforeSending(error);
   // The driver's own message ("connect ECONNREFUSED …"), not Drizzle's wrapper, which quotes the statement and its parameters.

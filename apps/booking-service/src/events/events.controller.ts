@@ -5,18 +5,23 @@ import {
   ErrorMessages,
   fail,
   getByIdSchema,
+  listEventsSchema,
   ok,
   seatsQuerySchema,
+  updateEventCommandSchema,
   type CreateEventCommand,
   type EventView,
   type GetByIdQuery,
+  type ListEventsQuery,
   type SeatsQuery,
   type SeatUpdate,
   type ServiceReply,
+  type UpdateEventCommand,
 } from '@booking/shared';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext } from '@nestjs/microservices';
 import { commandStartBy } from '../common/command-deadline.js';
+import { correlationIdOf } from '../common/correlation-id.js';
 import { ValidPayload } from '../common/valid-payload.js';
 import { BOOKING_SERVICE_CONFIG, type BookingServiceConfig } from '../config.js';
 import { EventsRepository } from './events.repository.js';
@@ -34,6 +39,22 @@ export class EventCommandsController {
     @Ctx() context: NatsContext,
   ): Promise<ServiceReply<EventView>> {
     return ok(await this.events.create(command, commandStartBy(context, this.config)));
+  }
+
+  /**
+   * An organiser's change or closing of the sales, recorded as `event.updated` with the request's
+   * correlation id. Capacity raised and sales closed are outcomes of this command, where anything that
+   * must follow them in the same transaction (a waitlist's turn) would hook in.
+   */
+  @MessagePattern(BookingSubjects.updateEvent)
+  async update(
+    @ValidPayload(updateEventCommandSchema) command: UpdateEventCommand,
+    @Ctx() context: NatsContext,
+  ): Promise<ServiceReply<EventView>> {
+    const outcome = await this.events.update(command, correlationIdOf(context), commandStartBy(context, this.config));
+    if ('event' in outcome) return ok(outcome.event);
+    if ('conflict' in outcome) return fail({ code: ErrorCode.EventChangeConflict, message: outcome.conflict });
+    return fail({ code: ErrorCode.EventNotFound, message: ErrorMessages.eventNotFound(command.id) });
   }
 }
 
@@ -53,7 +74,7 @@ export class EventQueriesController {
   }
 
   @MessagePattern(BookingSubjects.listEvents)
-  async list(): Promise<ServiceReply<EventView[]>> {
-    return ok(await this.events.list());
+  async list(@ValidPayload(listEventsSchema) query: ListEventsQuery): Promise<ServiceReply<EventView[]>> {
+    return ok(await this.events.list(query));
   }
 }

@@ -1,4 +1,4 @@
-import { BookingEventType, type BookingEvent, type BookingFailedData } from '@booking/shared';
+import { BookingEventType, type BookingEvent, type BookingFailedData, type EventUpdatedData } from '@booking/shared';
 import { sql, type SQL } from 'drizzle-orm';
 
 /**
@@ -47,6 +47,11 @@ export const insertFailedEvents = (failures: readonly FailedEvent[], onlyIf: SQL
               ${sql.param(failures.map((f) => JSON.stringify(f.data)))}::jsonb[])
     AS f(event_id, correlation_id, data)
   WHERE ${onlyIf}`;
+
+/** `event.updated`: an organiser's change of an event, written in the transaction that makes it. */
+export const insertEventUpdatedEvent = (data: EventUpdatedData, correlationId: string) => sql`
+  INSERT INTO outbox (type, event_id, correlation_id, data)
+  VALUES (${BookingEventType.eventUpdated}, ${data.event_id}, ${correlationId}, ${JSON.stringify(data)}::jsonb)`;
 
 /** An outbox row as read back, for publishing or for a booking's history. */
 export interface OutboxEventRow {

@@ -5,7 +5,8 @@ export type BookingCounts = Map<number, number>;
 
 /**
  * Folds booking events into the net number of bookings per event: +1 per
- * `booking.created`, -1 per `booking.cancelled`; `booking.failed` changes nothing.
+ * `booking.created`, -1 per `booking.cancelled`; `booking.failed` and
+ * `event.updated` (an organiser's change, capacity included) change no booking.
  */
 export function rebuildBookingCounts(events: Iterable<BookingEvent>): BookingCounts {
   const counts: BookingCounts = new Map();

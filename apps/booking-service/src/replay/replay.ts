@@ -24,7 +24,15 @@ export interface ReplayReport {
   /** The start of the compared window: `--since`, moved up to the horizon if earlier. */
   since: string | null;
   horizon: ReplayHorizon;
-  replayed: { total: number; created: number; cancelled: number; failed: number; malformed: number };
+  /** Events replayed by type; `eventUpdated` (organisers' changes) counts toward no booking. */
+  replayed: {
+    total: number;
+    created: number;
+    cancelled: number;
+    failed: number;
+    eventUpdated: number;
+    malformed: number;
+  };
   /** What the rebuilt counts were compared with: the bookings table (full replay) or the outbox since `since`. */
   comparedWith: 'bookings' | 'outbox';
   eventsCompared: number;
@@ -57,7 +65,12 @@ export async function replayBookingEvents(
     requestedSince ? horizon.outbox?.oldest : undefined,
   ]);
   const replayed: BookingCounts = new Map();
-  const byType = { [BookingEventType.created]: 0, [BookingEventType.cancelled]: 0, [BookingEventType.failed]: 0 };
+  const byType: Record<BookingEventType, number> = {
+    [BookingEventType.created]: 0,
+    [BookingEventType.cancelled]: 0,
+    [BookingEventType.failed]: 0,
+    [BookingEventType.eventUpdated]: 0,
+  };
   // Folded as they arrive: a long stream is never held in memory.
   const { malformed } = await scanBookingEvents(nats, { stream, since }, ({ event }) => {
     if (since && new Date(event.occurred_at) < since) return;
@@ -70,11 +83,19 @@ export async function replayBookingEvents(
   const created = byType[BookingEventType.created];
   const cancelled = byType[BookingEventType.cancelled];
   const failed = byType[BookingEventType.failed];
+  const eventUpdated = byType[BookingEventType.eventUpdated];
   return {
     stream,
     since: since?.toISOString() ?? null,
     horizon,
-    replayed: { total: created + cancelled + failed, created, cancelled, failed, malformed },
+    replayed: {
+      total: created + cancelled + failed + eventUpdated,
+      created,
+      cancelled,
+      failed,
+      eventUpdated,
+      malformed,
+    },
     comparedWith: since ? 'outbox' : 'bookings',
     eventsCompared: new Set([...replayed.keys(), ...database.keys()]).size,
     mismatches,
@@ -144,6 +165,7 @@ export function formatReport(report: ReplayReport): string {
       : 'The stream holds every event it took in: the whole history is checkable.',
     `Replayed ${replayed.total} events ${report.since ? `since ${report.since}` : 'from the start of the stream'}` +
       ` (created ${replayed.created}, cancelled ${replayed.cancelled}, failed ${replayed.failed}` +
+      `, event updates ${replayed.eventUpdated}` +
       `${replayed.malformed ? `, malformed ${replayed.malformed}` : ''}).`,
   ];
   if (report.matches) {

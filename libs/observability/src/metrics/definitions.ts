@@ -80,7 +80,7 @@ export const Metrics = {
   // booking-service
   bookingReservations: define({
     name: 'booking_reservations_total',
-    help: 'Reservation commands by outcome: created, duplicate, sold_out, not_found, invalid, error.',
+    help: 'Reservation commands by outcome: created, duplicate, sold_out, sales_not_open, sales_closed, not_found, invalid, error.',
     type: 'counter',
     labelNames: ['outcome'],
     exportedBy: ['booking-service'],
@@ -176,6 +176,8 @@ export const ReservationOutcome = {
   created: 'created',
   duplicate: 'duplicate',
   soldOut: 'sold_out',
+  salesNotOpen: 'sales_not_open',
+  salesClosed: 'sales_closed',
   notFound: 'not_found',
   invalid: 'invalid',
   error: 'error',
