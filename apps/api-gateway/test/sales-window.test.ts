@@ -44,16 +44,13 @@ function salesWindowSuite(title: string, options: StackOptions): void {
           [eventId],
         )
       ).rows[0]!.iso;
-    /** Many reservations at once, distinct users: they reach the booking service in batches. */
-    async function burst(eventId: number, count: number, tag: string): Promise<ApiResponse[]> {
-      const before = batchMessages;
-      const responses = await Promise.all(
+    /** Many reservations at once, distinct users: they reach the booking service in batches (see `batchesFormed`). */
+    const burst = (eventId: number, count: number, tag: string): Promise<ApiResponse[]> =>
+      Promise.all(
         Array.from({ length: count }, (_, i) => stack.reserve({ event_id: eventId, user_id: `${tag}-${i}` })),
       );
-      // Batches formed: the window is checked on that path too.
-      expect(batchMessages).toBeGreaterThan(before);
-      return responses;
-    }
+    /** Checks that batches formed since `before` (a count of batch messages): the window is checked on that path too. */
+    const batchesFormed = (before: number) => expect(batchMessages).toBeGreaterThan(before);
     const expectAllRefused = (responses: ApiResponse[], message: string) => {
       expect(countStatuses(responses)).toEqual({ 409: responses.length });
       for (const response of responses) {
@@ -119,12 +116,14 @@ function salesWindowSuite(title: string, options: StackOptions): void {
       const closed = await eventWith(50, { sales_close_at: "now() - interval '1 minute'" });
       const started = await eventWith(50, { starts_at: "now() - interval '1 minute'" });
       const opensAt = await salesOpenAt(notOpen);
+      const before = batchMessages;
       // Twice each: the first burst reads the event, the second goes on what the replica then remembers of it.
       for (const round of [1, 2]) {
         expectAllRefused(await burst(notOpen, 80, `early-${round}`), `Sales for event ${notOpen} open at ${opensAt}`);
         expectAllRefused(await burst(closed, 80, `closed-${round}`), `Sales for event ${closed} have closed`);
         expectAllRefused(await burst(started, 80, `started-${round}`), `Sales for event ${started} have closed`);
       }
+      batchesFormed(before);
       expect(await stack.db.count('bookings', 'event_id = ANY($1)', [[notOpen, closed, started]])).toBe(0);
       expect(await failedReasons(notOpen)).toEqual([{ reason: 'sales_not_open', n: 160 }]);
       expect(await failedReasons(closed)).toEqual([{ reason: 'sales_closed', n: 160 }]);
@@ -132,6 +131,7 @@ function salesWindowSuite(title: string, options: StackOptions): void {
 
     it('books nothing once sales close, though the replica last saw the event on sale with seats to spare', async () => {
       const eventId = await stack.db.createEvent(500);
+      const before = batchMessages;
       // The replicas now remember 500 - 60 seats and an open window: the next batches are written unread.
       const open = await burst(eventId, 60, 'warm');
       expect(countStatuses(open)).toEqual({ 201: 60 });
@@ -140,6 +140,7 @@ function salesWindowSuite(title: string, options: StackOptions): void {
       for (const round of [1, 2]) {
         expectAllRefused(await burst(eventId, 100, `after-close-${round}`), `Sales for event ${eventId} have closed`);
       }
+      batchesFormed(before);
       expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(60);
       const { rows } = await stack.db.query<{ booked_seats: number }>('SELECT booked_seats FROM events WHERE id = $1', [
         eventId,
@@ -149,6 +150,7 @@ function salesWindowSuite(title: string, options: StackOptions): void {
 
     it('books once the window opens, though the replica last saw it shut, and never past capacity', async () => {
       const eventId = await eventWith(30, { sales_open_at: "now() + interval '1 day'" });
+      const before = batchMessages;
       expect(countStatuses(await burst(eventId, 60, 'too-early'))).toEqual({ 409: 60 });
       // The organiser opens sales now (by SQL here; PATCH in organiser-tools.test.ts).
       await stack.db.query("UPDATE events SET sales_open_at = now() - interval '1 second' WHERE id = $1", [eventId]);
@@ -157,6 +159,7 @@ function salesWindowSuite(title: string, options: StackOptions): void {
       for (const refused of responses.filter((r) => r.status === 409)) {
         expect(refused.body.message).toBe(`No available seats for event ${eventId}`);
       }
+      batchesFormed(before);
       expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(30);
     });
 
