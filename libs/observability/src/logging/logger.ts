@@ -10,6 +10,11 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Where JSON lines go; standard output by default. */
   destination?: DestinationStream;
+  /**
+   * Standard output written synchronously: a line has left the process when the call returns (at the
+   * price of a write per line on the event loop). Asynchronous by default.
+   */
+  sync?: boolean;
 }
 
 /** Fields that may hold credentials are never written, wherever they appear in a log object. */
@@ -30,7 +35,7 @@ const REDACTED_PATHS = [
  * One JSON line per log call with `service`, `level` (as text, for Loki),
  * `time`, and the current `correlationId` when a request is in flight.
  */
-export function createLogger({ service, level, destination }: LoggerOptions): Logger {
+export function createLogger({ service, level, destination, sync = false }: LoggerOptions): Logger {
   return pino(
     {
       level,
@@ -45,7 +50,7 @@ export function createLogger({ service, level, destination }: LoggerOptions): Lo
         return correlationId === undefined ? {} : { correlationId };
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? pino.destination({ dest: 1, sync }),
   );
 }
 

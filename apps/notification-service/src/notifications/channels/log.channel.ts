@@ -1,7 +1,6 @@
 import { LOGGER, type Logger } from '@booking/observability';
 import { BookingEventType, type BookingEvent } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
-import type { DeliveryAttempts, DeliveryOutcome, NotificationChannel } from './notification-channel.js';
 
 const MESSAGES: Record<BookingEvent['type'], string> = {
   [BookingEventType.created]: 'Booking made',
@@ -13,11 +12,11 @@ const MESSAGES: Record<BookingEvent['type'], string> = {
  * One log line per booking event, at info, its facts as fields: `notification`
  * (the event type), `message_id` (the envelope's id), `booking_id`, `event_id`
  * (the event booked), `user_id`, `occurred_at`, `correlationId`, and for a
- * refusal its `reason`.
+ * refusal its `reason`. Written while the event is recorded, before the commit:
+ * it cannot fail on its own, so its delivery is recorded as delivered at once.
  */
 @Injectable()
-export class LogChannel implements NotificationChannel {
-  readonly name = 'log';
+export class LogChannel {
   private readonly logger: Logger;
 
   constructor(@Inject(LOGGER) logger: Logger) {
@@ -26,21 +25,22 @@ export class LogChannel implements NotificationChannel {
     this.logger = logger.child({ context: 'Notification' }, { redact: [] });
   }
 
-  deliver(event: BookingEvent, attempts: DeliveryAttempts): Promise<DeliveryOutcome> {
-    const { data } = event;
-    this.logger.info(
-      {
-        notification: event.type,
-        message_id: event.id,
-        booking_id: 'booking_id' in data ? data.booking_id : undefined,
-        event_id: data.event_id,
-        user_id: data.user_id,
-        reason: 'reason' in data ? data.reason : undefined,
-        occurred_at: event.occurred_at,
-        correlationId: event.correlation_id,
-      },
-      MESSAGES[event.type],
-    );
-    return Promise.resolve({ status: 'delivered', attempts: attempts.previous + 1 });
+  write(events: readonly BookingEvent[]): void {
+    for (const event of events) {
+      const { data } = event;
+      this.logger.info(
+        {
+          notification: event.type,
+          message_id: event.id,
+          booking_id: 'booking_id' in data ? data.booking_id : undefined,
+          event_id: data.event_id,
+          user_id: data.user_id,
+          reason: 'reason' in data ? data.reason : undefined,
+          occurred_at: event.occurred_at,
+          correlationId: event.correlation_id,
+        },
+        MESSAGES[event.type],
+      );
+    }
   }
 }
