@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PrivateNatsServer, TestDatabase, waitUntil } from '@booking/testing';
 import { ensureBookingEventsStream, namesFor, type BookingEvent, type BookingEventType } from '@booking/shared';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -161,6 +162,24 @@ describe('notification service: batches', () => {
       correlationId: first.correlation_id,
       occurred_at: first.occurred_at,
     });
+  });
+
+  it('a batch waits NOTIFICATION_BATCH_DELAY_MS for more events, and goes at once when full', async () => {
+    const consumer = await newConsumer();
+    await startService(consumer, { NOTIFICATION_BATCH_SIZE: '4', NOTIFICATION_BATCH_DELAY_MS: '10000' });
+    const events = Array.from({ length: 4 }, (_, i) => created(i));
+    const ids = events.map((event) => event.id);
+    for (const event of events.slice(0, 3)) await publish([event]);
+    await sleep(1_000);
+    expect(await recorded(ids)).toEqual([]);
+
+    await publish([events[3]!]);
+    await waitUntil(async () => (await recorded(ids)).length === 4, 5_000, 'the full batch recorded');
+    const { rows } = await db.query<{ n: string }>(
+      'SELECT count(DISTINCT xmin::text) AS n FROM notifications.received_events WHERE event_id = ANY($1::uuid[])',
+      [ids],
+    );
+    expect(Number(rows[0]!.n)).toBe(1);
   });
 
   it('logs an event once however often it comes, and finishes a log delivery an earlier version left pending', async () => {
