@@ -54,6 +54,41 @@ export function createLogger({ service, level, destination, sync = false }: Logg
   );
 }
 
+/** A logger whose lines are held until `flush()` (see `holdLines`). */
+export interface HeldLines {
+  logger: Logger;
+  /** Writes the lines held, in one write to the destination. */
+  flush(): void;
+}
+
+/**
+ * A logger writing the lines `logger` (made by `createLogger`) would, with the same fields and level, to its
+ * destination, held until `flush()` hands them over in one write: on a synchronous destination, one system
+ * call for many lines.
+ */
+export function holdLines(logger: Logger): HeldLines {
+  const destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+  let held = '';
+  const holder = createLogger({
+    service: (logger.bindings() as { service: string }).service,
+    level: logger.level as LogLevel,
+    destination: {
+      write: (line: string) => {
+        held += line;
+      },
+    },
+  });
+  return {
+    logger: holder,
+    flush: () => {
+      if (held === '') return;
+      const lines = held;
+      held = '';
+      destination.write(lines);
+    },
+  };
+}
+
 /** Nest's own loggers that narrate start-up one line per module, route and subscription. */
 const NEST_START_UP_CONTEXTS: ReadonlySet<string> = new Set([
   'InstanceLoader',

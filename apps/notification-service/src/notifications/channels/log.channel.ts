@@ -1,4 +1,4 @@
-import { LOGGER, type Logger } from '@booking/observability';
+import { holdLines, LOGGER, type HeldLines, type Logger } from '@booking/observability';
 import { BookingEventType, type BookingEvent } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
 
@@ -17,14 +17,18 @@ const MESSAGES: Record<BookingEvent['type'], string> = {
  */
 @Injectable()
 export class LogChannel {
+  /** A batch's lines go out in one write. */
+  private readonly lines: HeldLines;
   private readonly logger: Logger;
 
   constructor(@Inject(LOGGER) logger: Logger) {
+    this.lines = holdLines(logger);
     // The fields below are the only ones written, none of them a credential: no need for the service
     // logger's redaction, which looks into every field of every line and is most of a line's cost.
-    this.logger = logger.child({ context: 'Notification' }, { redact: [] });
+    this.logger = this.lines.logger.child({ context: 'Notification' }, { redact: [] });
   }
 
+  /** Writes one line per event; they have left the process when this returns (the service logs synchronously). */
   write(events: readonly BookingEvent[]): void {
     for (const event of events) {
       const { data } = event;
@@ -42,5 +46,6 @@ export class LogChannel {
         MESSAGES[event.type],
       );
     }
+    this.lines.flush();
   }
 }
