@@ -15,6 +15,9 @@ export async function startNotificationService(
     {
       service: 'notification-service',
       logLevel: config.LOG_LEVEL,
+      // The log channel's lines are notifications, written before the commit that records their events:
+      // a line must have left the process by then, or a crash could lose the line of a recorded event.
+      logSync: true,
       module: (observability) => AppModule.forConfig(config, observability),
     },
     options,

@@ -47,9 +47,14 @@ export const notificationServiceEnvSchema = commonEnvSchema
       ),
     /**
      * Events recorded together, in one statement, at most (and never more than NOTIFICATION_MAX_IN_FLIGHT):
-     * those that arrive while a batch is being recorded form the next one.
+     * those that arrive while a batch is being recorded (or within NOTIFICATION_BATCH_DELAY_MS) form the next one.
      */
     NOTIFICATION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(256),
+    /**
+     * How long the first event of a batch waits for others before the batch is recorded (a full batch goes at
+     * once): each batch costs round trips to PostgreSQL and NATS whatever its size.
+     */
+    NOTIFICATION_BATCH_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(20),
     /** Events received and not yet acknowledged, at most (the consumer's max_ack_pending). */
     NOTIFICATION_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(1_024),
     /**

@@ -130,7 +130,7 @@ export const receivedEvents = notificationsSchema.table(
     bookingEventId: uuid('event_id').primaryKey(),
     type: varchar('type', { length: 64 }).notNull(),
     correlationId: varchar('correlation_id', { length: 255 }).notNull(),
-    envelope: jsonb('envelope').notNull(),
+    envelope: jsonb('envelope'),
     receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (table) => [index('received_events_received_at_idx').on(table.receivedAt)],

@@ -4,14 +4,17 @@ import {
   correlationIdOrNew,
   createLogger,
   currentCorrelationId,
+  holdLines,
   PinoLoggerService,
   runWithCorrelationId,
 } from '../src/index.js';
 
 class Lines {
   private text = '';
+  writes = 0;
   write(chunk: string): void {
     this.text += chunk;
+    this.writes += 1;
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   all(): any[] {
@@ -44,6 +47,23 @@ describe('correlation ids', () => {
       expect(currentCorrelationId()).toBe('outer');
     });
     expect(currentCorrelationId()).toBeUndefined();
+  });
+});
+
+describe('holdLines', () => {
+  it("holds a logger's lines, with its fields and level, until one write hands them to its destination", () => {
+    const lines = new Lines();
+    const logger = createLogger({ service: 'notification-service', level: 'info', destination: lines });
+    const held = holdLines(logger);
+    for (const n of [1, 2, 3]) held.logger.info({ n }, 'held');
+    held.logger.debug('below the level');
+    expect(lines.writes).toBe(0);
+    held.flush();
+    held.flush(); // nothing left: no write
+    expect(lines.writes).toBe(1);
+    expect(lines.all()).toEqual(
+      [1, 2, 3].map((n) => expect.objectContaining({ service: 'notification-service', level: 'info', n, msg: 'held' })),
+    );
   });
 });
 

@@ -27,6 +27,8 @@ export interface ServiceAppOptions {
   /** The service's name in its log lines. */
   service: string;
   logLevel: LogLevel;
+  /** Standard output written synchronously (see `createLogger`). */
+  logSync?: boolean;
   /** The service's root module, given the instance's logger and metrics registry. */
   module: (observability: Observability) => DynamicModule;
   /** Options for Fastify beyond the request id every service generates. */
@@ -41,13 +43,14 @@ export interface ServiceAppOptions {
  * logger and the HTTP metrics hooks need them first; shutdown hooks are on.
  */
 export async function createServiceApp(
-  { service, logLevel, module, fastify, nest }: ServiceAppOptions,
+  { service, logLevel, logSync, module, fastify, nest }: ServiceAppOptions,
   options: StartOptions = {},
 ): Promise<NestFastifyApplication> {
   const logger = createLogger({
     service,
     level: options.logger === false ? 'silent' : logLevel,
     destination: options.logDestination,
+    sync: logSync,
   });
   const registry = createMetricsRegistry();
   const adapter = new FastifyAdapter({ genReqId, ...fastify });

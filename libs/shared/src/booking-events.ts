@@ -97,8 +97,10 @@ export const bookingEventSchema = z.discriminatedUnion('type', [
 ]);
 export type BookingEvent = z.infer<typeof bookingEventSchema>;
 
+const utf8 = new TextDecoder();
+
 /** Parses and checks one message body; throws on anything that is not a booking event. */
 export function parseBookingEvent(bytes: Uint8Array | string): BookingEvent {
-  const text = typeof bytes === 'string' ? bytes : new TextDecoder().decode(bytes);
+  const text = typeof bytes === 'string' ? bytes : utf8.decode(bytes);
   return bookingEventSchema.parse(JSON.parse(text));
 }

@@ -37,9 +37,9 @@ const PULL_EXPIRES_MS = 5_000;
 
 /**
  * The durable JetStream consumer of booking events, with explicit acks, taking
- * events in batches: the messages that arrive while a batch is being recorded
- * form the next one (up to NOTIFICATION_BATCH_SIZE), so a lone event goes at
- * once and a backlog goes in full batches. A message is acknowledged only once
+ * events in batches: the messages that arrive while a batch is being recorded,
+ * or within NOTIFICATION_BATCH_DELAY_MS of the first, form the next one (up to
+ * NOTIFICATION_BATCH_SIZE), so a backlog goes in full batches. A message is acknowledged only once
  * its deliveries are recorded, so a crash means redelivery, and the delivery
  * record makes redelivery harmless.
  */
@@ -54,7 +54,12 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
   private readonly unsettled = new Set<JsMsg>();
   /** Received, waiting for the next batch. */
   private waiting: JsMsg[] = [];
-  private batchScheduled = false;
+  /** When the oldest message waiting arrived. */
+  private waitingSince = 0;
+  /** Starts the next batch once the oldest message waiting has waited NOTIFICATION_BATCH_DELAY_MS. */
+  private batchTimer?: NodeJS.Timeout;
+  /** The next batch starts after the messages of this turn of the event loop have arrived. */
+  private startingAtOnce = false;
   /** A batch is being recorded; the next one waits for it, gathering what arrives meanwhile. */
   private recording = false;
   private readonly batches = new Set<Promise<void>>();
@@ -105,6 +110,7 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
   async onApplicationShutdown(): Promise<void> {
     this.shutdown.abort();
     clearInterval(this.heartbeat);
+    clearTimeout(this.batchTimer);
     await this.messages?.close();
     // Each batch ends at once (its deliveries stop, its events are offered again); so do the ones still waiting.
     await Promise.allSettled([...this.batches]);
@@ -184,22 +190,43 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
       return;
     }
     this.unsettled.add(message);
+    if (this.waiting.length === 0) this.waitingSince = performance.now();
     this.waiting.push(message);
     this.scheduleBatch();
   }
 
-  /** Starts the next batch after the messages of this turn of the event loop have arrived, unless one is recording. */
+  /**
+   * Schedules the next batch, unless one is recording: at once when it is full or the oldest message has
+   * waited NOTIFICATION_BATCH_DELAY_MS, else when it will have. A batch costs round trips to
+   * PostgreSQL and NATS whatever its size, so a few milliseconds' wait makes each event cheaper.
+   */
   private scheduleBatch(): void {
-    if (this.batchScheduled || this.recording || this.waiting.length === 0) return;
-    this.batchScheduled = true;
-    setImmediate(() => {
-      this.batchScheduled = false;
-      if (this.recording || this.shutdown.signal.aborted) return;
-      const messages = this.waiting.splice(0, this.config.NOTIFICATION_BATCH_SIZE);
-      if (messages.length === 0) return;
-      const batch = this.handle(messages).finally(() => this.batches.delete(batch));
-      this.batches.add(batch);
-    });
+    if (this.recording || this.waiting.length === 0 || this.startingAtOnce) return;
+    // Full: as many as a batch takes, or as many as JetStream sends before acknowledgements.
+    const full =
+      this.waiting.length >= this.config.NOTIFICATION_BATCH_SIZE ||
+      this.unsettled.size >= this.config.NOTIFICATION_MAX_IN_FLIGHT;
+    const wait = full ? 0 : this.waitingSince + this.config.NOTIFICATION_BATCH_DELAY_MS - performance.now();
+    if (wait > 0) {
+      this.batchTimer ??= setTimeout(() => this.startBatch(), wait);
+      return;
+    }
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.startingAtOnce = true;
+    setImmediate(() => this.startBatch());
+  }
+
+  private startBatch(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    this.startingAtOnce = false;
+    if (this.recording || this.shutdown.signal.aborted) return;
+    // What stays waiting has waited at least as long: it goes as soon as this batch is recorded.
+    const messages = this.waiting.splice(0, this.config.NOTIFICATION_BATCH_SIZE);
+    if (messages.length === 0) return;
+    const batch = this.handle(messages).finally(() => this.batches.delete(batch));
+    this.batches.add(batch);
   }
 
   private async handle(messages: JsMsg[]): Promise<void> {

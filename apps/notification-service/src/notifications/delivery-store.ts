@@ -1,4 +1,5 @@
 import type { DatabaseConnection } from '@booking/database';
+import type pg from 'pg';
 import type { BookingEvent } from '@booking/shared';
 import { Inject, Injectable } from '@nestjs/common';
 import { DATABASE } from '@booking/service-kit';
@@ -18,7 +19,7 @@ export interface DeliveryUpdate {
   error?: string;
 }
 
-/** PostgreSQL refused a batch for what one of its events holds (SQLSTATE class 22 or 23), not for being unavailable. */
+/** PostgreSQL refused a batch for what one of its events holds, not for being unavailable. */
 export class UnstorableEvents extends Error {
   override name = 'UnstorableEvents';
 }
@@ -29,11 +30,20 @@ interface QueuedUpdate {
   reject: (error: unknown) => void;
 }
 
+/** The channel delivered while its event is recorded: a log line cannot fail on its own. */
+export const LOG_CHANNEL = 'log';
+
+/**
+ * SQLSTATE classes of a batch refused for what it holds rather than for PostgreSQL being unavailable:
+ * 21 (one event twice under two spellings of its id), 22 (data exception), 23 (integrity constraint).
+ */
+const UNSTORABLE_CLASSES = ['21', '22', '23'];
+
 /**
  * The notification service's record, in its own `notifications` schema: each
  * event id once (received_events) and one row per (event, channel) in
  * deliveries — `pending`, `delivered`, or `dead_letter` after the last attempt.
- * A batch of events is recorded by one statement, and delivery updates are
+ * A batch of events is recorded by one transaction, and delivery updates are
  * written together: one UPDATE at a time, carrying every update that arrived
  * while the one before ran.
  */
@@ -45,52 +55,61 @@ export class DeliveryStore {
   constructor(@Inject(DATABASE) private readonly database: DatabaseConnection) {}
 
   /**
-   * Records the events (each once, whatever the number of redeliveries) with a
-   * pending delivery per channel, and returns each event's deliveries still to
-   * do: all of them the first time, only the unfinished ones after a crash,
-   * none for a duplicate of a handled event. One statement, one transaction.
+   * Records the events (each once, whatever the number of redeliveries; their ids distinct) in one
+   * transaction: the log channel's delivery as `delivered`, and a pending delivery for each of
+   * `channels` (delivered after the commit). `log` is called, before the commit, with the events whose
+   * log delivery this transaction records, so a line is written before its record commits, and again
+   * after a failed commit or a crash. Returns, by index in `events`, each event's deliveries still to
+   * make after the commit: all of `channels` the first time, only the unfinished ones after a crash; an
+   * event this transaction did nothing for (a duplicate of a handled event) is absent. The envelope is
+   * kept (for re-driving a dead letter) only with channels that can dead-letter it.
    */
-  async receive(events: readonly BookingEvent[], channels: readonly string[]): Promise<Map<string, PendingDelivery[]>> {
-    let rows: { event_id: string; channel: string; attempts: number }[];
+  async receive(
+    events: readonly BookingEvent[],
+    channels: readonly string[],
+    log: (events: BookingEvent[]) => void,
+  ): Promise<Map<number, PendingDelivery[]>> {
+    const keepEnvelopes = channels.length > 0;
+    const batch = JSON.stringify(
+      keepEnvelopes ? events : events.map(({ id, type, correlation_id }) => ({ id, type, correlation_id })),
+    );
+    const client = await this.database.pool.connect();
+    let broken: Error | undefined;
     try {
-      ({ rows } = await this.database.pool.query(
-        // The deliveries inserted here are not in the statement's snapshot, the ones from before are:
-        // the two halves of the UNION never overlap.
-        `WITH batch AS (
-           SELECT (e->>'id')::uuid AS event_id, e->>'type' AS type, e->>'correlation_id' AS correlation_id, e AS envelope
-             FROM jsonb_array_elements($1::jsonb) AS e
-         ), received AS (
-           INSERT INTO notifications.received_events (event_id, type, correlation_id, envelope)
-           SELECT event_id, type, correlation_id, envelope FROM batch
-           ON CONFLICT (event_id) DO NOTHING
-         ), created AS (
-           INSERT INTO notifications.deliveries (event_id, channel, status)
-           SELECT b.event_id, c.channel, 'pending' FROM batch b CROSS JOIN unnest($2::text[]) AS c(channel)
-           ON CONFLICT (event_id, channel) DO NOTHING
-           RETURNING event_id, channel, attempts
-         )
-         SELECT event_id, channel, attempts FROM created
-         UNION ALL
-         SELECT d.event_id, d.channel, d.attempts
-           FROM notifications.deliveries d JOIN batch b USING (event_id)
-          WHERE d.status = 'pending'`,
-        [JSON.stringify(events), channels],
-      ));
+      // BEGIN and the statement in one round trip (a simple query, so the batch goes as an escaped literal),
+      // the lines, then COMMIT: each round trip costs the service more than its share of the statement.
+      const results = (await client.query(
+        `BEGIN; ${receiveStatement(
+          client.escapeLiteral(batch),
+          keepEnvelopes ? `ARRAY[${channels.map((channel) => client.escapeLiteral(channel)).join(', ')}]` : undefined,
+        )}`,
+      )) as unknown as pg.QueryResult<{ n: string; channel: string; attempts: number }>[];
+      const rows = results.at(-1)!.rows;
+      const pending = new Map<number, PendingDelivery[]>();
+      const logged: number[] = [];
+      for (const row of rows) {
+        const index = Number(row.n) - 1;
+        const list = pending.get(index) ?? [];
+        pending.set(index, list);
+        if (row.channel === LOG_CHANNEL) logged.push(index);
+        else list.push({ channel: row.channel, attempts: row.attempts });
+      }
+      log(logged.sort((a, b) => a - b).map((index) => events[index]!));
+      await client.query('COMMIT');
+      return pending;
     } catch (error) {
+      // A connection that cannot even roll back is not handed out again.
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
       const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))) {
+      if (typeof code === 'string' && UNSTORABLE_CLASSES.includes(code.slice(0, 2))) {
         throw new UnstorableEvents((error as Error).message, { cause: error });
       }
       throw error;
+    } finally {
+      client.release(broken);
     }
-    const pending = new Map<string, PendingDelivery[]>();
-    for (const row of rows) {
-      const list = pending.get(row.event_id);
-      const delivery = { channel: row.channel, attempts: row.attempts };
-      if (list) list.push(delivery);
-      else pending.set(row.event_id, [delivery]);
-    }
-    return pending;
   }
 
   /** Resolves once the update is written (with the others that arrived meanwhile, in one statement). */
@@ -133,4 +152,45 @@ export class DeliveryStore {
     }
     this.writing = false;
   }
+}
+
+/**
+ * One statement for a batch (`batch`, a JSON array literal), also inserting a pending delivery for each of
+ * `channels` (a text array expression) when given. `batch` numbers the events (their index + 1); the
+ * deliveries inserted by the statement are not in its snapshot, the ones from before are, so the parts of
+ * the UNION never overlap. A log delivery left pending by an earlier version of the service is finished
+ * here too. The envelope is kept only with channels to deliver after the commit.
+ */
+function receiveStatement(batch: string, channels: string | undefined): string {
+  const recorded = `WITH batch AS (
+      SELECT e.n, (e.v->>'id')::uuid AS event_id, e.v->>'type' AS type, e.v->>'correlation_id' AS correlation_id,
+             ${channels ? 'e.v' : 'NULL::jsonb'} AS envelope
+        FROM jsonb_array_elements(${batch}::jsonb) WITH ORDINALITY AS e(v, n)
+    ), received AS (
+      INSERT INTO notifications.received_events (event_id, type, correlation_id, envelope)
+      SELECT event_id, type, correlation_id, envelope FROM batch
+      ON CONFLICT (event_id) DO NOTHING
+    ), logged AS (
+      INSERT INTO notifications.deliveries (event_id, channel, status, attempts)
+      SELECT event_id, '${LOG_CHANNEL}', 'delivered', 1 FROM batch
+      ON CONFLICT (event_id, channel) DO UPDATE
+         SET status = 'delivered', attempts = deliveries.attempts + 1, updated_at = now()
+       WHERE deliveries.status = 'pending'
+      RETURNING event_id
+    )`;
+  const logged = `SELECT b.n, '${LOG_CHANNEL}' AS channel, 0 AS attempts FROM logged JOIN batch b USING (event_id)`;
+  if (!channels) return `${recorded} ${logged}`;
+  return `${recorded}, created AS (
+      INSERT INTO notifications.deliveries (event_id, channel, status)
+      SELECT b.event_id, c.channel, 'pending' FROM batch b CROSS JOIN unnest(${channels}::text[]) AS c(channel)
+      ON CONFLICT (event_id, channel) DO NOTHING
+      RETURNING event_id, channel, attempts
+    )
+    ${logged}
+    UNION ALL
+    SELECT b.n, c.channel, c.attempts FROM created c JOIN batch b USING (event_id)
+    UNION ALL
+    SELECT b.n, d.channel, d.attempts
+      FROM notifications.deliveries d JOIN batch b USING (event_id)
+     WHERE d.status = 'pending' AND d.channel <> '${LOG_CHANNEL}'`;
 }

@@ -10,6 +10,11 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Where JSON lines go; standard output by default. */
   destination?: DestinationStream;
+  /**
+   * Standard output written synchronously: a line has left the process when the call returns (at the
+   * price of a write per line on the event loop). Asynchronous by default.
+   */
+  sync?: boolean;
 }
 
 /** Fields that may hold credentials are never written, wherever they appear in a log object. */
@@ -30,7 +35,7 @@ const REDACTED_PATHS = [
  * One JSON line per log call with `service`, `level` (as text, for Loki),
  * `time`, and the current `correlationId` when a request is in flight.
  */
-export function createLogger({ service, level, destination }: LoggerOptions): Logger {
+export function createLogger({ service, level, destination, sync = false }: LoggerOptions): Logger {
   return pino(
     {
       level,
@@ -45,8 +50,43 @@ export function createLogger({ service, level, destination }: LoggerOptions): Lo
         return correlationId === undefined ? {} : { correlationId };
       },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? pino.destination({ dest: 1, sync }),
   );
+}
+
+/** A logger whose lines are held until `flush()` (see `holdLines`). */
+export interface HeldLines {
+  logger: Logger;
+  /** Writes the lines held, in one write to the destination. */
+  flush(): void;
+}
+
+/**
+ * A logger writing the lines `logger` (made by `createLogger`) would, with the same fields and level, to its
+ * destination, held until `flush()` hands them over in one write: on a synchronous destination, one system
+ * call for many lines.
+ */
+export function holdLines(logger: Logger): HeldLines {
+  const destination = (logger as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym]!;
+  let held = '';
+  const holder = createLogger({
+    service: (logger.bindings() as { service: string }).service,
+    level: logger.level as LogLevel,
+    destination: {
+      write: (line: string) => {
+        held += line;
+      },
+    },
+  });
+  return {
+    logger: holder,
+    flush: () => {
+      if (held === '') return;
+      const lines = held;
+      held = '';
+      destination.write(lines);
+    },
+  };
 }
 
 /** Nest's own loggers that narrate start-up one line per module, route and subscription. */

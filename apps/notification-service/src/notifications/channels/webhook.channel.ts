@@ -10,7 +10,23 @@ import {
   type BulkheadPolicy,
   type TimeoutPolicy,
 } from 'cockatiel';
-import type { DeliveryAttempts, DeliveryOutcome, NotificationChannel } from './notification-channel.js';
+
+/** How the delivery of one event ended. */
+export interface DeliveryOutcome {
+  status: 'delivered' | 'dead_letter';
+  /** All attempts so far, including those of earlier runs. */
+  attempts: number;
+  error?: string;
+}
+
+export interface DeliveryAttempts {
+  /** Attempts made before (by a run that crashed or stopped mid-delivery). */
+  previous: number;
+  /** Records a failed attempt, so a restart continues the count instead of starting over. */
+  afterFailure(attempts: number, error: string): Promise<void>;
+  /** Aborted on shutdown: the delivery stops and stays pending, to be resumed on redelivery. */
+  shutdown: AbortSignal;
+}
 
 export interface WebhookOptions {
   url: string;
@@ -37,7 +53,7 @@ class PermanentFailure extends Error {}
  * lets the receiver drop the rare repeat after a crash between a successful
  * POST and recording it.
  */
-export class WebhookChannel implements NotificationChannel {
+export class WebhookChannel {
   readonly name = 'webhook';
   private readonly places: BulkheadPolicy;
   private readonly attemptTimeout: TimeoutPolicy;
