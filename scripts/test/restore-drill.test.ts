@@ -156,8 +156,8 @@ describe.skipIf(unavailable)('restore drill: point-in-time recovery with pgBackR
 
     await reserve('before-backup', 90);
     await script(BACKUP, ['full'], 'full backup');
-    // pgBackRest records the backup's stop time in whole seconds, rounded up: a restore to a time within that
-    // second finds no backup that ended before it. The bookings below must come after it.
+    // pgBackRest records the backup's stop time in whole seconds: a restore to a time within the second the
+    // backup ended may find no backup that ended before it. The restore point must come later.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await reserve('after-backup', 90);
     await cancel(5);
