@@ -26,12 +26,11 @@ describe('notification drain measurement', () => {
     const namespace = 'drain';
     const drain = await measureNotificationDrain({ natsUrl: nats.url, databaseUrl: database.url, namespace, events });
 
-    // Events the service took while starting are not timed: the count is taken at its first ready answer.
-    expect(drain.events).toBeGreaterThan(0);
+    // Events the service took while starting are not timed: the count is taken at its first ready answer (on a
+    // quiet machine it may have taken all 600 by then, and nothing is left to time).
     expect(drain.events).toBeLessThanOrEqual(events);
     expect(drain.seconds).toBeGreaterThan(0);
     expect(drain.eventsPerSecond).toBe(Math.round(drain.events / drain.seconds));
-    expect(drain.cpuMs).toBeGreaterThan(0);
     expect(drain.peakRssMb).toBeGreaterThan(0);
 
     const received = await database.query<{ n: number }>(
