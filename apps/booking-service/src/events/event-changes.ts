@@ -1,16 +1,13 @@
-import { ErrorMessages, salesWindowProblem, type EventUpdatedData, type UpdateEventCommand } from '@booking/shared';
+import {
+  ErrorMessages,
+  salesWindowProblem,
+  type EventUpdatedData,
+  type EventView,
+  type UpdateEventCommand,
+} from '@booking/shared';
 
 /** An event's changeable fields and its seats booked, times as ISO strings (UTC, milliseconds). */
-export interface EventState {
-  name: string;
-  total_seats: number;
-  booked_seats: number;
-  starts_at: string | null;
-  venue: string | null;
-  description: string | null;
-  sales_open_at: string | null;
-  sales_close_at: string | null;
-}
+export type EventState = Omit<EventView, 'id' | 'available_seats' | 'created_at' | 'updated_at'>;
 
 type ChangeableField = keyof EventUpdatedData['changes'];
 const CHANGEABLE: readonly ChangeableField[] = [
