@@ -17,6 +17,7 @@ import {
   insertFailedEvents,
   type FailedEvent,
 } from '../outbox/outbox-events.js';
+import { batchFacts, bookedAmong, toBatchFacts, toIntArray, toTextArray, type FactRow } from './batch-facts.js';
 import { bookingKey, type RejectionFacts, type ViolatedRule } from './reservation-rules.js';
 import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from './reservation-store.js';
 import { toBookingView, type BookingViewRow } from './booking-queries.js';
@@ -261,43 +262,3 @@ const lostRace = (error: unknown): boolean =>
   violatedRule(error) !== undefined ||
   postgresErrorCode(error) === PgErrorCode.DeadlockDetected ||
   postgresErrorCode(error) === PgErrorCode.NotOnSale;
-
-/** The requested (event, user) pairs that are already booked. */
-const bookedAmong = (commands: readonly ReserveBookingCommand[]) => sql`
-  SELECT b.event_id, b.user_id FROM bookings b
-  JOIN unnest(${toIntArray(commands.map((c) => c.event_id))}, ${toTextArray(commands.map((c) => c.user_id))})
-    AS r(event_id, user_id) ON b.event_id = r.event_id AND b.user_id = r.user_id`;
-
-/**
- * What decides a batch: each event's seats left and sales (one row each), then
- * the requested pairs already booked.
- */
-const batchFacts = (commands: readonly ReserveBookingCommand[], eventIds: readonly number[]) => sql`
-  SELECT id AS event_id, total_seats - booked_seats AS seats_left, NULL AS user_id, ${salesColumns(sql`events`)}
-  FROM events WHERE id = ANY(${toIntArray(eventIds)})
-  UNION ALL
-  SELECT event_id, NULL, user_id, NULL, NULL, NULL FROM (${bookedAmong(commands)}) AS booked`;
-
-interface FactRow extends SalesColumns {
-  /** Null only where a statement joined no fact at all (none of the events exists). */
-  event_id: number | null;
-  seats_left: number | null;
-  user_id: string | null;
-}
-
-function toBatchFacts(rows: readonly FactRow[]): BatchFacts {
-  const facts: BatchFacts = { seatsLeft: new Map(), booked: new Set(), sales: new Map() };
-  for (const row of rows) {
-    const { event_id: eventId, seats_left: left, user_id: userId } = row;
-    if (eventId === null) continue;
-    if (userId === null) {
-      facts.seatsLeft.set(eventId, left!);
-      facts.sales.set(eventId, toEventSales(row));
-    } else facts.booked.add(bookingKey(eventId, userId));
-  }
-  return facts;
-}
-
-// One array parameter each (pg encodes JS arrays), not one parameter per element.
-const toIntArray = (values: readonly number[]) => sql`${sql.param(values)}::int[]`;
-const toTextArray = (values: readonly string[]) => sql`${sql.param(values)}::varchar[]`;
