@@ -1,6 +1,5 @@
 import { createConsumerLagMetrics, METRICS_REGISTRY, type ConsumerInfo, type Registry } from '@booking/observability';
 import {
-  BOOKING_EVENT_SUBJECTS,
   bookingEventsStreamLimits,
   namesFor,
   natsConnectionOptions,
@@ -8,21 +7,12 @@ import {
   type BookingEvent,
   type BookingNames,
 } from '@booking/shared';
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerConfig,
-  type ConsumerMessages,
-  type JetStreamManager,
-  type JsMsg,
-} from '@nats-io/jetstream';
-import { nanos, type NatsConnection } from '@nats-io/nats-core';
-import { Feature, type NatsConnectionImpl } from '@nats-io/nats-core/internal';
+import { jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { NOTIFICATION_SERVICE_CONFIG, type NotificationServiceConfig } from '../config.js';
+import { ensureDurableConsumer } from './durable-consumer.js';
 import { ensureStreamOrWait } from './events-stream.js';
 import { NotificationDispatcher } from './notification-dispatcher.js';
 
@@ -91,7 +81,15 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
       signal: this.shutdown.signal,
       onWait: (stream) => this.logger.log(`Waiting for the booking service to create stream ${stream}`),
     });
-    await this.ensureConsumer(await jetstreamManager(nats));
+    await ensureDurableConsumer(nats, await jetstreamManager(nats), {
+      stream: this.names.eventsStream,
+      durable: this.config.NOTIFICATION_CONSUMER_NAME,
+      types: this.config.NOTIFICATION_EVENT_TYPES,
+      subjects: this.notified,
+      ackWaitMs: this.config.NOTIFICATION_ACK_WAIT_MS,
+      maxAckPending: this.config.NOTIFICATION_MAX_IN_FLIGHT,
+      log: this.logger,
+    });
     const consumer = await jetstream(nats).consumers.get(
       this.names.eventsStream,
       this.config.NOTIFICATION_CONSUMER_NAME,
@@ -135,51 +133,6 @@ export class BookingEventsConsumer implements OnApplicationBootstrap, OnApplicat
   /** True while connected to NATS and pulling messages. */
   isConsuming(): boolean {
     return this.connected && this.messages !== undefined && !this.shutdown.signal.aborted;
-  }
-
-  /**
-   * Creates the durable consumer, or brings an existing one (e.g. made by an earlier version) to this
-   * configuration, its subject filter included. JetStream then sends no more unacknowledged messages
-   * than NOTIFICATION_MAX_IN_FLIGHT, and only of the notified types where the server can filter them.
-   */
-  private async ensureConsumer(manager: JetStreamManager): Promise<void> {
-    const durable = this.config.NOTIFICATION_CONSUMER_NAME;
-    const stream = this.names.eventsStream;
-    const filter = this.subjectFilter();
-    const settings: Partial<ConsumerConfig> = {
-      ack_wait: nanos(this.config.NOTIFICATION_ACK_WAIT_MS),
-      max_ack_pending: this.config.NOTIFICATION_MAX_IN_FLIGHT,
-      // Unset fields are dropped: an existing consumer loses a filter it had.
-      filter_subject: undefined,
-      filter_subjects: undefined,
-      ...filter,
-    };
-    try {
-      await manager.consumers.info(stream, durable);
-      await manager.consumers.update(stream, durable, settings);
-    } catch {
-      await manager.consumers.add(stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ...settings,
-      });
-    }
-    if (!filter) {
-      this.logger.warn(
-        `nats-server ${this.nats?.info?.version ?? '?'} cannot filter a consumer by several subjects (2.10 can): ` +
-          `events other than ${this.config.NOTIFICATION_EVENT_TYPES.join(', ')} are received and acknowledged unread`,
-      );
-    }
-  }
-
-  /** The consumer's filter for the notified types; undefined when the server cannot express it. */
-  private subjectFilter(): Partial<ConsumerConfig> | undefined {
-    const subjects = this.notified;
-    if (subjects.length === BOOKING_EVENT_SUBJECTS.length) return {};
-    if (subjects.length === 1) return { filter_subject: subjects[0] };
-    const features = (this.nats as NatsConnectionImpl).features;
-    return features.supports(Feature.JS_MULTIPLE_CONSUMER_FILTER) ? { filter_subjects: [...subjects] } : undefined;
   }
 
   /** Called for each message as it arrives. */
