@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -63,7 +63,9 @@ describe.skipIf(unavailable)('restore drill: point-in-time recovery with pgBackR
   /** Runs a script as the database's user, with the drill's pgBackRest settings; times it under `label`. */
   async function script(path: string, args: string[], label?: string): Promise<CommandResult> {
     const started = performance.now();
-    const result = await runAsPostgresUser('bash', [path, ...args], { env: pgbackrest, cwd: dir, timeoutMs: 120_000 });
+    // The copy in the drill's folder: the servers' user may not reach the checkout (a clone in a private temp folder).
+    const copy = join(dir, basename(path));
+    const result = await runAsPostgresUser('bash', [copy, ...args], { env: pgbackrest, cwd: dir, timeoutMs: 120_000 });
     if (label) timings[label] = Math.round(performance.now() - started);
     return result;
   }
@@ -129,6 +131,7 @@ describe.skipIf(unavailable)('restore drill: point-in-time recovery with pgBackR
 
   beforeAll(async () => {
     dir = PrivatePostgres.tempDir('restore-drill');
+    for (const path of [BACKUP, RESTORE]) copyFileSync(path, join(dir, basename(path)));
     const port = await freePort();
     const dataDir = join(dir, 'primary');
     pgbackrest = {
