@@ -7,6 +7,10 @@ export type LiveState = 'connecting' | 'live' | 'offline';
 let source: EventSource | undefined;
 let state: LiveState = 'connecting';
 let everConnected = false;
+/** Wait before opening a new stream after the browser gave one up; doubles up to a limit, reset when live. */
+const FIRST_RETRY_MS = 1_000;
+const LAST_RETRY_MS = 30_000;
+let retryMs = FIRST_RETRY_MS;
 const seats = new Map<number, SeatUpdate>();
 const listeners = new Set<() => void>();
 
@@ -25,6 +29,7 @@ function connect(): void {
         () => undefined,
       );
     everConnected = true;
+    retryMs = FIRST_RETRY_MS;
     state = 'live';
     notify();
   });
@@ -33,9 +38,18 @@ function connect(): void {
     seats.set(update.event_id, update);
     notify();
   });
-  // EventSource reconnects by itself; show that the numbers may be stale meanwhile.
+  // EventSource reconnects by itself after a dropped connection; show that the numbers may be stale
+  // meanwhile. An answer that is not a stream (a 502 or 503 while the gateway restarts) makes the
+  // browser give up for good, so the page opens a new one later.
   source.addEventListener('error', () => {
-    state = source?.readyState === EventSource.CLOSED ? 'offline' : 'connecting';
+    if (source?.readyState === EventSource.CLOSED) {
+      source = undefined;
+      state = 'offline';
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
+    } else {
+      state = 'connecting';
+    }
     notify();
   });
 }

@@ -392,6 +392,20 @@ describe('web front end in a real browser', () => {
     await expect.poll(() => jazz.getByTestId('seats').textContent()).toBe('82 of 120 seats left');
   });
 
+  it('opens a new live stream after the feed answered with an error instead of a stream', async () => {
+    // A browser gives an EventSource up for good after such an answer (a 503 while a gateway starts).
+    let refusals = 0;
+    await bob.route('**/api/events/live', (route) => {
+      if (refusals++ < 2) return route.fulfill({ status: 503, body: 'starting' });
+      return route.continue();
+    });
+    await bob.goto('/');
+    await expect.poll(() => liveState(bob)).toBe('Offline');
+    await expect.poll(() => liveState(bob), { timeout: 15_000 }).toBe('Live');
+    expect(refusals).toBe(3);
+    await bob.unroute('**/api/events/live');
+  });
+
   it('says so in plain words when the booking service is down', async () => {
     await bob.getByRole('link', { name: 'Jazz night' }).click();
     await bob.getByRole('heading', { name: 'Jazz night' }).waitFor();
