@@ -5,15 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ADMIN_TOKEN, type Stack, tokenFor } from '../../api-gateway/test/support/stack.js';
-import {
-  adminSignIn,
-  book,
-  bookButton,
-  bookHelp,
-  BrowserHarness,
-  liveState,
-  signIn,
-} from './support/browser.js';
+import { adminSignIn, book, bookButton, bookHelp, BrowserHarness, liveState, signIn } from './support/browser.js';
 import { capture } from './support/page-checks.js';
 
 /** The feature's promise: other pages see the change within a second. */

@@ -89,7 +89,14 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
   };
   const join = () =>
     act(async () => {
-      const entry = await api.joinWaitlist(eventId, userName, token);
+      let entry: WaitlistEntryView;
+      try {
+        entry = await api.joinWaitlist(eventId, userName, token);
+      } catch (error) {
+        // Already in line (joined from elsewhere): show that place rather than the refusal.
+        if (!(error instanceof ApiError && error.status === 409)) throw error;
+        entry = await api.waitlistPlace(eventId, userName, token).catch(() => Promise.reject(error));
+      }
       hadPlace.current = true;
       return { kind: 'in', entry };
     });
