@@ -28,6 +28,7 @@ const SLOW = [
   'apps/api-gateway/test/redis-stall.test.ts',
   'apps/api-gateway/test/slow-clients.test.ts',
   'apps/web/test/e2e.test.ts',
+  'apps/web/test/ticketing-e2e.test.ts',
   'infrastructure/test/compose.test.ts',
   'infrastructure/test/deploy-script.test.ts',
   'infrastructure/test/production-bundle.test.ts',

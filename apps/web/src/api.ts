@@ -4,12 +4,44 @@ import type {
   BookingHistoryView,
   BookingView,
   CancelledBookingView,
+  CreateEventCommand,
+  EventChanges,
   EventView,
   IdentityView,
   SeatUpdate,
 } from '@booking/shared';
 
-export type { BookingHistoryView, BookingView, CancelledBookingView, EventView, IdentityView, SeatUpdate };
+export type {
+  BookingHistoryView,
+  BookingView,
+  CancelledBookingView,
+  CreateEventCommand,
+  EventChanges,
+  EventView,
+  IdentityView,
+  SeatUpdate,
+};
+
+/** A user's place in an event's waitlist (position 1 is given the next seat that frees up). */
+export interface WaitlistEntryView {
+  event_id: number;
+  user_id: string;
+  position: number;
+  joined_at: string;
+}
+
+/** `GET /api/events` filters; each narrows the list (upcoming: not started; on_sale: window open and a seat left). */
+export interface EventFilter {
+  upcoming?: boolean;
+  on_sale?: boolean;
+  sold_out?: boolean;
+}
+
+/** A page of a paged list, and the cursor of the next one when there is one. */
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -27,17 +59,25 @@ export class ApiError extends Error {
 export function describeFailure(status: number, serverMessage: string): string {
   if (status === 409 && /already booked/i.test(serverMessage)) return 'You have already booked a seat for this event.';
   if (status === 409 && /no available seats/i.test(serverMessage)) return 'Sorry, this event is sold out.';
+  if (status === 409 && /^Sales for event \d+ open at/.test(serverMessage))
+    return 'Sales for this event have not opened yet.';
+  if (status === 409 && /^Sales for event \d+ have closed/.test(serverMessage))
+    return 'Sales for this event have closed.';
+  // The organiser's and the waitlist's conflicts say what is wrong in words already ("… seats booked; total_seats
+  // cannot be set below that", "… already in line").
+  if (status === 409) return `${serverMessage.replace(/\.$/, '')}.`;
   if (status === 429) return 'Too many requests right now. Please wait a few seconds and try again.';
   if (status === 503 || status === 502 || status === 504) {
     return 'The booking system is busy or briefly unavailable. Please try again in a moment.';
   }
   if (status === 401) return 'Sign-in needed: your token is missing, expired or not accepted.';
   if (status === 403) return 'Your sign-in does not allow this.';
-  if (status === 404 && /^Cannot (DELETE|GET|POST)/.test(serverMessage)) {
+  if (status === 404 && /^Cannot (DELETE|GET|PATCH|POST)/.test(serverMessage)) {
     return 'This server does not offer that yet.';
   }
   if (status === 404 && /^Event /.test(serverMessage)) return 'This event does not exist (any more).';
   if (status === 404 && /^Booking /.test(serverMessage)) return 'This booking does not exist (any more).';
+  if (status === 404 && /waitlist|in line/i.test(serverMessage)) return 'You are not in line for this event.';
   if (status === 400) return `Please check what you entered: ${serverMessage}.`;
   return 'Something went wrong on our side. Please try again.';
 }
@@ -51,12 +91,28 @@ export interface Credentials {
 /** The header that carries a booking's access key: returned with the booking, sent to read or cancel it. */
 const ACCESS_KEY_HEADER = 'booking-access-key';
 
+interface RequestOptions extends Credentials {
+  body?: unknown;
+  /** What to ask for; JSON unless said. */
+  accept?: string;
+}
+
 async function send<T>(
   method: string,
   path: string,
-  options: Credentials & { body?: unknown } = {},
+  options: RequestOptions = {},
 ): Promise<{ body: T; headers: Headers }> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const { response, text } = await exchange(method, path, options);
+  return { body: (text ? safeJson(text) : undefined) as T, headers: response.headers };
+}
+
+/** The request and its answer's text; any failure as an ApiError. */
+async function exchange(
+  method: string,
+  path: string,
+  options: RequestOptions,
+): Promise<{ response: Response; text: string }> {
+  const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.accessKey) headers[ACCESS_KEY_HEADER] = options.accessKey;
@@ -70,17 +126,24 @@ async function send<T>(
   } catch {
     throw new ApiError('Cannot reach the server. Check your connection and try again.', 0, 'network error');
   }
-  const text = await response.text();
-  const body: unknown = text ? safeJson(text) : undefined;
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    throw new ApiError('The answer was cut off. Check your connection and try again.', 0, 'network error');
+  }
   if (!response.ok) {
-    const serverMessage = messageOf(body) ?? response.statusText;
+    const serverMessage = messageOf(text ? safeJson(text) : undefined) ?? response.statusText;
     throw new ApiError(describeFailure(response.status, serverMessage), response.status, serverMessage);
   }
-  return { body: body as T, headers: response.headers };
+  return { response, text };
 }
 
-const call = async <T>(method: string, path: string, options: Credentials & { body?: unknown } = {}): Promise<T> =>
+const call = async <T>(method: string, path: string, options: RequestOptions = {}): Promise<T> =>
   (await send<T>(method, path, options)).body;
+
+const waitlistPath = (eventId: number, userId?: string) =>
+  `/api/events/${eventId}/waitlist${userId === undefined ? '' : `/${encodeURIComponent(userId)}`}`;
 
 function safeJson(text: string): unknown {
   try {
@@ -97,10 +160,32 @@ function messageOf(body: unknown): string | undefined {
 }
 
 export const api = {
+  /** Every event, up to the API's MAX_LIST_SIZE (the list without parameters). */
   listEvents: () => call<EventView[]>('GET', '/api/events'),
+  /** A page of `limit` events by id, after `cursor` (a `Next-Cursor` from the page before), those that pass `filter`. */
+  listEventsPage: async (limit: number, filter: EventFilter = {}, cursor?: string): Promise<Page<EventView>> => {
+    const query = new URLSearchParams({ limit: String(limit) });
+    for (const [name, value] of Object.entries(filter)) if (value !== undefined) query.set(name, String(value));
+    if (cursor) query.set('cursor', cursor);
+    const { body, headers } = await send<EventView[]>('GET', `/api/events?${query}`);
+    return { items: body, nextCursor: headers.get('next-cursor') ?? undefined };
+  },
   getEvent: (id: number) => call<EventView>('GET', `/api/events/${id}`),
-  createEvent: (input: { name: string; total_seats: number }, adminToken: string) =>
+  createEvent: (input: CreateEventCommand, adminToken: string) =>
     call<EventView>('POST', '/api/events', { body: input, token: adminToken }),
+  /** Changes the fields given (null clears a detail); a capacity below the seats booked is a 409. */
+  updateEvent: (id: number, changes: EventChanges, adminToken: string) =>
+    call<EventView>('PATCH', `/api/events/${id}`, { body: changes, token: adminToken }),
+  closeSales: (id: number, adminToken: string) =>
+    call<EventView>('POST', `/api/events/${id}/close-sales`, { token: adminToken }),
+  /** Every booking of the event as a CSV file (the route needs the admin token in a header, so not a plain link). */
+  bookingsCsv: async (id: number, adminToken: string): Promise<Blob> => {
+    const { response, text } = await exchange('GET', `/api/events/${id}/bookings`, {
+      token: adminToken,
+      accept: 'text/csv',
+    });
+    return new Blob([text], { type: response.headers.get('content-type') ?? 'text/csv' });
+  },
   /** The booking, and the key that lets this browser read and cancel it without a token. */
   reserve: async (eventId: number, userId: string, token?: string) => {
     const { body, headers } = await send<BookingView>('POST', '/api/bookings/reserve', {
@@ -125,6 +210,13 @@ export const api = {
   },
   cancel: (bookingId: number, credentials: Credentials) =>
     call<CancelledBookingView>('DELETE', `/api/bookings/${bookingId}`, credentials),
+  joinWaitlist: (eventId: number, userId: string, token?: string) =>
+    call<WaitlistEntryView>('POST', waitlistPath(eventId), { body: { user_id: userId }, token }),
+  /** The user's place in line; a 404 when not in line (never joined, left, or given a seat). */
+  waitlistPlace: (eventId: number, userId: string, token?: string) =>
+    call<WaitlistEntryView>('GET', waitlistPath(eventId, userId), { token }),
+  leaveWaitlist: (eventId: number, userId: string, token?: string) =>
+    call<void>('DELETE', waitlistPath(eventId, userId), { token }),
   /** Whom a token names (and whether it is valid at all: 401 otherwise). */
   whoIs: (token: string) => call<IdentityView>('GET', '/api/me', { token }),
 };

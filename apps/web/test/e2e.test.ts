@@ -2,16 +2,12 @@
 // built front end, served by the gateway, against the real stack (PostgreSQL, NATS,
 // booking service). Screenshots of the main pages, at desktop and phone width, go to
 // test-artifacts/screenshots/.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { testTempDir } from '@booking/testing';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ADMIN_TOKEN, Stack, tokenFor } from '../../api-gateway/test/support/stack.js';
-import { ARTIFACTS, capture, DESKTOP } from './support/page-checks.js';
+import { ADMIN_TOKEN, type Stack, tokenFor } from '../../api-gateway/test/support/stack.js';
+import { adminSignIn, book, bookButton, bookHelp, BrowserHarness, liveState, signIn } from './support/browser.js';
+import { capture } from './support/page-checks.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const WEB_DIST = fileURLToPath(new URL('../dist/index.html', import.meta.url));
 /** The feature's promise: other pages see the change within a second. */
 const LIVE_WITHIN_MS = 1_000;
 const MINT_COMMAND = 'pnpm -s run token --sub admin --role admin';
@@ -21,96 +17,31 @@ describe('web front end in a real browser', () => {
   // The one-second promise of the live feed is measured separately (timeUntil).
   vi.setConfig({ expect: { poll: { timeout: 10_000, interval: 50 } } });
 
+  let harness: BrowserHarness;
   let stack: Stack;
-  let browser: Browser;
-  let profileDir: string;
-  const contexts: BrowserContext[] = [];
-  const foreignRequests: string[] = [];
-  const pageErrors: string[] = [];
   let eventId = 0;
   let alice: Page; // admin, books first, then (as carol) watches a sold-out event
   let bob: Page; // watches the list, books the last seat, cancels
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM))
-      throw new Error(`${CHROMIUM} not found: install it with \`apt-get install -y chromium\``);
-    if (!existsSync(WEB_DIST)) throw new Error('apps/web/dist is missing: run `pnpm build` first');
-    mkdirSync(ARTIFACTS, { recursive: true });
-    stack = await Stack.start({ gatewayEnv: { LIVE_COALESCE_MS: '100' } });
-    profileDir = testTempDir('chromium');
-    // launch() gives every run a fresh temporary profile of its own (Playwright refuses --user-data-dir in args).
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      env: { ...process.env, HOME: profileDir },
-    });
+    harness = await BrowserHarness.start({ LIVE_COALESCE_MS: '100' });
+    stack = harness.stack;
     [alice, bob] = await Promise.all([newPage(), newPage()]);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(contexts.map((context) => context.close().catch(() => undefined)));
-    await browser?.close();
-    await stack?.stop();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    await harness?.stop();
   });
 
-  /** Each page is its own browser context: its own storage, so its own signed-in user. */
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: DESKTOP, baseURL: stack.baseUrl });
-    context.setDefaultTimeout(10_000);
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('request', (request) => {
-      if (!request.url().startsWith(stack.baseUrl) && !request.url().startsWith('data:'))
-        foreignRequests.push(request.url());
-    });
-    page.on('pageerror', (error) => pageErrors.push(error.message));
-    return page;
-  }
-
-  async function signIn(page: Page, name: string): Promise<void> {
-    const change = page.getByRole('button', { name: 'Change' });
-    if (await change.isVisible()) await change.click();
-    await page.getByLabel('Your name').fill(name);
-    await page.getByLabel('Your name').press('Enter'); // keyboard: Enter submits
-    await expect.poll(() => page.getByTestId('signed-in-as').textContent()).toBe(name);
-  }
-
-  async function adminSignIn(page: Page, token: string): Promise<void> {
-    await page.getByLabel('Admin token').fill(token);
-    await page.getByRole('button', { name: 'Sign in as admin' }).click();
-  }
+  const newPage = () => harness.newPage();
 
   const eventCard = (page: Page) => page.locator(`[data-testid="event-card"][data-event-id="${eventId}"]`);
-  const liveState = (page: Page) => page.getByTestId('live-state').textContent();
-  const bookButton = (page: Page) => page.getByRole('button', { name: 'Book a seat' });
-  const bookHelp = (page: Page) => page.getByTestId('book-help').textContent();
   const bookingsOf = async (userId: string, id = eventId) =>
     stack.db.count('bookings', 'event_id = $1 AND user_id = $2', [id, userId]);
 
   /** Through the main navigation (the event page links there too). */
   const openMyBookings = (page: Page) =>
     page.getByRole('navigation').getByRole('link', { name: 'My bookings' }).click();
-
-  async function book(page: Page): Promise<string> {
-    const previous = Number(await page.getByTestId('outcome').getAttribute('data-attempts'));
-    const button = bookButton(page);
-    await expect.poll(() => button.isEnabled()).toBe(true);
-    await button.focus();
-    await page.keyboard.press('Enter'); // keyboard: the button works without a mouse
-    // The answer to this click, not a stale one from before it.
-    const outcome = page.getByTestId('outcome').locator(`p[data-attempt="${previous + 1}"]`);
-    return (await outcome.textContent()) ?? '';
-  }
 
   /** Waits until `locator`'s text contains `text`; returns how long it took. */
   async function timeUntil(page: Page, selector: string, text: string, timeoutMs: number): Promise<number> {
@@ -371,8 +302,8 @@ describe('web front end in a real browser', () => {
     await bob.emulateMedia({ colorScheme: 'dark' }); // the dark palette keeps AA contrast too
     await capture(bob, 'overview-dark');
     await bob.emulateMedia({ colorScheme: 'light' });
-    expect(foreignRequests).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(harness.foreignRequests).toEqual([]);
+    expect(harness.pageErrors).toEqual([]);
   });
 
   it('catches up after the live stream was cut (gateway restart)', async () => {

@@ -1,22 +1,20 @@
-import { useState } from 'preact/hooks';
-import { api, ApiError, type BookingView } from '../api.js';
-import { bookingsMadeHere, rememberBooking } from '../booking-keys.js';
-import { recordSeats, seatsLeft, useLiveSeats } from '../live.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, type BookingView, type EventView } from '../api.js';
+import { bookingsMadeHere } from '../booking-keys.js';
+import { BookingPanel } from '../event/booking-panel.js';
+import { EventFacts, SalesStatus } from '../event/event-facts.js';
+import { WaitlistPanel } from '../event/waitlist-panel.js';
+import { seatsLeft, useLiveSeats } from '../live.js';
 import { Seats } from '../seats.js';
 import { useSession } from '../session.js';
-import { messageOf, useLoad } from '../use-load.js';
+import { useLoad } from '../use-load.js';
+import { useSalesPhase } from '../use-sales-phase.js';
 import { NotFoundPage } from './not-found-page.js';
-
-/**
- * The answer to the latest click, for the user who clicked (another name signed in later does not see it);
- * `attempt` tells one answer from the next even when the words are the same.
- */
-type Outcome = { kind: 'success' | 'error'; text: string; attempt: number; userName: string } | undefined;
 
 export function EventPage({ id }: { id: string }) {
   if (!/^[1-9]\d{0,9}$/.test(id)) return <NotFoundPage />;
   // A fresh page per event: the router reuses this component when only the id changes.
-  return <EventDetails key={id} eventId={Number(id)} />;
+  return <EventLoader key={id} eventId={Number(id)} />;
 }
 
 /**
@@ -30,20 +28,21 @@ async function bookingHeldBy(userName: string, token: string | undefined, eventI
   return madeHere.find((held) => held.cancelledAt === undefined)?.booking;
 }
 
-function EventDetails({ eventId }: { eventId: number }) {
-  const [event] = useLoad(() => api.getEvent(eventId), [eventId]);
+/**
+ * The event as the server has it, read again whenever the live feed reports a change of it (a booking, or
+ * an organiser's change of its details or sales window): the page keeps what it shows meanwhile.
+ */
+function EventLoader({ eventId }: { eventId: number }) {
   const { seats } = useLiveSeats();
-  const { userName, userToken } = useSession();
-  const token = userToken || undefined;
-  const [held] = useLoad<BookingView | undefined>(
-    () => bookingHeldBy(userName, token, eventId),
-    [userName, token, eventId],
-  );
-  /** The name this page booked for, or was told already holds a seat: known before any list says so. */
-  const [bookedAs, setBookedAs] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome>();
-  const [attempts, setAttempts] = useState(0);
+  const liveUpdate = seats.get(eventId);
+  const [version, setVersion] = useState(0);
+  const seen = useRef(liveUpdate); // a figure from before this page opened is no news
+  useEffect(() => {
+    if (liveUpdate === seen.current) return;
+    seen.current = liveUpdate;
+    setVersion((value) => value + 1);
+  }, [liveUpdate]);
+  const [event] = useLoad(() => api.getEvent(eventId), [eventId, version]);
 
   if (event.status === 'loading') return <p>Loading…</p>;
   if (event.status === 'error') {
@@ -53,38 +52,33 @@ function EventDetails({ eventId }: { eventId: number }) {
       </p>
     );
   }
+  return <EventDetails event={event.data} left={seatsLeft(event.data, seats)} liveVersion={liveUpdate} />;
+}
 
-  const left = seatsLeft(event.data, seats);
-  const holdsSeat = bookedAs === userName || (held.status === 'ready' && held.data !== undefined);
-  // While the user's bookings are being read the button waits; if they cannot be read, the server decides.
-  const canBook = !busy && held.status !== 'loading' && !holdsSeat && left > 0;
+interface EventDetailsProps {
+  event: EventView;
+  left: number;
+  liveVersion: unknown;
+}
 
-  const book = async () => {
-    const attempt = attempts + 1;
-    setAttempts(attempt);
-    setBusy(true);
-    setOutcome(undefined);
-    try {
-      const { booking, accessKey } = await api.reserve(eventId, userName, token);
-      if (accessKey) rememberBooking(booking, accessKey);
-      setBookedAs(userName);
-      setOutcome({
-        kind: 'success',
-        text: 'Booked! Your seat is reserved. See it under My bookings.',
-        attempt,
-        userName,
-      });
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 409 && /already booked/i.test(error.serverMessage)) {
-        setBookedAs(userName);
-      }
-      setOutcome({ kind: 'error', text: messageOf(error), attempt, userName });
-    } finally {
-      setBusy(false);
-    }
-    // Show this page's own effect at once, whether or not the live feed is connected. If this read fails,
-    // the page stays as it is (with the answer above); the live feed or the next visit brings the figure.
-    api.getEvent(eventId).then(recordSeats, () => undefined);
+function EventDetails({ event, left, liveVersion }: EventDetailsProps) {
+  const eventId = event.id;
+  const { userName, userToken } = useSession();
+  const token = userToken || undefined;
+  const [held] = useLoad<BookingView | undefined>(
+    () => bookingHeldBy(userName, token, eventId),
+    [userName, token, eventId],
+  );
+  /** The name this page booked for, or was told holds a seat: known before any list says so. */
+  const [bookedAs, setBookedAs] = useState<string>();
+  const { phase, now } = useSalesPhase(event);
+  const holdsSeat =
+    bookedAs === userName ? true : held.status === 'loading' ? undefined : held.status === 'ready' && !!held.data;
+
+  const checkBooked = async () => {
+    const booked = (await bookingHeldBy(userName, token, eventId)) !== undefined;
+    if (booked) setBookedAs(userName);
+    return booked;
   };
 
   return (
@@ -92,44 +86,38 @@ function EventDetails({ eventId }: { eventId: number }) {
       <p>
         <a href="/">← All events</a>
       </p>
-      <h1 id="event-heading">{event.data.name}</h1>
-      <p class="big" aria-live="polite">
-        <Seats left={left} total={event.data.total_seats} />
-      </p>
-      {userName ? (
-        <>
-          <button
-            type="button"
-            class="primary"
-            onClick={book}
-            disabled={!canBook}
-            aria-busy={busy}
-            aria-describedby="book-help"
-          >
-            {busy ? 'Booking…' : 'Book a seat'}
-          </button>
-          <p id="book-help" class="hint" data-testid="book-help" aria-live="polite">
-            {holdsSeat ? (
-              <>
-                You already hold a seat for this event. <a href="/bookings">See it in My bookings</a>.
-              </>
-            ) : left <= 0 ? (
-              'No seats left. If someone cancels, this button comes back on by itself.'
-            ) : (
-              `Books one seat for ${userName}.`
-            )}
-          </p>
-        </>
-      ) : (
-        <p id="book-help">Sign in with your name above to book.</p>
+      <h1 id="event-heading">{event.name}</h1>
+      <EventFacts event={event} long />
+      {event.description && (
+        <p class="description" data-testid="description">
+          {event.description}
+        </p>
       )}
-      <div aria-live="polite" data-testid="outcome" data-attempts={attempts}>
-        {outcome?.userName === userName && (
-          <p class={outcome.kind} role={outcome.kind === 'error' ? 'alert' : 'status'} data-attempt={outcome.attempt}>
-            {outcome.text}
-          </p>
-        )}
-      </div>
+      <p class="big" aria-live="polite">
+        <Seats left={left} total={event.total_seats} />
+      </p>
+      <SalesStatus phase={phase} now={now} />
+      <BookingPanel
+        eventId={eventId}
+        userName={userName}
+        token={token}
+        left={left}
+        phase={phase}
+        holdsSeat={holdsSeat}
+        onHeld={() => setBookedAs(userName)}
+      />
+      {userName && phase.phase === 'open' && (
+        <WaitlistPanel
+          key={userName}
+          eventId={eventId}
+          userName={userName}
+          token={token}
+          liveVersion={liveVersion}
+          soldOut={left <= 0}
+          holdsSeat={holdsSeat}
+          checkBooked={checkBooked}
+        />
+      )}
     </section>
   );
 }

@@ -1,0 +1,155 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, type WaitlistEntryView } from '../api.js';
+import { messageOf } from '../use-load.js';
+
+/**
+ * Where the user stands in the event's waitlist. `unavailable`: this server has no waitlist (the page then
+ * shows nothing of it); `seated`: the user left the line because a seat was booked for them.
+ */
+type Place =
+  | { kind: 'checking' }
+  | { kind: 'unavailable' }
+  | { kind: 'out' }
+  | { kind: 'in'; entry: WaitlistEntryView }
+  | { kind: 'seated' }
+  | { kind: 'gone' };
+
+interface WaitlistPanelProps {
+  eventId: number;
+  userName: string;
+  token: string | undefined;
+  /** Changes whenever the live feed reports a change of this event: a place in line is read again then. */
+  liveVersion: unknown;
+  /** Joining is offered only then (the server says "book instead" otherwise). */
+  soldOut: boolean;
+  holdsSeat: boolean | undefined;
+  /** Whether the user holds a booking for this event now, as the server knows (asked when the place is gone). */
+  checkBooked: () => Promise<boolean>;
+}
+
+const notInLine = (error: unknown) =>
+  error instanceof ApiError && error.status === 404 && !/^Cannot /.test(error.serverMessage);
+const noWaitlistHere = (error: unknown) =>
+  error instanceof ApiError && error.status === 404 && /^Cannot /.test(error.serverMessage);
+
+/**
+ * Join the line for a sold-out event, see the place in it (read again whenever the event changes), leave it.
+ * The first in line is booked automatically when a seat frees up: a place that disappears without the user
+ * leaving is checked against their bookings, to say "You got a seat".
+ */
+export function WaitlistPanel(props: WaitlistPanelProps) {
+  const { eventId, userName, token, liveVersion, soldOut, holdsSeat, checkBooked } = props;
+  const [place, setPlace] = useState<Place>({ kind: 'checking' });
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string>();
+  const hadPlace = useRef(false);
+  const status = useRef<HTMLDivElement>(null);
+  // Only a user in line needs to hear of every change (a busy event changes often).
+  const refresh = place.kind === 'in' ? liveVersion : undefined;
+
+  useEffect(() => {
+    let current = true;
+    const read = async (): Promise<Place> => {
+      try {
+        const entry = await api.waitlistPlace(eventId, userName, token);
+        hadPlace.current = true;
+        return { kind: 'in', entry };
+      } catch (error) {
+        if (noWaitlistHere(error)) return { kind: 'unavailable' };
+        if (!notInLine(error)) throw error;
+      }
+      if (!hadPlace.current) return { kind: 'out' };
+      hadPlace.current = false;
+      return (await checkBooked().catch(() => false)) ? { kind: 'seated' } : { kind: 'gone' };
+    };
+    read().then(
+      (next) => current && (setPlace(next), setProblem(undefined)),
+      (error: unknown) => current && setProblem(messageOf(error)),
+    );
+    return () => {
+      current = false;
+    };
+  }, [eventId, userName, token, refresh]);
+
+  if (place.kind === 'unavailable' || place.kind === 'checking') return null;
+  // Nothing to offer: seats are there to book, or the user holds one (and was not just given it from the line).
+  if ((place.kind === 'out' || place.kind === 'gone') && (!soldOut || holdsSeat !== false)) return null;
+
+  const act = async (action: () => Promise<Place>) => {
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      setPlace(await action());
+    } catch (error) {
+      setProblem(messageOf(error));
+    } finally {
+      setBusy(false);
+    }
+    status.current?.focus(); // the button pressed is replaced: the news has the focus
+  };
+  const join = () =>
+    act(async () => {
+      let entry: WaitlistEntryView;
+      try {
+        entry = await api.joinWaitlist(eventId, userName, token);
+      } catch (error) {
+        // Already in line (joined from elsewhere): show that place rather than the refusal.
+        if (!(error instanceof ApiError && error.status === 409)) throw error;
+        entry = await api.waitlistPlace(eventId, userName, token).catch(() => Promise.reject(error));
+      }
+      hadPlace.current = true;
+      return { kind: 'in', entry };
+    });
+  const leave = () =>
+    act(async () => {
+      hadPlace.current = false;
+      await api.leaveWaitlist(eventId, userName, token).catch((error: unknown) => {
+        if (!notInLine(error)) throw error;
+      });
+      return { kind: 'out' };
+    });
+
+  return (
+    <section class="waitlist card" aria-labelledby="waitlist-heading" data-testid="waitlist">
+      <h2 id="waitlist-heading">Waitlist</h2>
+      <div tabIndex={-1} ref={status} role="status" data-testid="waitlist-status">
+        {place.kind === 'in' && (
+          <p>
+            You are number <strong>{place.entry.position}</strong> in line.{' '}
+            {place.entry.position === 1
+              ? 'The next seat that frees up is booked for you.'
+              : 'When your turn comes, a seat is booked for you.'}
+          </p>
+        )}
+        {place.kind === 'out' && <p>Join the line: when a seat frees up, the first in line is booked it.</p>}
+        {place.kind === 'seated' && (
+          <p class="success">
+            You got a seat! It was booked for you. <a href="/bookings">See it in My bookings</a>.
+          </p>
+        )}
+        {place.kind === 'gone' && (
+          <p>
+            You are no longer in line.{' '}
+            {token
+              ? 'No booking of yours for this event was found.'
+              : 'If a seat was booked for you, sign in with your access token to see it under My bookings.'}
+          </p>
+        )}
+      </div>
+      {problem && (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      )}
+      {place.kind === 'in' ? (
+        <button type="button" onClick={leave} disabled={busy} aria-busy={busy}>
+          Leave the waitlist
+        </button>
+      ) : place.kind !== 'seated' ? (
+        <button type="button" class="primary" onClick={join} disabled={busy} aria-busy={busy}>
+          Join the waitlist
+        </button>
+      ) : null}
+    </section>
+  );
+}
