@@ -1,4 +1,6 @@
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replayBookingEvents } from '../../booking-service/src/replay/replay.js';
 import { accessKeyOf, ADMIN_TOKEN, countStatuses, Stack, type ApiResponse } from './support/stack.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
@@ -171,5 +173,16 @@ describe('waitlist under concurrent cancellations, reservations, joins and leave
     const final = await invariants(eventId);
     expect(final.bookings).toBe(STORM_CANCELLATIONS + stillWaiting + lateBooked);
     expect((await stack.db.query('SELECT 1 FROM waitlist WHERE event_id = $1', [eventId])).rowCount).toBe(0);
+
+    // A seat given from the line is a booking like any other: the stream's events add up to the table.
+    await stack.outboxDrained();
+    const nats = await connect({ servers: stack.nats.url });
+    try {
+      const report = await replayBookingEvents(nats, stack.db.connection.pool, { stream: stack.names.eventsStream });
+      expect(report.mismatches).toEqual([]);
+      expect(report.matches).toBe(true);
+    } finally {
+      await nats.close();
+    }
   });
 });
