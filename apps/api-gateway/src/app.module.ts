@@ -12,6 +12,7 @@ import { LiveModule } from './live/live.module.js';
 import { MeModule } from './me/me.module.js';
 import { GatewayMetricsModule } from './metrics/gateway-metrics.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
+import { WaitlistModule } from './waitlist/waitlist.module.js';
 
 @Module({})
 export class AppModule {
@@ -28,6 +29,7 @@ export class AppModule {
         HealthModule,
         LiveModule,
         MeModule,
+        WaitlistModule,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

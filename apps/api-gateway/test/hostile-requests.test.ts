@@ -648,6 +648,81 @@ const HOSTILE: HostileCase[] = [
     status: 404,
     message: `Event ${NO_EVENT} not found`,
   },
+  // The waitlist
+  {
+    name: 'waitlist join of an event id that is not a number',
+    method: 'POST',
+    path: '/api/events/1%27%20OR%201=1/waitlist',
+    body: { user_id: 'u' },
+    status: 400,
+    message: 'id must be a positive integer',
+  },
+  {
+    name: 'waitlist join with a user id that is an object',
+    method: 'POST',
+    path: '/api/events/1/waitlist',
+    body: { user_id: { $ne: null } },
+    status: 400,
+    message: 'user_id must be a string',
+  },
+  {
+    name: 'waitlist join without a user id',
+    method: 'POST',
+    path: '/api/events/1/waitlist',
+    body: { event_id: 1 },
+    status: 400,
+    message: 'user_id is required',
+  },
+  {
+    name: 'waitlist join with a form body',
+    method: 'POST',
+    path: '/api/events/1/waitlist',
+    body: 'user_id=u',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    status: 415,
+    message: /application\/json/,
+  },
+  {
+    name: 'waitlist join of an unknown event',
+    method: 'POST',
+    path: `/api/events/${NO_EVENT}/waitlist`,
+    body: { user_id: 'u' },
+    status: 404,
+    message: `Event ${NO_EVENT} not found`,
+  },
+  {
+    name: 'waitlist place of a user id with NUL',
+    path: '/api/events/1/waitlist/a%00b',
+    status: 400,
+    message: 'user_id must not contain NUL characters',
+  },
+  {
+    name: 'waitlist place of an event id beyond int32',
+    path: '/api/events/2147483648/waitlist/u',
+    status: 400,
+    message: 'id must be at most 2147483647',
+  },
+  {
+    name: 'waitlist place nobody holds',
+    path: '/api/events/1/waitlist/nobody',
+    status: 404,
+    message: 'User nobody is not on the waitlist for event 1',
+  },
+  {
+    name: 'waitlist leave with a user id of spaces',
+    method: 'DELETE',
+    path: '/api/events/1/waitlist/%20%20',
+    status: 400,
+    message: 'user_id must not be empty',
+  },
+  {
+    name: 'waitlist leave with an Idempotency-Key of 256 characters',
+    method: 'DELETE',
+    path: '/api/events/1/waitlist/u',
+    headers: { 'idempotency-key': 'k'.repeat(256) },
+    status: 400,
+    message: 'Idempotency-Key must be 1-255 visible ASCII characters',
+  },
   // Headers
   {
     name: 'Basic credentials',
@@ -735,7 +810,8 @@ describe('hostile input', () => {
     (
       await stack.db.query(
         `SELECT (SELECT count(*) FROM bookings) AS bookings, (SELECT count(*) FROM events) AS events,
-                (SELECT max(updated_at) FROM events) AS events_changed, (SELECT count(*) FROM outbox WHERE type <> 'booking.failed') AS outbox`,
+                (SELECT max(updated_at) FROM events) AS events_changed, (SELECT count(*) FROM outbox WHERE type <> 'booking.failed') AS outbox,
+                (SELECT count(*) FROM waitlist) AS waitlist`,
       )
     ).rows[0];
 

@@ -89,6 +89,8 @@ describe('HTTP hygiene', () => {
         '/api/events/{id}',
         '/api/events/{id}/bookings',
         '/api/events/{id}/close-sales',
+        '/api/events/{id}/waitlist',
+        '/api/events/{id}/waitlist/{user_id}',
         '/api/me',
         '/health/live',
         '/health/ready',
@@ -191,6 +193,27 @@ describe('HTTP hygiene', () => {
     const bookingsOp = doc.paths['/api/events/{id}/bookings'].get;
     expect(Object.keys(bookingsOp.responses['200'].content).sort()).toEqual(['application/json', 'text/csv']);
     expect(Object.keys(bookingsOp.responses['200'].headers).sort()).toEqual(['Link', 'Next-Cursor']);
+    // The waitlist: join with a body naming the user, a place read and left by event and user.
+    const joinOp = doc.paths['/api/events/{id}/waitlist'].post;
+    expect(joinOp.requestBody.content['application/json'].schema.required).toEqual(['user_id']);
+    expect(Object.keys(joinOp.responses)).toEqual(
+      expect.arrayContaining(['201', '400', '401', '403', '404', '409', '422', '429']),
+    );
+    expect(joinOp.responses['201'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/WaitlistEntry',
+    });
+    expect(doc.components.schemas.WaitlistEntry.required.sort()).toEqual([
+      'event_id',
+      'joined_at',
+      'position',
+      'user_id',
+    ]);
+    const placeOps = doc.paths['/api/events/{id}/waitlist/{user_id}'];
+    expect(Object.keys(placeOps.get.responses)).toEqual(expect.arrayContaining(['200', '400', '403', '404']));
+    expect(Object.keys(placeOps.delete.responses)).toEqual(expect.arrayContaining(['204', '400', '403', '404']));
+    expect(placeOps.delete.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['id', 'user_id', 'Idempotency-Key']),
+    );
     // The list pages with parameters, and keeps its plain form.
     const listOp = doc.paths['/api/events'].get;
     expect(listOp.parameters.map((p: { name: string }) => p.name).sort()).toEqual(

@@ -10,6 +10,7 @@ import { EventsModule } from './events/events.module.js';
 import { NatsServerConnection } from './health/nats-server-connection.js';
 import { BookingMetricsModule } from './metrics/booking-metrics.module.js';
 import { OutboxModule } from './outbox/outbox.module.js';
+import { WaitlistModule } from './waitlist/waitlist.module.js';
 
 @Module({})
 export class AppModule {
@@ -23,6 +24,7 @@ export class AppModule {
         DatabaseModule.forService(config, 'booking-service'),
         BookingModule,
         EventsModule,
+        WaitlistModule,
         // Ready to take work: PostgreSQL answers a query and NATS a round trip.
         HealthModule.withChecks({
           providers: [NatsServerConnection],

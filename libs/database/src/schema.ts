@@ -67,6 +67,29 @@ export const bookings = pgTable(
 );
 
 /**
+ * The line for a sold-out event's seats (migration 0012): one place per user and event, in the order the
+ * places were taken (`id`: joins are serialised on the event's row lock, so ids follow commit order). A
+ * seat freed while anyone waits goes to the first in line in the transaction that frees it, so a
+ * non-empty line means a full event while sales are open. Deleted with its event.
+ */
+export const waitlist = pgTable(
+  'waitlist',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    userId: varchar('user_id', { length: 255 }).notNull(),
+    joinedAt: timestamp('joined_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (table) => [
+    unique('waitlist_event_id_user_id_unique').on(table.eventId, table.userId),
+    // The line of one event in order: the first to promote, and a user's position.
+    index('waitlist_event_id_id_idx').on(table.eventId, table.id),
+  ],
+);
+
+/**
  * Transactional outbox: one row per booking event, written by the same
  * statement as the booking change, so a committed change always has its event.
  * Written once and never updated: what is still to publish is `outboxPending`.
@@ -162,3 +185,4 @@ export const deliveries = notificationsSchema.table(
 export type OutboxRow = typeof outbox.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type BookingRow = typeof bookings.$inferSelect;
+export type WaitlistRow = typeof waitlist.$inferSelect;

@@ -47,7 +47,16 @@ export const bookingFailureReasonSchema = z.enum([
 ]);
 export type BookingFailureReason = z.infer<typeof bookingFailureReasonSchema>;
 
-export const bookingCreatedDataSchema = z.object({ ...bookingFields, created_at: z.string() });
+/** How a booking was made; absent for a reservation, `waitlist` for a seat given to the first in line. */
+export const bookingSourceSchema = z.enum(['waitlist']);
+
+export type BookingSource = z.infer<typeof bookingSourceSchema>;
+
+export const bookingCreatedDataSchema = z.object({
+  ...bookingFields,
+  created_at: z.string(),
+  source: bookingSourceSchema.optional(),
+});
 export type BookingCreatedData = z.infer<typeof bookingCreatedDataSchema>;
 
 export const bookingCancelledDataSchema = z.object({ ...bookingFields, cancelled_at: z.string() });

@@ -29,6 +29,14 @@ export interface EventView {
   updated_at: string;
 }
 
+/** A user's place on a sold-out event's waitlist; position 1 gets the next seat freed. */
+export interface WaitlistEntryView {
+  event_id: number;
+  user_id: string;
+  position: number;
+  joined_at: string;
+}
+
 /** What the live feed (`GET /api/events/live`) pushes when an event's seats change. */
 export interface SeatUpdate {
   event_id: number;

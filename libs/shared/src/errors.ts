@@ -9,6 +9,12 @@ export const ErrorCode = {
   SalesNotOpen: 'SALES_NOT_OPEN',
   /** The event's sales have closed (at `sales_close_at`, or when it started). */
   SalesClosed: 'SALES_CLOSED',
+  /** A waitlist join for an event that still has seats to book. */
+  SeatsAvailable: 'SEATS_AVAILABLE',
+  /** The user already has a place on the event's waitlist. */
+  AlreadyWaiting: 'ALREADY_WAITING',
+  /** The user has no place on the event's waitlist (never joined, left, or was given a seat). */
+  NotWaiting: 'NOT_WAITING',
   /** An organiser's change the event's current state does not allow (capacity below the seats booked, a window out of order). */
   EventChangeConflict: 'EVENT_CHANGE_CONFLICT',
   /** A dependency (PostgreSQL) is unreachable or too slow; nothing was written: retrying later may succeed. */
@@ -30,6 +36,9 @@ export const HTTP_STATUS_BY_ERROR_CODE: Record<ErrorCode, number> = {
   SOLD_OUT: 409,
   SALES_NOT_OPEN: 409,
   SALES_CLOSED: 409,
+  SEATS_AVAILABLE: 409,
+  ALREADY_WAITING: 409,
+  NOT_WAITING: 404,
   EVENT_CHANGE_CONFLICT: 409,
   UNAVAILABLE: 503,
   NOT_STARTED: 503,
@@ -50,6 +59,12 @@ export const ErrorMessages = {
   bookingNotFound: (bookingId: number) => `Booking ${bookingId} not found`,
   salesNotOpen: (eventId: number, opensAt: string) => `Sales for event ${eventId} open at ${opensAt}`,
   salesClosed: (eventId: number) => `Sales for event ${eventId} have closed`,
+  seatsAvailable: (eventId: number) => `Event ${eventId} has seats available: book one instead of joining the waitlist`,
+  alreadyWaiting: (userId: string, eventId: number, position: number) =>
+    `User ${userId} is already on the waitlist for event ${eventId}, at position ${position}`,
+  notWaiting: (userId: string, eventId: number) => `User ${userId} is not on the waitlist for event ${eventId}`,
+  waitersBeforeOpening: (eventId: number, waiting: number) =>
+    `Event ${eventId} has ${waiting} people on its waitlist; its sales cannot be set to open later while they wait (close the sales instead)`,
   capacityBelowBooked: (eventId: number, booked: number) =>
     `Event ${eventId} has ${booked} seats booked; total_seats cannot be set below that`,
 };

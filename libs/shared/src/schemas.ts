@@ -75,6 +75,13 @@ export const reserveBatchSchema = z.object({
 });
 export type ReserveBatchCommand = z.infer<typeof reserveBatchSchema>;
 
+/** `waitlist.join`, `waitlist.get`, `waitlist.leave`: a user on an event's waitlist. */
+export const waitlistCommandSchema = reserveBookingSchema;
+export type WaitlistCommand = ReserveBookingCommand;
+
+/** The body of `POST /api/events/:id/waitlist`. */
+export const joinWaitlistBodySchema = z.object({ user_id: userIdSchema });
+
 export const getByIdSchema = z.object({ id: idSchema('id') });
 export type GetByIdQuery = z.infer<typeof getByIdSchema>;
 
@@ -146,3 +153,6 @@ export const listBookingsQueryStringSchema = z.object({
 
 /** `:id` route parameters. */
 export const idParamsSchema = z.object({ id: idFromTextSchema('id') });
+
+/** `:id/waitlist/:user_id` route parameters. */
+export const waitlistParamsSchema = z.object({ id: idFromTextSchema('id'), user_id: userIdSchema });

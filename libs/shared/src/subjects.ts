@@ -15,4 +15,10 @@ export const BookingSubjects = {
   listEvents: 'event.list',
   /** Seats left of several events at once (see `seatsQuerySchema`): the live feed's lookups. */
   seatsLeft: 'event.seats',
+  /** A user joins a sold-out event's waitlist (see `waitlistCommandSchema`). */
+  joinWaitlist: 'waitlist.join',
+  /** A user's place on an event's waitlist. */
+  waitlistPosition: 'waitlist.get',
+  /** A user leaves an event's waitlist. */
+  leaveWaitlist: 'waitlist.leave',
 } as const;

@@ -6,6 +6,9 @@ import {
   createEventSchema,
   databaseEnvSchema,
   idParamsSchema,
+  joinWaitlistBodySchema,
+  parseBookingEvent,
+  waitlistParamsSchema,
   listBookingsQueryStringSchema,
   loadConfig,
   reserveBookingSchema,
@@ -138,5 +141,36 @@ describe('configuration', () => {
     );
     expect(() => loadConfig(schema, { NATS_REQUEST_TIMEOUT_MS: 'soon' })).toThrow(/NATS_REQUEST_TIMEOUT_MS/);
     expect(() => loadConfig(schema, { NODE_ENV: 'staging' })).toThrow(/NODE_ENV/);
+  });
+});
+
+describe('booking event contract', () => {
+  const created = {
+    id: 'e1',
+    type: 'booking.created',
+    occurred_at: '2026-01-01T00:00:00.000Z',
+    correlation_id: 'r1',
+    data: { booking_id: 1, event_id: 2, user_id: 'u', created_at: '2026-01-01T00:00:00.000Z' },
+  };
+
+  it('keeps the booking.created of a reservation as it was, and says when a seat came from the waitlist', () => {
+    expect(parseBookingEvent(JSON.stringify(created))).toEqual(created);
+    const promoted = { ...created, data: { ...created.data, source: 'waitlist' } };
+    expect(parseBookingEvent(JSON.stringify(promoted)).data).toMatchObject({ source: 'waitlist' });
+    expect(() =>
+      parseBookingEvent(JSON.stringify({ ...created, data: { ...created.data, source: 'psql' } })),
+    ).toThrow();
+  });
+
+  it('validates a waitlist place by event and user', () => {
+    expect(validate(waitlistParamsSchema, { id: '7', user_id: 'ann' })).toEqual({
+      success: true,
+      data: { id: 7, user_id: 'ann' },
+    });
+    expect(validate(waitlistParamsSchema, { id: '7', user_id: '' })).toEqual({
+      success: false,
+      message: 'user_id must not be empty',
+    });
+    expect(validate(joinWaitlistBodySchema, {})).toEqual({ success: false, message: 'user_id is required' });
   });
 });

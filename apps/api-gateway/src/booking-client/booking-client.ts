@@ -15,6 +15,8 @@ import {
   type SeatUpdate,
   type ServiceReply,
   type UpdateEventCommand,
+  type WaitlistCommand,
+  type WaitlistEntryView,
 } from '@booking/shared';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Inject, Injectable } from '@nestjs/common';
@@ -27,7 +29,7 @@ import { ResiliencePolicy, type BreakerState } from './resilience-policy.js';
 
 /**
  * The booking service's request/reply subjects as typed calls, one per
- * subject. Commands (reserve, cancel, createEvent, updateEvent) are sent once unless nobody
+ * subject. Commands (reserve, cancel, createEvent, updateEvent, the waitlist's join and leave) are sent once unless nobody
  * received them; reads are retried on quick failures and shared (below); both
  * go through the `ResiliencePolicy` and the `NatsTransport`. Reservations that
  * arrive together travel in one message (`ReservationBatchSender`).
@@ -106,6 +108,19 @@ export class BookingClient {
     const event = await this.send<EventView>(BookingSubjects.updateEvent, command, requestId);
     this.changed$.next(event.id);
     return event;
+  }
+
+  /** A place on a sold-out event's waitlist; changes no seat. */
+  joinWaitlist(command: WaitlistCommand, requestId: string): Promise<WaitlistEntryView> {
+    return this.send(BookingSubjects.joinWaitlist, command, requestId);
+  }
+
+  waitlistPosition(query: WaitlistCommand, requestId: string): Promise<WaitlistEntryView> {
+    return this.read(BookingSubjects.waitlistPosition, query, requestId);
+  }
+
+  async leaveWaitlist(command: WaitlistCommand, requestId: string): Promise<void> {
+    await this.send<null>(BookingSubjects.leaveWaitlist, command, requestId);
   }
 
   getBooking(query: GetByIdQuery, requestId: string): Promise<BookingView> {

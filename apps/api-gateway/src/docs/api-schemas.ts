@@ -5,6 +5,7 @@ import {
   type CancelledBookingView,
   type EventView,
   type IdentityView,
+  type WaitlistEntryView,
 } from '@booking/shared';
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
@@ -66,6 +67,15 @@ export const eventViewSchema = z
   })
   .meta({ id: 'Event' }) satisfies z.ZodType<EventView>;
 
+export const waitlistEntryViewSchema = z
+  .object({
+    event_id: z.number().int(),
+    user_id: z.string(),
+    position: z.number().int().min(1).meta({ description: 'Place in line: 1 gets the next seat freed' }),
+    joined_at: z.iso.datetime(),
+  })
+  .meta({ id: 'WaitlistEntry' }) satisfies z.ZodType<WaitlistEntryView>;
+
 export const identityViewSchema = z
   .object({
     sub: z.string().meta({ example: 'admin' }),
@@ -79,8 +89,8 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid input; the message names each bad field',
   401: 'A token (or, for one booking, its Booking-Access-Key) is needed and missing, or the bearer token is malformed, expired or otherwise invalid',
   403: "The token does not allow this (another user's booking, or not an admin)",
-  404: 'No such resource (for a booking: also when the Booking-Access-Key sent does not open it)',
-  409: 'Conflict (already booked, sold out, sales not open yet or closed, a change the event does not allow, or the same Idempotency-Key still running)',
+  404: 'No such resource (for a booking: also when the Booking-Access-Key sent does not open it; for a waitlist place: not in line)',
+  409: 'Conflict (already booked, sold out, sales not open yet or closed, seats to book rather than wait for, already in line, a change the event does not allow, or the same Idempotency-Key still running)',
   413: 'Body larger than BODY_LIMIT_BYTES',
   415: 'Body is not application/json',
   422: 'Idempotency-Key already used for a different request',

@@ -22,6 +22,7 @@ import { bookingKey, type RejectionFacts, type ViolatedRule } from './reservatio
 import { LOST_RACE, type BatchFacts, type LostRace, type ReservationStore } from './reservation-store.js';
 import { toBookingView, type BookingViewRow } from './booking-queries.js';
 import { salesColumns, toEventSales, type SalesColumns } from './sales-columns.js';
+import { promoteFromWaitlist } from './waitlist-promotion.js';
 
 interface ReserveRow extends SalesColumns {
   id: number | null;
@@ -197,23 +198,31 @@ export class BookingRepository implements ReservationStore {
   }
 
   /**
-   * One statement: deleting the row gives the seat back (the seat-counter
-   * trigger), and the `booking.cancelled` outbox row is a CTE of the same
-   * statement. Two concurrent cancels serialise on the row lock; the second
-   * deletes nothing and gets undefined (not found). Nothing is cancelled once
+   * One short transaction: deleting the row gives the seat back (the
+   * seat-counter trigger, which locks the event's row until the commit), with
+   * its `booking.cancelled` outbox row as a CTE of the same statement; then the
+   * seat goes to the first in the event's waitlist, if anyone waits
+   * (`promoteFromWaitlist`), before the commit makes it visible to anyone
+   * else. Two concurrent cancels serialise on the row lock; the second deletes
+   * nothing and gets undefined (not found). Nothing is cancelled once
    * `startBy` (epoch ms) has passed.
    */
   async cancel(id: number, correlationId: string, startBy: number): Promise<CancelledBookingView | undefined> {
-    const result = await retryWhenOvertaken(() =>
-      this.database.db.execute<BookingViewRow & { cancelled_at: Date; [column: string]: unknown }>(sql`
-      WITH deleted AS (
-        DELETE FROM bookings WHERE id = ${id} AND ${startedBy(startBy)} RETURNING id, event_id, user_id, created_at
-      ), outboxed AS (${insertCancelledEvents(sql`FROM deleted b`, sql`${correlationId}`)} RETURNING occurred_at)
-      SELECT d.id, d.event_id, d.user_id, d.created_at, o.occurred_at AS cancelled_at
-      FROM deleted d CROSS JOIN outboxed o`),
+    return retryWhenOvertaken(() =>
+      this.database.db.transaction(async (tx) => {
+        await tx.execute(sql.raw(`SET LOCAL idle_in_transaction_session_timeout = ${TRANSACTION_IDLE_LIMIT_MS}`));
+        const result = await tx.execute<BookingViewRow & { cancelled_at: Date; [column: string]: unknown }>(sql`
+          WITH deleted AS (
+            DELETE FROM bookings WHERE id = ${id} AND ${startedBy(startBy)} RETURNING id, event_id, user_id, created_at
+          ), outboxed AS (${insertCancelledEvents(sql`FROM deleted b`, sql`${correlationId}`)} RETURNING occurred_at)
+          SELECT d.id, d.event_id, d.user_id, d.created_at, o.occurred_at AS cancelled_at
+          FROM deleted d CROSS JOIN outboxed o`);
+        const row = result.rows[0];
+        if (!row) return undefined;
+        await promoteFromWaitlist(tx, row.event_id, correlationId);
+        return { ...toBookingView(row), cancelled_at: new Date(row.cancelled_at).toISOString() };
+      }),
     );
-    const row = result.rows[0];
-    return row && { ...toBookingView(row), cancelled_at: new Date(row.cancelled_at).toISOString() };
   }
 
   /**

@@ -43,8 +43,8 @@ export class EventCommandsController {
 
   /**
    * An organiser's change or closing of the sales, recorded as `event.updated` with the request's
-   * correlation id. Capacity raised and sales closed are outcomes of this command, where anything that
-   * must follow them in the same transaction (a waitlist's turn) would hook in.
+   * correlation id; seats it frees (capacity raised, sales reopened) go to the waitlist in the same
+   * transaction, their `booking.created` events with the same correlation id.
    */
   @MessagePattern(BookingSubjects.updateEvent)
   async update(

@@ -10,6 +10,9 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import { seatsLeft } from '../booking/reservation-rules.js';
+import type { SalesWindow } from '../booking/sales-window.js';
+import { promoteFromWaitlist } from '../booking/waitlist-promotion.js';
+import { lineConflict } from '../booking/waitlist-rules.js';
 import { startedBy, TRANSACTION_IDLE_LIMIT_MS } from '../common/command-deadline.js';
 import { insertEventUpdatedEvent } from '../outbox/outbox-events.js';
 import { DATABASE } from '@booking/service-kit';
@@ -95,12 +98,17 @@ export class EventsRepository {
       // Read once the lock is held, not at the transaction's start (`now()`), and rounded up to the
       // millisecond (as times are kept): every booking committed while this change waited for the lock has
       // an earlier created_at, so sales close after every booking made.
-      const clock = await tx.execute<{ now: string }>(
-        sql`SELECT date_trunc('milliseconds', clock_timestamp()) + interval '1 millisecond' AS now`,
+      // The line read then too: joins and leaves take the same lock, so it cannot change before the commit.
+      const clock = await tx.execute<{ now: string; waiting: number }>(
+        sql`SELECT date_trunc('milliseconds', clock_timestamp()) + interval '1 millisecond' AS now,
+                   (SELECT count(*)::int FROM waitlist WHERE event_id = ${command.id}) AS waiting`,
       );
-      const decided = changedEvent(before, command, new Date(clock.rows[0]!.now).toISOString());
+      const { now, waiting } = clock.rows[0]!;
+      const decided = changedEvent(before, command, new Date(now).toISOString());
       if ('conflict' in decided) return decided;
       const after = decided.next;
+      const forLine = lineConflict(command.id, salesWindowOf(after), waiting, Date.parse(now));
+      if (forLine) return { conflict: forLine };
       const changes = changesBetween(before, after);
       // Nothing to change (the same change again): nothing written, no event.
       if (Object.keys(changes).length === 0) return { event: toEventView(fromSqlRow(rows[0]!)) };
@@ -123,7 +131,11 @@ export class EventsRepository {
           correlationId,
         ),
       );
-      return { event: toEventView(fromSqlRow(updated.rows[0]!)) };
+      // Seats added or sales reopened go to the line first, in this transaction.
+      const promoted = waiting > 0 ? await promoteFromWaitlist(tx, command.id, correlationId) : [];
+      if (promoted.length === 0) return { event: toEventView(fromSqlRow(updated.rows[0]!)) };
+      const { rows: latest } = await tx.execute<EventSqlRow>(sql`SELECT * FROM events WHERE id = ${command.id}`);
+      return { event: toEventView(fromSqlRow(latest[0]!)) };
     });
   }
 }
@@ -165,6 +177,14 @@ const fromSqlRow = (row: EventSqlRow): EventRow => ({
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at),
 });
+
+const epochOrNull = (time: string | null): number | null => (time === null ? null : Date.parse(time));
+
+/** The window `salesStateAt` reads from an event's state: sales close at the earlier of their close and the start. */
+const salesWindowOf = (state: EventState): SalesWindow => {
+  const ends = [state.sales_close_at, state.starts_at].map(epochOrNull).filter((time) => time !== null);
+  return { opensAt: epochOrNull(state.sales_open_at), closesAt: ends.length ? Math.min(...ends) : null };
+};
 
 const iso = (time: Date | null): string | null => (time === null ? null : time.toISOString());
 

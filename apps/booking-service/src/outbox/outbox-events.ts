@@ -1,4 +1,10 @@
-import { BookingEventType, type BookingEvent, type BookingFailedData, type EventUpdatedData } from '@booking/shared';
+import {
+  BookingEventType,
+  type BookingEvent,
+  type BookingSource,
+  type BookingFailedData,
+  type EventUpdatedData,
+} from '@booking/shared';
 import { sql, type SQL } from 'drizzle-orm';
 
 /**
@@ -15,13 +21,14 @@ const isoUtc = (column: SQL) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-
 
 /**
  * `booking.created` for each booking `from` yields as `b` (id, event_id,
- * user_id, created_at), with `correlationId` (a value or a column of `from`).
+ * user_id, created_at), with `correlationId` (a value or a column of `from`);
+ * `source` when the booking was not a reservation (a seat given from the waitlist).
  */
-export const insertCreatedEvents = (from: SQL, correlationId: SQL) => sql`
+export const insertCreatedEvents = (from: SQL, correlationId: SQL, source?: BookingSource) => sql`
   INSERT INTO outbox (type, booking_id, event_id, correlation_id, data)
   SELECT ${BookingEventType.created}, b.id, b.event_id, ${correlationId},
          jsonb_build_object('booking_id', b.id, 'event_id', b.event_id, 'user_id', b.user_id,
-                            'created_at', ${isoUtc(sql`b.created_at`)})
+                            'created_at', ${isoUtc(sql`b.created_at`)}${source === undefined ? sql`` : sql`, 'source', ${source}::text`})
   ${from}`;
 
 /** `booking.cancelled`, now, for each booking `from` yields as `b` (id, event_id, user_id). */

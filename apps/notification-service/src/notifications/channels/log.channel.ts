@@ -12,8 +12,9 @@ const MESSAGES: Record<BookingEvent['type'], string> = {
 /**
  * One log line per booking event, at info, its facts as fields: `notification`
  * (the event type), `message_id` (the envelope's id), `booking_id`, `event_id`
- * (the event booked), `user_id`, `occurred_at`, `correlationId`, for a
- * refusal its `reason`, and for an organiser's change (`event.updated`, when
+ * (the event booked), `user_id`, `occurred_at`, `correlationId`, for a booking
+ * given from the waitlist its `source` ("waitlist"), for a refusal its
+ * `reason`, and for an organiser's change (`event.updated`, when
  * NOTIFICATION_EVENT_TYPES lists it) `actor` and the fields `changed`. Written
  * while the event is recorded, before the commit: it cannot fail on its own,
  * so its delivery is recorded as delivered at once.
@@ -42,6 +43,7 @@ export class LogChannel {
           booking_id: 'booking_id' in data ? data.booking_id : undefined,
           event_id: data.event_id,
           user_id: 'user_id' in data ? data.user_id : undefined,
+          source: 'source' in data ? data.source : undefined,
           reason: 'reason' in data ? data.reason : undefined,
           actor: 'actor' in data ? data.actor : undefined,
           changed: 'changes' in data ? Object.keys(data.changes) : undefined,
