@@ -9,6 +9,7 @@ import type {
   EventView,
   IdentityView,
   SeatUpdate,
+  WaitlistEntryView,
 } from '@booking/shared';
 
 export type {
@@ -20,15 +21,8 @@ export type {
   EventView,
   IdentityView,
   SeatUpdate,
+  WaitlistEntryView,
 };
-
-/** A user's place in an event's waitlist (position 1 is given the next seat that frees up). */
-export interface WaitlistEntryView {
-  event_id: number;
-  user_id: string;
-  position: number;
-  joined_at: string;
-}
 
 /** `GET /api/events` filters; each narrows the list (upcoming: not started; on_sale: window open and a seat left). */
 export interface EventFilter {
@@ -63,8 +57,10 @@ export function describeFailure(status: number, serverMessage: string): string {
     return 'Sales for this event have not opened yet.';
   if (status === 409 && /^Sales for event \d+ have closed/.test(serverMessage))
     return 'Sales for this event have closed.';
-  // The organiser's and the waitlist's conflicts say what is wrong in words already ("… seats booked; total_seats
-  // cannot be set below that", "… already in line").
+  if (status === 409 && /^Event \d+ has seats available/.test(serverMessage))
+    return 'A seat is free again: book it instead of joining the waitlist.';
+  // The organiser's and the waitlist's other conflicts say what is wrong in words already ("… seats booked;
+  // total_seats cannot be set below that", "… already on the waitlist …, at position 2").
   if (status === 409) return `${serverMessage.replace(/\.$/, '')}.`;
   if (status === 429) return 'Too many requests right now. Please wait a few seconds and try again.';
   if (status === 503 || status === 502 || status === 504) {
@@ -77,7 +73,8 @@ export function describeFailure(status: number, serverMessage: string): string {
   }
   if (status === 404 && /^Event /.test(serverMessage)) return 'This event does not exist (any more).';
   if (status === 404 && /^Booking /.test(serverMessage)) return 'This booking does not exist (any more).';
-  if (status === 404 && /waitlist|in line/i.test(serverMessage)) return 'You are not in line for this event.';
+  if (status === 404 && /^User .+ is not on the waitlist for event \d+$/s.test(serverMessage))
+    return 'You are not in line for this event.';
   if (status === 400) return `Please check what you entered: ${serverMessage}.`;
   return 'Something went wrong on our side. Please try again.';
 }

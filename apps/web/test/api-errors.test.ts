@@ -24,6 +24,17 @@ describe('describeFailure: API errors in plain words', () => {
       'Event 3 has 12 seats booked; total_seats cannot be set below that',
       'Event 3 has 12 seats booked; total_seats cannot be set below that.',
     ],
+    [
+      409,
+      'Event 3 has seats available: book one instead of joining the waitlist',
+      'A seat is free again: book it instead of joining the waitlist.',
+    ],
+    [
+      409,
+      'User alice is already on the waitlist for event 3, at position 2',
+      'User alice is already on the waitlist for event 3, at position 2.',
+    ],
+    [404, 'User alice is not on the waitlist for event 3', 'You are not in line for this event.'],
     [404, 'Cannot PATCH /api/events/3', 'This server does not offer that yet.'],
     [401, 'Invalid admin token', 'Sign-in needed: your token is missing, expired or not accepted.'],
     [403, 'This route requires the admin role', 'Your sign-in does not allow this.'],

@@ -1,14 +1,11 @@
+import { ErrorMessages } from '@booking/shared';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type WaitlistEntryView } from '../api.js';
 import { messageOf } from '../use-load.js';
 
-/**
- * Where the user stands in the event's waitlist. `unavailable`: this server has no waitlist (the page then
- * shows nothing of it); `seated`: the user left the line because a seat was booked for them.
- */
+/** Where the user stands in the event's waitlist. `seated`: the user left the line because a seat was booked for them. */
 type Place =
   | { kind: 'checking' }
-  | { kind: 'unavailable' }
   | { kind: 'out' }
   | { kind: 'in'; entry: WaitlistEntryView }
   | { kind: 'seated' }
@@ -27,13 +24,24 @@ interface WaitlistPanelProps {
   checkBooked: () => Promise<boolean>;
 }
 
-const notInLine = (error: unknown) =>
-  error instanceof ApiError && error.status === 404 && !/^Cannot /.test(error.serverMessage);
-const noWaitlistHere = (error: unknown) =>
-  error instanceof ApiError && error.status === 404 && /^Cannot /.test(error.serverMessage);
+/**
+ * Someone leaving the line ahead of the user changes no seat, so the live feed does not tell of it: while in
+ * line, the place is also read again this often.
+ */
+const PLACE_REREAD_MS = 10_000;
 
 /**
- * Join the line for a sold-out event, see the place in it (read again whenever the event changes), leave it.
+ * The server's NOT_WAITING answer. Its HTTP errors carry no error code, so the refusal is told from an unknown
+ * event's 404 by the contract's own message for it.
+ */
+const notInLine = (error: unknown, eventId: number, userName: string) =>
+  error instanceof ApiError &&
+  error.status === 404 &&
+  error.serverMessage === ErrorMessages.notWaiting(userName, eventId);
+
+/**
+ * Join the line for a sold-out event, see the place in it (read again whenever the event changes, and every
+ * PLACE_REREAD_MS), leave it.
  * The first in line is booked automatically when a seat frees up: a place that disappears without the user
  * leaving is checked against their bookings, to say "You got a seat".
  */
@@ -44,8 +52,17 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
   const [problem, setProblem] = useState<string>();
   const hadPlace = useRef(false);
   const status = useRef<HTMLDivElement>(null);
+  const [reread, setReread] = useState(0);
   // Only a user in line needs to hear of every change (a busy event changes often).
   const refresh = place.kind === 'in' ? liveVersion : undefined;
+
+  useEffect(() => {
+    if (place.kind !== 'in') return;
+    const timer = setInterval(() => {
+      if (!document.hidden) setReread((value) => value + 1);
+    }, PLACE_REREAD_MS);
+    return () => clearInterval(timer);
+  }, [place.kind]);
 
   useEffect(() => {
     let current = true;
@@ -55,8 +72,7 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
         hadPlace.current = true;
         return { kind: 'in', entry };
       } catch (error) {
-        if (noWaitlistHere(error)) return { kind: 'unavailable' };
-        if (!notInLine(error)) throw error;
+        if (!notInLine(error, eventId, userName)) throw error;
       }
       if (!hadPlace.current) return { kind: 'out' };
       hadPlace.current = false;
@@ -69,9 +85,9 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
     return () => {
       current = false;
     };
-  }, [eventId, userName, token, refresh]);
+  }, [eventId, userName, token, refresh, reread]);
 
-  if (place.kind === 'unavailable' || place.kind === 'checking') return null;
+  if (place.kind === 'checking') return null;
   // Nothing to offer: seats are there to book, or the user holds one (and was not just given it from the line).
   if ((place.kind === 'out' || place.kind === 'gone') && (!soldOut || holdsSeat !== false)) return null;
 
@@ -104,7 +120,7 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
     act(async () => {
       hadPlace.current = false;
       await api.leaveWaitlist(eventId, userName, token).catch((error: unknown) => {
-        if (!notInLine(error)) throw error;
+        if (!notInLine(error, eventId, userName)) throw error;
       });
       return { kind: 'out' };
     });
