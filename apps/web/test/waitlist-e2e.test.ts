@@ -103,6 +103,8 @@ describe('the waitlist in the web front end (real browser)', () => {
     await expect
       .poll(() => waitlistStatus(pia))
       .toBe('You are number 1 in line. The next seat that frees up is booked for you.');
+    // The news stays: no later read of quinn's place (gone now) takes it away.
+    expect(await waitlistStatus(quinn)).toBe('You got a seat! It was booked for you. See it in My bookings.');
 
     expect(await stack.db.count('bookings', 'event_id = $1 AND user_id = $2', [eventId, 'quinn'])).toBe(1);
     expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(2);

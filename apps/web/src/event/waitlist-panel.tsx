@@ -50,11 +50,20 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
   const [place, setPlace] = useState<Place>({ kind: 'checking' });
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string>();
+  /** Whether the place shown is in line: a place then gone without leaving may have been given a seat. */
   const hadPlace = useRef(false);
+  /**
+   * Counts reads and the user's actions: an answer is shown only if nothing started after it. Reads overlap (a
+   * live change during a timed read, a join or leave meanwhile), and only the newest knows the place.
+   */
+  const latest = useRef(0);
   const status = useRef<HTMLDivElement>(null);
+  /** Bumped to read the place again: only while in line (a busy event changes often; nobody else needs it). */
   const [reread, setReread] = useState(0);
-  // Only a user in line needs to hear of every change (a busy event changes often).
-  const refresh = place.kind === 'in' ? liveVersion : undefined;
+
+  useEffect(() => {
+    if (place.kind === 'in') setReread((value) => value + 1);
+  }, [liveVersion]);
 
   useEffect(() => {
     if (place.kind !== 'in') return;
@@ -64,28 +73,30 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
     return () => clearInterval(timer);
   }, [place.kind]);
 
+  const show = (next: Place) => {
+    hadPlace.current = next.kind === 'in';
+    setPlace(next);
+  };
+
   useEffect(() => {
-    let current = true;
     const read = async (): Promise<Place> => {
       try {
-        const entry = await api.waitlistPlace(eventId, userName, token);
-        hadPlace.current = true;
-        return { kind: 'in', entry };
+        return { kind: 'in', entry: await api.waitlistPlace(eventId, userName, token) };
       } catch (error) {
         if (!notInLine(error, eventId, userName)) throw error;
       }
       if (!hadPlace.current) return { kind: 'out' };
-      hadPlace.current = false;
       return (await checkBooked().catch(() => false)) ? { kind: 'seated' } : { kind: 'gone' };
     };
+    const started = ++latest.current;
     read().then(
-      (next) => current && (setPlace(next), setProblem(undefined)),
-      (error: unknown) => current && setProblem(messageOf(error)),
+      (next) => started === latest.current && (show(next), setProblem(undefined)),
+      (error: unknown) => started === latest.current && setProblem(messageOf(error)),
     );
     return () => {
-      current = false;
+      latest.current += 1;
     };
-  }, [eventId, userName, token, refresh, reread]);
+  }, [eventId, userName, token, reread]);
 
   if (place.kind === 'checking') return null;
   // Nothing to offer: seats are there to book, or the user holds one (and was not just given it from the line).
@@ -94,8 +105,11 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
   const act = async (action: () => Promise<Place>) => {
     setBusy(true);
     setProblem(undefined);
+    latest.current += 1;
     try {
-      setPlace(await action());
+      const next = await action();
+      latest.current += 1; // a read started meanwhile may have seen the place before this action
+      show(next);
     } catch (error) {
       setProblem(messageOf(error));
     } finally {
@@ -113,12 +127,10 @@ export function WaitlistPanel(props: WaitlistPanelProps) {
         if (!(error instanceof ApiError && error.status === 409)) throw error;
         entry = await api.waitlistPlace(eventId, userName, token).catch(() => Promise.reject(error));
       }
-      hadPlace.current = true;
       return { kind: 'in', entry };
     });
   const leave = () =>
     act(async () => {
-      hadPlace.current = false;
       await api.leaveWaitlist(eventId, userName, token).catch((error: unknown) => {
         if (!notInLine(error, eventId, userName)) throw error;
       });
