@@ -137,6 +137,8 @@ describe('Idempotency-Key on POST and DELETE', () => {
         'POST /api/bookings/reserve',
         'POST /api/events',
         'POST /api/events/:id/close-sales',
+        'POST /api/events/:id/waitlist',
+        'DELETE /api/events/:id/waitlist/:user_id',
       ].sort(),
     );
     for (const { route, idempotent } of routes) expect(idempotent, route).toBe(writes.some((w) => w.route === route));
