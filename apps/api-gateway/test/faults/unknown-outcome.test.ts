@@ -27,6 +27,8 @@ describe('outcome unknown, then learnt by retrying with the same Idempotency-Key
     await proxy?.stop();
   });
 
+  /** The advisory lock a cancellation's COMMIT waits on in the last test. */
+  const COMMIT_GATE = 4242;
   const key = (name: string) => ({ 'idempotency-key': `${name}-${Date.now()}` });
 
   it('a reservation PostgreSQL committed while its answer was lost: the retry gets that booking as its 201', async () => {
@@ -79,30 +81,36 @@ describe('outcome unknown, then learnt by retrying with the same Idempotency-Key
     const booked = await stack.reserve({ event_id: eventId, user_id: 'cancel-lost' });
     expect(booked.status).toBe(201);
     const headers = { ...key('cancel-lost'), 'booking-access-key': booked.headers.get('booking-access-key')! };
-    // The cancel first reads the booking (whose owner decides); only the DELETE's answer must be lost. So the
-    // DELETE is held on the row's lock until it is seen waiting; then answers are held and the lock released.
-    const lock = await stack.db.connection.pool.connect();
+    // The cancel first reads the booking (whose owner decides), then deletes it and serves the waitlist in
+    // one transaction; only the answer to its COMMIT must be lost. A deferred trigger of this test's database
+    // holds the COMMIT on an advisory lock until it is seen waiting; then answers are held and the lock released.
+    await stack.db.query(`
+      CREATE FUNCTION test_commit_gate() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_advisory_xact_lock_shared(${COMMIT_GATE}); RETURN NULL; END $$;
+      CREATE CONSTRAINT TRIGGER test_commit_gate AFTER DELETE ON bookings
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_commit_gate();`);
+    const gate = await stack.db.connection.pool.connect();
     let first;
     try {
-      await lock.query('BEGIN');
-      await lock.query('SELECT 1 FROM bookings WHERE id = $1 FOR UPDATE', [booked.body.id]);
+      await gate.query('SELECT pg_advisory_lock($1)', [COMMIT_GATE]);
       const cancelling = stack.cancel(booked.body.id, headers);
       await waitUntil(
         async () =>
           (
             await stack.db.query(
-              "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%DELETE FROM bookings%'",
+              "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'advisory' AND query ILIKE 'commit%'",
             )
           ).rowCount === 1,
         5_000,
-        'the DELETE waiting for the lock',
+        'the COMMIT waiting at the gate',
       );
       proxy.hang(['down']);
-      await lock.query('COMMIT');
+      await gate.query('SELECT pg_advisory_unlock($1)', [COMMIT_GATE]);
       first = await cancelling;
     } finally {
-      lock.release();
+      gate.release();
       proxy.resume();
+      await stack.db.query('DROP TRIGGER test_commit_gate ON bookings; DROP FUNCTION test_commit_gate()');
     }
     expect(first.status).toBe(504);
     expect(first.body.outcome).toBe('unknown');
