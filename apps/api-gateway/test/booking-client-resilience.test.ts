@@ -186,4 +186,31 @@ describe('resilience between gateway and booking service', () => {
       await spy.close();
     }
   });
+  // Last in this file: it leaves a second replica running.
+  it('keeps the circuit closed when one of two replicas hangs while the other answers', async () => {
+    const url = await stack.startExtraGateway({ ...RESILIENCE, BREAKER_FAILURE_THRESHOLD: '5' });
+    const client = clientOf(stack.gateways.at(-1)!);
+    await stack.startProcessReplica(SERVICE);
+    const hung = replica();
+    hung.kill('SIGSTOP');
+    let responses;
+    try {
+      // One at a time, so each is its own message and NATS spreads them over both replicas: about half wait
+      // for the deadline on the stopped one, while the other answers those sent in between.
+      const sent = [];
+      for (let i = 0; i < 30; i++) {
+        sent.push(reserveAt(url, `one-hung-${i}`));
+        await sleep(50);
+      }
+      responses = await Promise.all(sent);
+    } finally {
+      hung.kill('SIGCONT');
+    }
+    const statuses = countStatuses(responses);
+    expect(statuses[201]).toBeGreaterThan(0);
+    expect(statuses[504]).toBeGreaterThanOrEqual(5); // enough consecutive timeouts to open a circuit counting them all
+    expect(client.counters.breakerOpened).toBe(0);
+    expect(client.breakerStates.command).toBe('closed');
+    expect((await reserveAt(url, 'after-one-hung')).status).toBe(201);
+  });
 });

@@ -82,7 +82,9 @@ const NO_RESPONDERS_BACKOFF = { initialDelay: 25, maxDelay: 250 };
  *   is answered 503 with Retry-After at once, until a trial request after
  *   BREAKER_HALF_OPEN_AFTER_MS succeeds. Only timeouts count: they are what
  *   holds connections and memory while the service hangs; every other failure
- *   is answered at once anyway;
+ *   is answered at once anyway. A timeout of a request sent before the service
+ *   last answered does not count either: a replica that died took its requests
+ *   with it while the others serve, and refusing everyone would not help;
  * - deadline: NATS_REQUEST_TIMEOUT_MS from the first attempt, sent with each
  *   attempt (NATS header `x-deadline`) and the NATS request's timeout; the
  *   booking service starts no command that could commit after it.
@@ -95,6 +97,10 @@ export class ResiliencePolicy {
   private readonly breakers: Record<CallKind, CircuitBreakerPolicy>;
   private readonly policies: Record<CallKind, IPolicy>;
   private readonly breakerOpenedAt: Record<CallKind, number> = { command: 0, read: 0 };
+  /** When the booking service last answered a request, of either kind. */
+  private lastAnswerAt = 0;
+  /** Timeouts of requests sent before the service answered another one: not counted by the breakers. */
+  private readonly timeoutsWhileAnswering = new WeakSet<object>();
   /** Counters for monitoring and tests. */
   readonly counters = { breakerOpened: 0, shedByBulkhead: 0, shortCircuited: 0, retries: 0, noRespondersRetries: 0 };
 
@@ -142,7 +148,7 @@ export class ResiliencePolicy {
     const disconnectsBefore = this.transport.disconnects;
     let reply: ServiceReply<T>;
     try {
-      reply = await this.policies[kind].execute(() => call(deadline));
+      reply = await this.policies[kind].execute(() => this.attempt(call, deadline));
     } catch (error) {
       const failure =
         this.transport.disconnects !== disconnectsBefore && !isNoResponders(error)
@@ -155,9 +161,21 @@ export class ResiliencePolicy {
     return replyData(subject, reply);
   }
 
+  private async attempt<T>(call: (deadline: number) => Promise<T>, deadline: number): Promise<T> {
+    const sentAt = Date.now();
+    try {
+      const reply = await call(deadline);
+      this.lastAnswerAt = Date.now();
+      return reply;
+    } catch (error) {
+      if (error instanceof TimeoutError && this.lastAnswerAt > sentAt) this.timeoutsWhileAnswering.add(error);
+      throw error;
+    }
+  }
+
   private breaker(kind: CallKind): CircuitBreakerPolicy {
     const breaker = circuitBreaker(
-      handleWhen((error) => error instanceof TimeoutError),
+      handleWhen((error) => error instanceof TimeoutError && !this.timeoutsWhileAnswering.has(error)),
       {
         halfOpenAfter: this.config.BREAKER_HALF_OPEN_AFTER_MS,
         breaker: new ConsecutiveBreaker(this.config.BREAKER_FAILURE_THRESHOLD),
