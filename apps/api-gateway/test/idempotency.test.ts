@@ -137,6 +137,9 @@ describe('Idempotency-Key on POST and DELETE', () => {
         'POST /api/bookings/reserve',
         'POST /api/events',
         'POST /api/events/:id/close-sales',
+        'DELETE /api/events/:id/waiting-room',
+        'POST /api/events/:id/queue',
+        'POST /api/events/:id/queue/admission',
       ].sort(),
     );
     for (const { route, idempotent } of routes) expect(idempotent, route).toBe(writes.some((w) => w.route === route));

@@ -34,6 +34,7 @@ import { AdminOnly, PublicRoute } from '../auth/auth.decorators.js';
 import { assertMayActAs, CurrentPrincipal, type Principal } from '../auth/principal.js';
 import { RequestId } from '../common/request-id.js';
 import { ApiErrors } from '../docs/api-schemas.js';
+import { Idempotent } from '../idempotency/idempotent-requests.js';
 import { queueStatusViewSchema, queueTicketViewSchema, waitingRoomViewSchema } from './waiting-room.schemas.js';
 import { QueueStreams } from './queue-streams.js';
 import { QueueTokens } from './queue-tokens.js';
@@ -87,6 +88,7 @@ export class WaitingRoomController {
       'Switch off the waiting room of an event (admin token required): its queue is dropped and reservations ' +
       'no longer need an Admission-Token',
   })
+  @Idempotent()
   @ApiResponse({ status: 204, description: 'Switched off' })
   @ApiErrors(400, 401, 403, 404)
   async remove(@Param({ schema: idParamsSchema }) params: GetByIdQuery): Promise<void> {
@@ -103,6 +105,7 @@ export class WaitingRoomController {
       'position may still change until the opening); from the opening on, in arrival order. The `ticket` names ' +
       'the place: follow it with the stream or ask for the admission with it.',
   })
+  @Idempotent()
   @ApiResponse({ status: 200, standardSchema: queueTicketViewSchema })
   @ApiErrors(400, 401, 403, 404, 409, 413, 415)
   join(
@@ -122,6 +125,7 @@ export class WaitingRoomController {
       "Where a ticket's place stands; once its turn has come, with the single-use admission_token to send as the " +
       'Admission-Token header of POST /api/bookings/reserve before admission_expires_at (the same token every time)',
   })
+  @Idempotent()
   @ApiResponse({ status: 200, standardSchema: queueStatusViewSchema })
   @ApiErrors(400, 401, 403, 404, 413, 415)
   async admission(

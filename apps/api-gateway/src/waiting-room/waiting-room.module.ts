@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { BookingClientModule } from '../booking-client/booking-client.module.js';
+import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { AdmissionGate } from './admission-gate.js';
 import { QueueStore } from './queue-store.js';
@@ -10,7 +11,7 @@ import { WaitingRoomController } from './waiting-room.controller.js';
 
 /** Per-event waiting rooms: the queue in Redis, its pace, and the admission the reservation route checks. */
 @Module({
-  imports: [BookingClientModule, RedisModule],
+  imports: [BookingClientModule, IdempotencyModule, RedisModule],
   controllers: [WaitingRoomController],
   providers: [QueueStore, QueueTokens, WaitingRoom, QueueStreams, AdmissionGate],
   exports: [AdmissionGate, WaitingRoom],
