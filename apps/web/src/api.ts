@@ -32,6 +32,8 @@ export function describeFailure(status: number, serverMessage: string): string {
     return 'The booking system is busy or briefly unavailable. Please try again in a moment.';
   }
   if (status === 401) return 'Sign-in needed: your token is missing, expired or not accepted.';
+  if (status === 403 && /waiting room/i.test(serverMessage))
+    return 'This sale goes through a waiting room: join the queue first.';
   if (status === 403) return 'Your sign-in does not allow this.';
   if (status === 404 && /^Cannot (DELETE|GET|POST)/.test(serverMessage)) {
     return 'This server does not offer that yet.';
@@ -51,12 +53,12 @@ export interface Credentials {
 /** The header that carries a booking's access key: returned with the booking, sent to read or cancel it. */
 const ACCESS_KEY_HEADER = 'booking-access-key';
 
-async function send<T>(
+export async function send<T>(
   method: string,
   path: string,
-  options: Credentials & { body?: unknown } = {},
+  options: Credentials & { body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ body: T; headers: Headers }> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.accessKey) headers[ACCESS_KEY_HEADER] = options.accessKey;

@@ -4,6 +4,7 @@ import { bookingsMadeHere, rememberBooking } from '../booking-keys.js';
 import { recordSeats, seatsLeft, useLiveSeats } from '../live.js';
 import { Seats } from '../seats.js';
 import { useSession } from '../session.js';
+import { WaitingRoomNotice } from '../waiting-room-notice.js';
 import { messageOf, useLoad } from '../use-load.js';
 import { NotFoundPage } from './not-found-page.js';
 
@@ -96,6 +97,7 @@ function EventDetails({ eventId }: { eventId: number }) {
       <p class="big" aria-live="polite">
         <Seats left={left} total={event.data.total_seats} />
       </p>
+      <WaitingRoomNotice eventId={eventId} />
       {userName ? (
         <>
           <button
