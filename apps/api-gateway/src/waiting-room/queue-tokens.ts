@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
@@ -25,11 +25,12 @@ export interface Admission extends QueueTicket {
  */
 @Injectable()
 export class QueueTokens {
-  private readonly key: Uint8Array;
+  private readonly key: KeyObject;
   private readonly issuer: string;
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
-    this.key = new TextEncoder().encode(config.WAITING_ROOM_SECRET);
+    // A KeyObject, imported once: jose then signs with Node's HMAC rather than importing the key each time.
+    this.key = createSecretKey(Buffer.from(config.WAITING_ROOM_SECRET, 'utf8'));
     this.issuer = config.JWT_ISSUER;
   }
 

@@ -94,6 +94,29 @@ export class WaitingRoom {
     return { ticket, ...status };
   }
 
+  /** The room as one read, for the streams of this replica to share (undefined: no room any more). */
+  roomState(eventId: number): Promise<RoomRecord | undefined> {
+    return orUnavailable(() => this.store.room(eventId));
+  }
+
+  /**
+   * A place's status worked out from a shared read of its room, for a place whose rank can no longer change
+   * (read after the opening): undefined when its turn has come, which only `status` may grant.
+   */
+  heldStatus(eventId: number, userId: string, rank: number, room: RoomRecord | undefined): QueueStatusView | undefined {
+    const base = { event_id: eventId, user_id: userId, sales_open_at: iso(room?.opensAt ?? 0) };
+    if (!room) return { ...base, state: 'off', position: null, ahead: 0, estimated_wait_s: null };
+    const decision = decidePlace({ pace: room.pace, opensAt: room.opensAt, closed: room.closed, rank }, room.now);
+    if (decision.kind !== 'hold') return undefined;
+    return {
+      ...base,
+      state: decision.state,
+      position: rank + 1,
+      ahead: decision.ahead,
+      estimated_wait_s: decision.waitS,
+    };
+  }
+
   /** Where a place stands; when its turn has come, with its admission token (the same one every time). */
   async status(eventId: number, userId: string): Promise<QueueStatusView> {
     const record = await orUnavailable(() => this.store.place(eventId, userId));
