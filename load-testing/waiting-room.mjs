@@ -33,6 +33,8 @@ const STREAMS = Math.min(Number(args.streams), CLIENTS);
 const IN_FLIGHT = Number(args['in-flight']);
 /** No request of the run may take longer: a stuck one fails the run rather than hanging it. */
 const REQUEST_DEADLINE_MS = 30_000;
+/** Tries of a request answered 503 (retry later), at most. */
+const MAX_ATTEMPTS = 30;
 /** The whole sale, opening to closed queue, at most. */
 const SALE_DEADLINE_MS = 10 * 60_000;
 
@@ -75,7 +77,18 @@ try {
 async function onSale({ urls, admin, gateways, keyPrefix }) {
   // A request's latency is its own, from when it is sent, not the time it waited here for a free slot.
   const latencies = { join: [], admission: [], reserve: [] };
-  const send = limited(IN_FLIGHT, async (kind, ...args) => {
+  // A 503 says to try again after Retry-After (a gateway that found Redis too slow for a moment): clients
+  // do, and the run counts them.
+  const send = async (kind, ...args) => {
+    for (let attempt = 1; ; attempt++) {
+      const response = await sendOnce(kind, ...args);
+      if (response.status !== 503 || attempt === MAX_ATTEMPTS) return response;
+      retried[kind] = (retried[kind] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  };
+  const retried = {};
+  const sendOnce = limited(IN_FLIGHT, async (kind, ...args) => {
     const started = performance.now();
     try {
       return await request(...args);
@@ -216,6 +229,7 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       admissionLatencyMs: percentiles(latencies.admission),
       admissions,
     },
+    retriedAfter503: retried,
     memory: {
       redisBytesPerWaitingClient: Math.round(redisPerClient / CLIENTS),
       // The gateways keep nothing per client: what their memory grew by is the heap of a busy process.
@@ -250,6 +264,7 @@ function report(result) {
     line('reservations (booking path) p50 / p99', `${sale.reserveLatencyMs.p50} / ${sale.reserveLatencyMs.p99} ms`) +
     line('admission answers p50 / p99', `${sale.admissionLatencyMs.p50} / ${sale.admissionLatencyMs.p99} ms`) +
     line('reservation statuses', JSON.stringify(sale.reservations)) +
+    line('requests retried after a 503', JSON.stringify(result.retriedAfter503)) +
     line('Redis per waiting client', `${memory.redisBytesPerWaitingClient} bytes`) +
     line('gateways grew by, all joins (no per-client state)', `${memory.gatewayRssGrowthMbAfterJoins} MiB`) +
     line('gateway per open live stream', `${memory.gatewayKbPerOpenStream} KiB`) +
@@ -273,12 +288,19 @@ async function request(base, method, path, headers = {}, body) {
 /** A live stream held open (its messages read and dropped); `abort` closes it. */
 async function openStream(base, eventId, ticket) {
   const controller = new AbortController();
-  const response = await fetch(`${base}/api/events/${eventId}/queue/stream?ticket=${encodeURIComponent(ticket)}`, {
-    signal: controller.signal,
-  });
-  if (response.status !== 200) throw new Error(`stream: ${response.status}`);
-  void response.body.pipeTo(new WritableStream()).catch(() => undefined);
-  return controller;
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(`${base}/api/events/${eventId}/queue/stream?ticket=${encodeURIComponent(ticket)}`, {
+      signal: controller.signal,
+    });
+    if (response.status === 200) {
+      void response.body.pipeTo(new WritableStream()).catch(() => undefined);
+      return controller;
+    }
+    await response.body?.cancel();
+    // 503: try again after Retry-After, as the web page does.
+    if (response.status !== 503 || attempt === MAX_ATTEMPTS) throw new Error(`stream: ${response.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
 
 /** `call`, with at most `n` calls running at once. */

@@ -1,5 +1,11 @@
 import type { QueueStatusView } from '@booking/shared';
-import { Inject, Injectable, ServiceUnavailableException, type MessageEvent } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  ServiceUnavailableException,
+  type BeforeApplicationShutdown,
+  type MessageEvent,
+} from '@nestjs/common';
 import {
   catchError,
   concat,
@@ -11,6 +17,8 @@ import {
   map,
   of,
   share,
+  Subject,
+  takeUntil,
   takeWhile,
   timer,
   type Observable,
@@ -34,9 +42,10 @@ type RoomTick = { room: RoomRecord | undefined } | { unreachable: true };
  * admits it once. A tick that cannot reach Redis sends a comment; the next one tries again.
  */
 @Injectable()
-export class QueueStreams {
+export class QueueStreams implements BeforeApplicationShutdown {
   private open$ = 0;
   private readonly ticks = new Map<number, Observable<RoomTick>>();
+  private readonly closing$ = new Subject<void>();
 
   constructor(
     private readonly room: WaitingRoom,
@@ -45,6 +54,12 @@ export class QueueStreams {
 
   get openStreams(): number {
     return this.open$;
+  }
+
+  /** Ends every open stream, so the HTTP server can close; the clients open theirs again elsewhere. */
+  beforeApplicationShutdown(): void {
+    this.closing$.next();
+    this.closing$.complete();
   }
 
   async open(eventId: number, userId: string): Promise<Observable<MessageEvent>> {
@@ -72,6 +87,7 @@ export class QueueStreams {
         (message) => !FINAL_STATES.has((message.data as QueueStatusView | undefined)?.state ?? 'waiting'),
         true,
       ),
+      takeUntil(this.closing$),
       finalize(() => this.open$--),
     );
   }

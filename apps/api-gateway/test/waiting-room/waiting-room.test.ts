@@ -189,15 +189,24 @@ describe('waiting room', () => {
   it('keeps every place across a gateway restart, and a switched-off room lets reservations through', async () => {
     const eventId = await stack.db.createEvent(5);
     await switchOn(eventId, { admissions_per_second: 1 });
-    const places = await Promise.all(['r-1', 'r-2', 'r-3'].map((user) => join(eventId, user)));
+    const places = await Promise.all(Array.from({ length: 10 }, (_, i) => join(eventId, `r-${i + 1}`)));
+    // The last place's turn is ten seconds away: its stream would stay open that long.
+    const stream = await SseClient.open(
+      `${stack.baseUrl}/api/events/${eventId}/queue/stream?ticket=${encodeURIComponent(places[9]!.body.ticket)}`,
+    );
+    await stream.waitFor((message) => message.event === 'queue');
+    // Shutting down ends the open streams (their clients reconnect elsewhere) rather than waiting on them.
+    const closing = Date.now();
     await stack.gateway.close();
+    expect(Date.now() - closing).toBeLessThan(5_000);
+    await stream.waitForEnd();
     stack.gateways.splice(stack.gateways.indexOf(stack.gateway), 1);
     await stack.startGateway({ WAITING_ROOM_TICK_MS: String(TICK_MS) });
     for (const place of places) {
       expect((await admission(eventId, place.body.ticket)).body.position).toBe(place.body.position);
     }
     expect((await stack.request('DELETE', `/api/events/${eventId}/waiting-room`, undefined, admin)).status).toBe(204);
-    expect((await reserve(eventId, 'r-3')).status).toBe(201);
+    expect((await reserve(eventId, 'r-10')).status).toBe(201);
     expect((await stack.request('GET', `/api/events/${eventId}/waiting-room`)).status).toBe(404);
   });
 
