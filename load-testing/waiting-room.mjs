@@ -20,8 +20,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
   options: {
     clients: { type: 'string', default: '50000' },
-    seats: { type: 'string', default: '5000' },
-    rate: { type: 'string', default: '1000' },
+    seats: { type: 'string', default: '2000' },
+    rate: { type: 'string', default: '200' },
     streams: { type: 'string', default: '2000' },
     'in-flight': { type: 'string', default: '256' },
   },
@@ -192,6 +192,17 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
   });
   // Once the queue is closed, the clients still waiting are told by their streams within a tick; here
   // they stop asking.
+  // A control beside the sale: the event's page read every 20 ms, which goes through the same gateways
+  // and machine but neither Redis's queue nor the booking service's writes.
+  const probeLatencies = [];
+  const probe = (async () => {
+    while (!closed && Date.now() < saleDeadline) {
+      const started = performance.now();
+      await request(urls[0], 'GET', `/api/events/${eventId}`);
+      probeLatencies.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
   const closedWatch = (async () => {
     while (!closed && Date.now() < saleDeadline) {
       closed = (await redis.hget(`${keyPrefix}{${eventId}}:conf`, 'closed')) === '1';
@@ -202,6 +213,7 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
   })();
   await Promise.all(clients);
   const closedAt = await closedWatch;
+  await probe;
 
   const bookings = Number(
     (await pool.query('SELECT count(*) FROM bookings WHERE event_id = $1', [eventId])).rows[0].count,
@@ -227,6 +239,7 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       reservations: statuses,
       reserveLatencyMs: percentiles(latencies.reserve),
       admissionLatencyMs: percentiles(latencies.admission),
+      eventReadLatencyMs: percentiles(probeLatencies),
       admissions,
     },
     retriedAfter503: retried,
@@ -263,6 +276,7 @@ function report(result) {
     line('sold out to queue closed', `${sale.soldOutToQueueClosedMs} ms`) +
     line('reservations (booking path) p50 / p99', `${sale.reserveLatencyMs.p50} / ${sale.reserveLatencyMs.p99} ms`) +
     line('admission answers p50 / p99', `${sale.admissionLatencyMs.p50} / ${sale.admissionLatencyMs.p99} ms`) +
+    line('event page read beside it p50 / p99', `${sale.eventReadLatencyMs.p50} / ${sale.eventReadLatencyMs.p99} ms`) +
     line('reservation statuses', JSON.stringify(sale.reservations)) +
     line('requests retried after a 503', JSON.stringify(result.retriedAfter503)) +
     line('Redis per waiting client', `${memory.redisBytesPerWaitingClient} bytes`) +
