@@ -6,7 +6,7 @@
 // per second, time from opening to sold out, the latency of reservations (the booking path) and of
 // admissions during the sale, and what a waiting client costs in memory: in Redis, and in a gateway for
 // a client that holds the live stream open. JSON goes to results/waiting-room.json.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,17 @@ import pg from 'pg';
 import { percentiles } from './lib/load.mjs';
 import { cpuTimeMs } from './lib/process-cost.mjs';
 import { SystemUnderTest } from './lib/system.mjs';
+import {
+  limited,
+  MAX_ATTEMPTS,
+  openStream,
+  report,
+  request,
+  round,
+  rssKb,
+  sleepUntil,
+  sum,
+} from './lib/waiting-room-clients.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: args } = parseArgs({
@@ -31,10 +42,6 @@ const SEATS = Number(args.seats);
 const RATE = Number(args.rate);
 const STREAMS = Math.min(Number(args.streams), CLIENTS);
 const IN_FLIGHT = Number(args['in-flight']);
-/** No request of the run may take longer: a stuck one fails the run rather than hanging it. */
-const REQUEST_DEADLINE_MS = 30_000;
-/** Tries of a request answered 503 (retry later), at most. */
-const MAX_ATTEMPTS = 30;
 /** The whole sale, opening to closed queue, at most. */
 const SALE_DEADLINE_MS = 10 * 60_000;
 
@@ -263,88 +270,4 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
   async function usedMemory() {
     return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);
   }
-}
-
-function report(result) {
-  const { joins, sale, memory } = result;
-  const line = (label, value) => `  ${label.padEnd(44)} ${value}\n`;
-  return (
-    `Waiting room on-sale: ${result.clients} clients, ${result.seats} seats, ${result.admissionsPerSecond} admissions/s, ${result.gateways} gateways\n` +
-    line('joins per second', `${joins.perSecond} (p99 ${joins.latencyMs.p99} ms)`) +
-    line('gateway CPU per join', `${joins.gatewayCpuMsPerJoin} ms`) +
-    line('opening to sold out', `${sale.openingToSoldOutMs} ms`) +
-    line('sold out to queue closed', `${sale.soldOutToQueueClosedMs} ms`) +
-    line('reservations (booking path) p50 / p99', `${sale.reserveLatencyMs.p50} / ${sale.reserveLatencyMs.p99} ms`) +
-    line('admission answers p50 / p99', `${sale.admissionLatencyMs.p50} / ${sale.admissionLatencyMs.p99} ms`) +
-    line('event page read beside it p50 / p99', `${sale.eventReadLatencyMs.p50} / ${sale.eventReadLatencyMs.p99} ms`) +
-    line('reservation statuses', JSON.stringify(sale.reservations)) +
-    line('requests retried after a 503', JSON.stringify(result.retriedAfter503)) +
-    line('Redis per waiting client', `${memory.redisBytesPerWaitingClient} bytes`) +
-    line('gateways grew by, all joins (no per-client state)', `${memory.gatewayRssGrowthMbAfterJoins} MiB`) +
-    line('gateway per open live stream', `${memory.gatewayKbPerOpenStream} KiB`) +
-    result.checks
-      .map((check) => line(check.check, `${check.passed ? 'ok' : 'FAILED'} (${JSON.stringify(check.value)})`))
-      .join('')
-  );
-}
-
-async function request(base, method, path, headers = {}, body) {
-  const response = await fetch(base + path, {
-    method,
-    headers: { ...headers, ...(body !== undefined && { 'content-type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(REQUEST_DEADLINE_MS),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** A live stream held open (its messages read and dropped); `abort` closes it. */
-async function openStream(base, eventId, ticket) {
-  const controller = new AbortController();
-  for (let attempt = 1; ; attempt++) {
-    const response = await fetch(`${base}/api/events/${eventId}/queue/stream?ticket=${encodeURIComponent(ticket)}`, {
-      signal: controller.signal,
-    });
-    if (response.status === 200) {
-      void response.body.pipeTo(new WritableStream()).catch(() => undefined);
-      return controller;
-    }
-    await response.body?.cancel();
-    // 503: try again after Retry-After, as the web page does.
-    if (response.status !== 503 || attempt === MAX_ATTEMPTS) throw new Error(`stream: ${response.status}`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-}
-
-/** `call`, with at most `n` calls running at once. */
-function limited(n, call) {
-  let running = 0;
-  const waiting = [];
-  return async (...args) => {
-    if (running >= n) await new Promise((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await call(...args);
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
-
-function sleepUntil(at) {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
-}
-
-function rssKb(pid) {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-}
-
-function sum(values) {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-function round(value) {
-  return Math.round(value * 100) / 100;
 }
