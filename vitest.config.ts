@@ -29,6 +29,8 @@ const SLOW = [
   'apps/api-gateway/test/slow-clients.test.ts',
   'apps/web/test/e2e.test.ts',
   'apps/web/test/ticketing-e2e.test.ts',
+  'apps/web/test/waiting-room-e2e.test.ts',
+  'apps/api-gateway/test/waiting-room/waiting-room-concurrency.test.ts',
   'infrastructure/test/compose.test.ts',
   'infrastructure/test/deploy-script.test.ts',
   'infrastructure/test/production-bundle.test.ts',

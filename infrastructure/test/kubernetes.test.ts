@@ -38,6 +38,7 @@ const SECRETS = {
   'booking-redis/password': 'redis-password',
   'booking-gateway/jwt-secret': 'a-real-jwt-secret-of-at-least-32-characters',
   'booking-gateway/booking-access-secret': 'a-real-access-key-secret-of-32-characters-or-more',
+  'booking-gateway/waiting-room-secret': 'a-real-waiting-room-secret-of-32-characters-or-more',
   'booking-nats/api-gateway-password': 'nats-gateway-password',
   'booking-nats/booking-service-password': 'nats-booking-password',
   'booking-nats/notification-service-password': 'nats-notification-password',

@@ -198,6 +198,7 @@ describe('production bundles (the images’ contents)', () => {
         NATS_URL: nats.url,
         JWT_SECRET: 'bundle-test-jwt-secret-0123456789abcdef',
         BOOKING_ACCESS_SECRET: 'bundle-test-booking-access-secret-0123456789',
+        WAITING_ROOM_SECRET: 'bundle-test-waiting-room-secret-0123456789',
       });
       const env = { PORT: port };
       await until(() => child.exitCode !== null || runHealthcheck('api-gateway', env) === 0);

@@ -5,6 +5,8 @@ import { z } from 'zod';
 
 /** Local-development signing secret; start-up refuses it when NODE_ENV=production. */
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me';
+/** Local-development key of waiting-room tickets and admission tokens; start-up refuses it when NODE_ENV=production. */
+export const DEV_WAITING_ROOM_SECRET = 'dev-only-waiting-room-secret-change-me';
 /** Local-development key of the booking access keys; start-up refuses it when NODE_ENV=production. */
 export const DEV_BOOKING_ACCESS_SECRET = 'dev-only-booking-access-secret-change-me';
 
@@ -65,6 +67,18 @@ export const gatewayEnvSchema = commonEnvSchema
       .min(32, { error: 'must be at least 32 characters' })
       .default(DEV_BOOKING_ACCESS_SECRET),
 
+    /** HMAC key of waiting-room queue tickets and admission tokens; every replica needs the same. */
+    WAITING_ROOM_SECRET: z
+      .string()
+      .min(32, { error: 'must be at least 32 characters' })
+      .default(DEV_WAITING_ROOM_SECRET),
+    /** How long an admitted client has to make its reservation. */
+    WAITING_ROOM_ADMISSION_TTL_S: z.coerce.number().int().min(10).max(3_600).default(120),
+    /** How often a queue stream re-reads the room and tells its client where it stands. */
+    WAITING_ROOM_TICK_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
+    /** Queue streams open at most on this replica (each holds a connection); more are answered 503. */
+    WAITING_ROOM_MAX_STREAMS: z.coerce.number().int().min(1).max(1_000_000).default(50_000),
+
     /** Per client IP, over RATE_LIMIT_WINDOW_S seconds. */
     RATE_LIMIT_IP_MAX: positiveInt.default(300),
     /** Per authenticated user, over RATE_LIMIT_WINDOW_S seconds. */
@@ -111,6 +125,13 @@ export const gatewayEnvSchema = commonEnvSchema
       context.addIssue({
         code: 'custom',
         path: ['BOOKING_ACCESS_SECRET'],
+        message: 'must be set to a real secret when NODE_ENV=production',
+      });
+    }
+    if (production && placeholder(config.WAITING_ROOM_SECRET, DEV_WAITING_ROOM_SECRET)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['WAITING_ROOM_SECRET'],
         message: 'must be set to a real secret when NODE_ENV=production',
       });
     }

@@ -287,7 +287,11 @@ describe('booking ownership (AUTH_MODE=optional)', () => {
 
 describe('booking access configuration', () => {
   it('refuses the development secret in production, naming the variable', () => {
-    const production = { NODE_ENV: 'production', JWT_SECRET: randomBytes(32).toString('hex') };
+    const production = {
+      NODE_ENV: 'production',
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      WAITING_ROOM_SECRET: randomBytes(32).toString('hex'),
+    };
     expect(() => loadGatewayConfig(production)).toThrow(
       'Invalid configuration: BOOKING_ACCESS_SECRET: must be set to a real secret when NODE_ENV=production',
     );

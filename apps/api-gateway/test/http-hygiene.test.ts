@@ -91,6 +91,10 @@ describe('HTTP hygiene', () => {
         '/api/events/{id}/close-sales',
         '/api/events/{id}/waitlist',
         '/api/events/{id}/waitlist/{user_id}',
+        '/api/events/{id}/queue',
+        '/api/events/{id}/queue/admission',
+        '/api/events/{id}/queue/stream',
+        '/api/events/{id}/waiting-room',
         '/api/me',
         '/health/live',
         '/health/ready',
@@ -223,6 +227,29 @@ describe('HTTP hygiene', () => {
     expect(Object.keys(doc.components.schemas.Event.properties)).toEqual(
       expect.arrayContaining(['starts_at', 'venue', 'description', 'sales_open_at', 'sales_close_at']),
     );
+    // The waiting room: the organiser's switch (admin), the queue, and the token the reservation takes.
+    const room = doc.paths['/api/events/{id}/waiting-room'];
+    expect(room.put.security).toEqual([{ bearer: [] }]);
+    expect(room.delete.security).toEqual([{ bearer: [] }]);
+    expect(room.get.security).toBeUndefined();
+    expect(Object.keys(room.put.requestBody.content['application/json'].schema.properties).sort()).toEqual([
+      'admissions_per_second',
+      'join_opens_before_s',
+    ]);
+    expect(room.get.responses['200'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/WaitingRoom',
+    });
+    const joinOp = doc.paths['/api/events/{id}/queue'].post;
+    expect(joinOp.requestBody.content['application/json'].schema.required).toEqual(['user_id']);
+    expect(JSON.stringify(joinOp.responses['200'])).toContain('QueueTicket');
+    expect(Object.keys(joinOp.responses)).toEqual(expect.arrayContaining(['400', '403', '404', '409']));
+    expect(JSON.stringify(doc.paths['/api/events/{id}/queue/admission'].post.responses['200'])).toContain(
+      'QueueStatus',
+    );
+    const streamOp = doc.paths['/api/events/{id}/queue/stream'].get;
+    expect(streamOp.security).toBeUndefined();
+    expect(streamOp.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['id', 'ticket']);
+    expect(reserveOp.parameters.map((p: { name: string }) => p.name)).toContain('Admission-Token');
     const meOp = doc.paths['/api/me'].get;
     expect(meOp.security).toEqual([{ bearer: [] }]);
     expect(Object.keys(meOp.responses).sort()).toEqual(['200', '401', '429', '503']);

@@ -139,6 +139,9 @@ describe('Idempotency-Key on POST and DELETE', () => {
         'POST /api/events/:id/close-sales',
         'POST /api/events/:id/waitlist',
         'DELETE /api/events/:id/waitlist/:user_id',
+        'DELETE /api/events/:id/waiting-room',
+        'POST /api/events/:id/queue',
+        'POST /api/events/:id/queue/admission',
       ].sort(),
     );
     for (const { route, idempotent } of routes) expect(idempotent, route).toBe(writes.some((w) => w.route === route));

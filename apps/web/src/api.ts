@@ -67,6 +67,8 @@ export function describeFailure(status: number, serverMessage: string): string {
     return 'The booking system is busy or briefly unavailable. Please try again in a moment.';
   }
   if (status === 401) return 'Sign-in needed: your token is missing, expired or not accepted.';
+  if (status === 403 && /waiting room/i.test(serverMessage))
+    return 'This sale goes through a waiting room: join the queue first.';
   if (status === 403) return 'Your sign-in does not allow this.';
   if (status === 404 && /^Cannot (DELETE|GET|PATCH|POST)/.test(serverMessage)) {
     return 'This server does not offer that yet.';
@@ -92,9 +94,10 @@ interface RequestOptions extends Credentials {
   body?: unknown;
   /** What to ask for; JSON unless said. */
   accept?: string;
+  headers?: Record<string, string>;
 }
 
-async function send<T>(
+export async function send<T>(
   method: string,
   path: string,
   options: RequestOptions = {},
@@ -109,7 +112,7 @@ async function exchange(
   path: string,
   options: RequestOptions,
 ): Promise<{ response: Response; text: string }> {
-  const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
+  const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...options.headers };
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.accessKey) headers[ACCESS_KEY_HEADER] = options.accessKey;

@@ -5,6 +5,7 @@ import { BookingsPage } from './pages/bookings-page.js';
 import { EventPage } from './pages/event-page.js';
 import { EventsPage } from './pages/events-page.js';
 import { NotFoundPage } from './pages/not-found-page.js';
+import { QueuePage } from './pages/queue-page.js';
 import { SignIn } from './sign-in.js';
 
 const links = [
@@ -57,6 +58,7 @@ export function App() {
           <Router>
             <Route path="/" component={EventsPage} />
             <Route path="/events/:id" component={EventPage} />
+            <Route path="/events/:id/queue" component={QueuePage} />
             <Route path="/bookings" component={BookingsPage} />
             <Route path="/admin" component={AdminPage} />
             <Route default component={NotFoundPage} />

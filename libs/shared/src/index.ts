@@ -9,3 +9,4 @@ export * from './booking-events.js';
 export * from './booking-events-stream.js';
 export * from './names.js';
 export * from './nats-connection.js';
+export * from './waiting-room.js';

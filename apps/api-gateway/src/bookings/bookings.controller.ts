@@ -1,4 +1,5 @@
 import {
+  ADMISSION_TOKEN_HEADER,
   idParamsSchema,
   listBookingsQueryStringSchema,
   reserveBookingSchema,
@@ -8,8 +9,8 @@ import {
   type ListBookingsQuery,
   type ReserveBookingCommand,
 } from '@booking/shared';
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   AcceptsBookingAccessKey,
   BookingAccess,
@@ -28,6 +29,7 @@ import {
   cancelledBookingViewSchema,
 } from '../docs/api-schemas.js';
 import { Idempotent, ResumedRequest } from '../idempotency/idempotent-requests.js';
+import { AdmissionGate } from '../waiting-room/admission-gate.js';
 
 @ApiTags('bookings')
 @ApiBearerAuth()
@@ -36,6 +38,7 @@ export class BookingsController {
   constructor(
     private readonly bookings: BookingClient,
     private readonly access: BookingAccess,
+    private readonly admission: AdmissionGate,
   ) {}
 
   @Post('reserve')
@@ -46,15 +49,24 @@ export class BookingsController {
   })
   @Idempotent()
   @IssuesBookingAccessKey()
+  @ApiHeader({
+    name: 'Admission-Token',
+    required: false,
+    description:
+      'For an event with a waiting room: the admission_token its queue gave (403 without one, 409 once used)',
+  })
   @ApiErrors(400, 401, 403, 404, 409, 413, 415, 422, 504)
   reserve(
     @Body({ schema: reserveBookingSchema }) command: ReserveBookingCommand,
+    @Headers(ADMISSION_TOKEN_HEADER) admissionToken: string | undefined,
     @CurrentPrincipal() principal: Principal | undefined,
     @RequestId() requestId: string,
     @ResumedRequest() resumes: string | undefined,
   ): Promise<BookingView> {
     assertMayActAs(principal, command.user_id);
-    return this.bookings.reserve({ ...command, retry_of: resumes }, resumes ?? requestId);
+    return this.admission.reserve(command, admissionToken, () =>
+      this.bookings.reserve({ ...command, retry_of: resumes }, resumes ?? requestId),
+    );
   }
 
   @Get(':id')

@@ -20,6 +20,7 @@ import { PAGE_HEADERS, pageOf, rowsToAsk } from '../common/paging.js';
 import { RequestId } from '../common/request-id.js';
 import { ApiErrors, eventViewSchema } from '../docs/api-schemas.js';
 import { Idempotent } from '../idempotency/idempotent-requests.js';
+import { WaitingRoom } from '../waiting-room/waiting-room.js';
 import { EventCatalogue } from './event-catalogue.js';
 
 @ApiTags('events')
@@ -28,6 +29,7 @@ export class EventsController {
   constructor(
     private readonly bookings: BookingClient,
     private readonly catalogue: EventCatalogue,
+    private readonly waitingRoom: WaitingRoom,
   ) {}
 
   @Post()
@@ -98,13 +100,19 @@ export class EventsController {
   })
   @ApiResponse({ status: 200, standardSchema: eventViewSchema })
   @ApiErrors(400, 401, 403, 404, 409, 413, 415, 504)
-  update(
+  async update(
     @Param({ schema: idParamsSchema }) params: GetByIdQuery,
     @Body({ schema: eventChangesSchema }) changes: EventChanges,
     @CurrentPrincipal() principal: Principal,
     @RequestId() requestId: string,
   ): Promise<EventView> {
-    return this.bookings.updateEvent({ kind: 'change', id: params.id, actor: principal.sub, changes }, requestId);
+    const event = await this.bookings.updateEvent(
+      { kind: 'change', id: params.id, actor: principal.sub, changes },
+      requestId,
+    );
+    // A waiting room follows its event's sales opening.
+    if (changes.sales_open_at !== undefined) await this.waitingRoom.eventChanged(event);
+    return event;
   }
 
   @Post(':id/close-sales')

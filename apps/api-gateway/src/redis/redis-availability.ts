@@ -70,6 +70,11 @@ export class RedisAvailability implements OnApplicationBootstrap, OnApplicationS
     return (...keysAndArgs) => this.send(() => command(...keysAndArgs));
   }
 
+  /** Commands of the caller's own, sent only while Redis is available. */
+  run<R>(commands: (redis: Redis) => Promise<R>): Promise<R> {
+    return this.send(() => commands(this.redis));
+  }
+
   /** Gives Redis a moment to connect before traffic; starts anyway without it (the callers have policies for that). */
   async onApplicationBootstrap(): Promise<void> {
     if (this.redis.status === 'ready') return;

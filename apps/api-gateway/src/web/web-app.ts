@@ -16,7 +16,7 @@ const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist/', import.meta
  * catch-all, so nothing under /api, /health or /metrics can ever be answered with the page, and the
  * router's own rules (e.g. 414 for an over-long path segment) keep applying there.
  */
-const CLIENT_ROUTES = ['/events/:id', '/bookings', '/admin'] as const;
+const CLIENT_ROUTES = ['/events/:id', '/events/:id/queue', '/bookings', '/admin'] as const;
 
 /** The API's and the operators' paths: a miss there is the JSON 404 whoever asks. */
 const NEVER_THE_PAGE = /^\/(api|health|metrics)(\/|\?|$)/;

@@ -9,6 +9,7 @@ import { Seats } from '../seats.js';
 import { useSession } from '../session.js';
 import { useLoad } from '../use-load.js';
 import { useSalesPhase } from '../use-sales-phase.js';
+import { WaitingRoomNotice } from '../waiting-room-notice.js';
 import { NotFoundPage } from './not-found-page.js';
 
 export function EventPage({ id }: { id: string }) {
@@ -96,6 +97,7 @@ function EventDetails({ event, left, liveVersion }: EventDetailsProps) {
       <p class="big" aria-live="polite">
         <Seats left={left} total={event.total_seats} />
       </p>
+      <WaitingRoomNotice eventId={eventId} />
       <SalesStatus phase={phase} now={now} />
       <BookingPanel
         eventId={eventId}

@@ -1,0 +1,123 @@
+import { ErrorMessages, WaitingRoomMessages, type ReserveBookingCommand } from '@booking/shared';
+import {
+  ConflictException,
+  ForbiddenException,
+  HttpException,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { RedisUnavailableError } from '../redis/redis-availability.js';
+import { QueueStore } from './queue-store.js';
+import { QueueTokens } from './queue-tokens.js';
+import { waitingRoomUnavailable } from './waiting-room.js';
+
+/** How often the list of events with a waiting room is read again (it serves only while Redis is away). */
+const ROOMS_REFRESH_MS = 1_000;
+
+/**
+ * The reservation's door for events with a waiting room. Whether an event has one is asked of Redis on
+ * every reservation, with the admission token's claim in the same script, so no replica's cache can let a
+ * reservation past a room switched on elsewhere. A valid token is claimed for the reservation, used up by
+ * its success and given back after a refusal (sold out, already booked, a fault), so a 4xx does not cost
+ * the turn. A refusal for want of seats closes the queue: everyone still waiting is told.
+ *
+ * While Redis is unreachable nothing can be claimed, so a reservation with a token gets 503; one without a
+ * token goes ahead only for an event that had no waiting room when the list of rooms was last read (each
+ * second). A replica that never read the list refuses them all until it can.
+ */
+@Injectable()
+export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AdmissionGate.name);
+  private knownRooms: ReadonlySet<number> | undefined;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly tokens: QueueTokens,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.refreshRooms();
+    this.timer = setInterval(() => void this.refreshRooms(), ROOMS_REFRESH_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Runs `book` if the reservation may pass: no waiting room, or a valid admission token not yet used. */
+  async reserve<T>(command: ReserveBookingCommand, tokenText: string | undefined, book: () => Promise<T>): Promise<T> {
+    const jti = tokenText === undefined ? undefined : await this.admissionOf(command, tokenText);
+    let claim;
+    try {
+      claim = await this.store.claim(command.event_id, jti);
+    } catch (error) {
+      if (!(error instanceof RedisUnavailableError)) throw error;
+      if (jti !== undefined || this.knownRooms === undefined || this.knownRooms.has(command.event_id)) {
+        throw waitingRoomUnavailable();
+      }
+      return book();
+    }
+    switch (claim) {
+      case 'off':
+        return book();
+      case 'required':
+        throw new ForbiddenException(WaitingRoomMessages.admissionRequired(command.event_id));
+      case 'unknown':
+        throw new ForbiddenException(WaitingRoomMessages.admissionInvalid('it is not on record in this waiting room'));
+      case 'used':
+      case 'busy':
+        throw new ConflictException(WaitingRoomMessages.admissionUsed);
+    }
+    return this.bookClaimed(command.event_id, jti!, book);
+  }
+
+  private async bookClaimed<T>(eventId: number, jti: string, book: () => Promise<T>): Promise<T> {
+    let outcome: 'used' | 'issued' = 'issued';
+    try {
+      const booked = await book();
+      outcome = 'used';
+      return booked;
+    } catch (error) {
+      if (error instanceof HttpException && isSoldOut(error, eventId)) await this.closeQueue(eventId);
+      throw error;
+    } finally {
+      // A claim left behind (Redis away now) may be taken again once it is old (QueueStore's CLAIM_TTL_MS).
+      await this.store.settle(eventId, jti, outcome).catch(() => undefined);
+    }
+  }
+
+  private async admissionOf(command: ReserveBookingCommand, tokenText: string): Promise<string> {
+    const admission = await this.tokens.readAdmission(tokenText, command.event_id);
+    if (typeof admission === 'string') throw new ForbiddenException(WaitingRoomMessages.admissionInvalid(admission));
+    if (admission.userId !== command.user_id) {
+      throw new ForbiddenException(WaitingRoomMessages.admissionInvalid(`it was given to another user`));
+    }
+    return admission.jti;
+  }
+
+  private async closeQueue(eventId: number): Promise<void> {
+    try {
+      if (await this.store.close(eventId)) this.logger.log(`Event ${eventId} sold out: its queue is closed`);
+    } catch (error) {
+      this.logger.warn(`Queue of sold-out event ${eventId} not closed yet: ${String(error)}`);
+    }
+  }
+
+  private async refreshRooms(): Promise<void> {
+    if (!this.store.available) return;
+    try {
+      this.knownRooms = new Set(await this.store.rooms());
+    } catch {
+      // Kept as last read; Redis being away is logged once, by RedisAvailability.
+    }
+  }
+}
+
+function isSoldOut(error: HttpException, eventId: number): boolean {
+  const body = error.getResponse();
+  const message = typeof body === 'string' ? body : (body as { message?: unknown }).message;
+  return error.getStatus() === 409 && message === ErrorMessages.soldOut(eventId);
+}

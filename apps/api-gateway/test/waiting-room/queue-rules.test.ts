@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import {
+  admittedCount,
+  decidePlace,
+  placing,
+  repaced,
+  secondsToWait,
+  type PlaceFacts,
+} from '../../src/waiting-room/queue-rules.js';
+
+const OPEN = 1_000_000;
+
+describe('waiting room rules', () => {
+  it('places early arrivals at random only before the opening, and never once arrival order has begun', () => {
+    expect(placing(OPEN - 1, OPEN, false)).toBe('early');
+    expect(placing(OPEN, OPEN, false)).toBe('arrival');
+    expect(placing(OPEN - 1, OPEN, true)).toBe('arrival');
+    // No sales window: arrival order from the start.
+    expect(placing(5, 0, false)).toBe('arrival');
+  });
+
+  it('admits at the pace from the opening, and a change of pace keeps the count reached', () => {
+    const pace = repaced(undefined, 10, OPEN, OPEN - 5_000);
+    expect(pace).toEqual({ rate: 10, baseAt: OPEN, baseCount: 0 });
+    expect(admittedCount(pace, OPEN - 1)).toBe(0);
+    expect(admittedCount(pace, OPEN)).toBe(0);
+    expect(admittedCount(pace, OPEN + 99)).toBe(0);
+    expect(admittedCount(pace, OPEN + 100)).toBe(1);
+    expect(admittedCount(pace, OPEN + 2_500)).toBe(25);
+    const faster = repaced(pace, 100, OPEN, OPEN + 2_500);
+    expect(faster).toEqual({ rate: 100, baseAt: OPEN + 2_500, baseCount: 25 });
+    expect(admittedCount(faster, OPEN + 3_500)).toBe(125);
+  });
+
+  it('estimates the wait from the places still ahead and the time to the opening', () => {
+    const pace = { rate: 10, baseAt: OPEN, baseCount: 0 };
+    expect(secondsToWait(pace, 0, OPEN - 3_000)).toBe(4);
+    expect(secondsToWait(pace, 99, OPEN)).toBe(10);
+    expect(secondsToWait(pace, 5, OPEN + 1_000)).toBe(0);
+  });
+
+  const facts = (overrides: Partial<PlaceFacts>): PlaceFacts => ({
+    pace: { rate: 10, baseAt: OPEN, baseCount: 0 },
+    opensAt: OPEN,
+    closed: false,
+    rank: 0,
+    ...overrides,
+  });
+
+  it('admits a place once the count passes its rank, and never before the opening', () => {
+    expect(decidePlace(facts({ rank: 0 }), OPEN - 1)).toEqual({ kind: 'hold', state: 'early', ahead: 0, waitS: 1 });
+    expect(decidePlace(facts({ rank: 0 }), OPEN + 100)).toEqual({ kind: 'admit' });
+    expect(decidePlace(facts({ rank: 1 }), OPEN + 100)).toEqual({ kind: 'hold', state: 'waiting', ahead: 0, waitS: 1 });
+    expect(decidePlace(facts({ rank: 30 }), OPEN + 1_000)).toEqual({
+      kind: 'hold',
+      state: 'waiting',
+      ahead: 20,
+      waitS: 3,
+    });
+    expect(decidePlace(facts({ rank: undefined }), OPEN)).toEqual({ kind: 'not_queued' });
+  });
+
+  it('tells a closed queue, and an admission given before keeps its own state', () => {
+    expect(decidePlace(facts({ rank: 3, closed: true }), OPEN + 100)).toMatchObject({ state: 'closed' });
+    const admission = { state: 'issued' as const, expiresAt: OPEN + 60_000 };
+    expect(decidePlace(facts({ rank: 3, closed: true, admission }), OPEN + 100)).toEqual({ kind: 'admit' });
+    expect(decidePlace(facts({ admission }), OPEN + 60_000)).toMatchObject({ state: 'expired' });
+    expect(decidePlace(facts({ admission: { ...admission, state: 'used' } }), OPEN + 100)).toMatchObject({
+      state: 'used',
+    });
+  });
+});
