@@ -239,10 +239,10 @@ describe('HTTP hygiene', () => {
     expect(room.get.responses['200'].content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/WaitingRoom',
     });
-    const joinOp = doc.paths['/api/events/{id}/queue'].post;
-    expect(joinOp.requestBody.content['application/json'].schema.required).toEqual(['user_id']);
-    expect(JSON.stringify(joinOp.responses['200'])).toContain('QueueTicket');
-    expect(Object.keys(joinOp.responses)).toEqual(expect.arrayContaining(['400', '403', '404', '409']));
+    const queueJoinOp = doc.paths['/api/events/{id}/queue'].post;
+    expect(queueJoinOp.requestBody.content['application/json'].schema.required).toEqual(['user_id']);
+    expect(JSON.stringify(queueJoinOp.responses['200'])).toContain('QueueTicket');
+    expect(Object.keys(queueJoinOp.responses)).toEqual(expect.arrayContaining(['400', '403', '404', '409']));
     expect(JSON.stringify(doc.paths['/api/events/{id}/queue/admission'].post.responses['200'])).toContain(
       'QueueStatus',
     );
