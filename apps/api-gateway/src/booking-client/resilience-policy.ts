@@ -31,6 +31,9 @@ import {
 } from './booking-errors.js';
 import { describe, type NatsTransport } from './nats-transport.js';
 
+/** A timeout this soon after the service answered another request is not the service hanging. */
+const ANSWERED_RECENTLY_MS = 1_000;
+
 /** `circuit_breaker_state` values; isolated (held open by hand) counts as open. */
 const BREAKER_GAUGE_VALUES: Record<CircuitState, number> = {
   [CircuitState.Closed]: CircuitStateValue.closed,
@@ -82,9 +85,10 @@ const NO_RESPONDERS_BACKOFF = { initialDelay: 25, maxDelay: 250 };
  *   is answered 503 with Retry-After at once, until a trial request after
  *   BREAKER_HALF_OPEN_AFTER_MS succeeds. Only timeouts count: they are what
  *   holds connections and memory while the service hangs; every other failure
- *   is answered at once anyway. A timeout of a request sent before the service
- *   last answered does not count either: a replica that died took its requests
- *   with it while the others serve, and refusing everyone would not help;
+ *   is answered at once anyway. A timeout while the service answered another
+ *   request within ANSWERED_RECENTLY_MS does not count either: a replica that
+ *   died took its requests with it while the others serve, and refusing
+ *   everyone would not help;
  * - deadline: NATS_REQUEST_TIMEOUT_MS from the first attempt, sent with each
  *   attempt (NATS header `x-deadline`) and the NATS request's timeout; the
  *   booking service starts no command that could commit after it.
@@ -99,7 +103,7 @@ export class ResiliencePolicy {
   private readonly breakerOpenedAt: Record<CallKind, number> = { command: 0, read: 0 };
   /** When the booking service last answered a request, of either kind. */
   private lastAnswerAt = 0;
-  /** Timeouts of requests sent before the service answered another one: not counted by the breakers. */
+  /** Timeouts while the service answered others (ANSWERED_RECENTLY_MS): not counted by the breakers. */
   private readonly timeoutsWhileAnswering = new WeakSet<object>();
   /** Counters for monitoring and tests. */
   readonly counters = { breakerOpened: 0, shedByBulkhead: 0, shortCircuited: 0, retries: 0, noRespondersRetries: 0 };
@@ -162,13 +166,14 @@ export class ResiliencePolicy {
   }
 
   private async attempt<T>(call: (deadline: number) => Promise<T>, deadline: number): Promise<T> {
-    const sentAt = Date.now();
     try {
       const reply = await call(deadline);
       this.lastAnswerAt = Date.now();
       return reply;
     } catch (error) {
-      if (error instanceof TimeoutError && this.lastAnswerAt > sentAt) this.timeoutsWhileAnswering.add(error);
+      if (error instanceof TimeoutError && Date.now() - this.lastAnswerAt < ANSWERED_RECENTLY_MS) {
+        this.timeoutsWhileAnswering.add(error);
+      }
       throw error;
     }
   }
