@@ -17,9 +17,10 @@ import { waitingRoomUnavailable } from './waiting-room.js';
 const ROOMS_REFRESH_MS = 1_000;
 
 /**
- * The reservation's door for events with a waiting room. Whether an event has one is asked of Redis on
- * every reservation, with the admission token's claim in the same script, so no replica's cache can let a
- * reservation past a room switched on elsewhere. A valid token is claimed for the reservation, used up by
+ * The reservation's door for events with a waiting room. Whether an event has one is asked of Redis for
+ * every reservation, never taken from a replica's cache, so no gateway can let a reservation past a room
+ * switched on elsewhere: without a token, in one round trip for the reservations of one turn of the event
+ * loop (`QueueStore.hasRoom`); with one, in the script that claims it. A valid token is claimed for the reservation, used up by
  * its success and given back after a refusal (sold out, already booked, a fault), so a 4xx does not cost
  * the turn. A refusal for want of seats closes the queue: everyone still waiting is told.
  *
@@ -49,22 +50,18 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Runs `book` if the reservation may pass: no waiting room, or a valid admission token not yet used. */
   async reserve<T>(command: ReserveBookingCommand, tokenText: string | undefined, book: () => Promise<T>): Promise<T> {
-    const jti = tokenText === undefined ? undefined : await this.admissionOf(command, tokenText);
+    if (tokenText === undefined) return this.reserveWithoutToken(command, book);
+    const jti = await this.admissionOf(command, tokenText);
     let claim;
     try {
       claim = await this.store.claim(command.event_id, jti);
     } catch (error) {
-      if (!(error instanceof RedisUnavailableError)) throw error;
-      if (jti !== undefined || this.knownRooms === undefined || this.knownRooms.has(command.event_id)) {
-        throw waitingRoomUnavailable();
-      }
-      return book();
+      if (error instanceof RedisUnavailableError) throw waitingRoomUnavailable();
+      throw error;
     }
     switch (claim) {
       case 'off':
         return book();
-      case 'required':
-        throw new ForbiddenException(WaitingRoomMessages.admissionRequired(command.event_id));
       case 'unknown':
         throw new ForbiddenException(WaitingRoomMessages.admissionInvalid('it is not on record in this waiting room'));
       case 'used':
@@ -72,6 +69,19 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
         throw new ConflictException(WaitingRoomMessages.admissionUsed);
     }
     return this.bookClaimed(command.event_id, jti!, book);
+  }
+
+  private async reserveWithoutToken<T>(command: ReserveBookingCommand, book: () => Promise<T>): Promise<T> {
+    let room;
+    try {
+      room = await this.store.hasRoom(command.event_id);
+    } catch (error) {
+      if (!(error instanceof RedisUnavailableError)) throw error;
+      if (this.knownRooms === undefined || this.knownRooms.has(command.event_id)) throw waitingRoomUnavailable();
+      return book();
+    }
+    if (room) throw new ForbiddenException(WaitingRoomMessages.admissionRequired(command.event_id));
+    return book();
   }
 
   private async bookClaimed<T>(eventId: number, jti: string, book: () => Promise<T>): Promise<T> {

@@ -70,13 +70,12 @@ return {'admitted', record}
 `;
 
 /**
- * KEYS conf, tok; ARGV jti ('' when the request had none), claim_ttl_ms. Takes an admission for one
+ * KEYS conf, tok; ARGV jti, claim_ttl_ms. Takes an admission for one
  * reservation: issued → claimed; a claim older than claim_ttl_ms (its gateway died mid-request) may be
- * taken again. → 'off' (no waiting room) | 'required' | 'unknown' | 'used' | 'busy' | 'claimed'
+ * taken again. → 'off' (no waiting room) | 'unknown' | 'used' | 'busy' | 'claimed'
  */
 export const CLAIM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'off' end
-if ARGV[1] == '' then return 'required' end
 local state = redis.call('HGET', KEYS[2], ARGV[1])
 if not state then return 'unknown' end
 if state == 'used' then return 'used' end

@@ -28,7 +28,13 @@ export interface RoomRecord {
   now: number;
 }
 
-export type ClaimResult = 'off' | 'required' | 'unknown' | 'used' | 'busy' | 'claimed';
+export type ClaimResult = 'off' | 'unknown' | 'used' | 'busy' | 'claimed';
+
+interface RoomQuestion {
+  promise: Promise<boolean>;
+  resolve: (hasRoom: boolean) => void;
+  reject: (error: unknown) => void;
+}
 
 /** A claim older than this is taken to be lost with its gateway (longer than any reservation may run). */
 const CLAIM_TTL_MS = 60_000;
@@ -49,6 +55,8 @@ export class QueueStore {
   private readonly writeConf$;
   private readonly close$;
   private readonly room$;
+  /** Events asked about in the current turn of the event loop (`hasRoom`), not yet sent. */
+  private roomQuestions?: Map<number, RoomQuestion>;
 
   constructor(
     private readonly redis: RedisAvailability,
@@ -114,9 +122,48 @@ export class QueueStore {
     return { kind: 'admitted', jti: recordedJti!, expiresAt: Number(recordedExpiry) };
   }
 
-  claim(eventId: number, jti: string | undefined): Promise<ClaimResult> {
+  /**
+   * Whether the event has a waiting room. The questions asked in one turn of the event loop (a crowd's
+   * reservations) go to Redis together once that turn is over: one round trip for all of them, sent after
+   * each of them arrived, so a room switched on before a reservation reached this gateway is never missed.
+   */
+  hasRoom(eventId: number): Promise<boolean> {
+    if (!this.roomQuestions) {
+      const questions = new Map<number, RoomQuestion>();
+      this.roomQuestions = questions;
+      setImmediate(() => void this.askRooms(questions));
+    }
+    let question = this.roomQuestions.get(eventId);
+    if (!question) {
+      const asked: Partial<RoomQuestion> = {};
+      asked.promise = new Promise<boolean>((resolve, reject) => Object.assign(asked, { resolve, reject }));
+      question = asked as RoomQuestion;
+      this.roomQuestions.set(eventId, question);
+    }
+    return question.promise;
+  }
+
+  private async askRooms(questions: Map<number, RoomQuestion>): Promise<void> {
+    this.roomQuestions = undefined;
+    const ids = [...questions.keys()];
+    try {
+      const replies = await this.redis.run((redis) =>
+        redis.pipeline(ids.map((id) => ['exists', this.keys(id).conf])).exec(),
+      );
+      ids.forEach((id, i) => {
+        const [error, exists] = replies?.[i] ?? [new Error('no reply')];
+        if (error) questions.get(id)!.reject(error);
+        else questions.get(id)!.resolve(exists === 1);
+      });
+    } catch (error) {
+      for (const question of questions.values()) question.reject(error);
+    }
+  }
+
+  /** Claims an admission token (`jti`) of the event's room for a reservation; 'off' when it has no room. */
+  claim(eventId: number, jti: string): Promise<ClaimResult> {
     const k = this.keys(eventId);
-    return this.claim$(k.conf, k.tok, jti ?? '', CLAIM_TTL_MS);
+    return this.claim$(k.conf, k.tok, jti, CLAIM_TTL_MS);
   }
 
   async settle(eventId: number, jti: string, outcome: 'used' | 'issued'): Promise<void> {
