@@ -11,6 +11,7 @@ import type {
   SeatUpdate,
   WaitlistEntryView,
 } from '@booking/shared';
+import { ADMISSION_TOKEN_HEADER } from '@booking/shared';
 
 export type {
   BookingHistoryView,
@@ -186,11 +187,15 @@ export const api = {
     });
     return new Blob([text], { type: response.headers.get('content-type') ?? 'text/csv' });
   },
-  /** The booking, and the key that lets this browser read and cancel it without a token. */
-  reserve: async (eventId: number, userId: string, token?: string) => {
+  /**
+   * The booking, and the key that lets this browser read and cancel it without a token. An event with a
+   * waiting room takes the admission token its queue gave.
+   */
+  reserve: async (eventId: number, userId: string, token?: string, admissionToken?: string) => {
     const { body, headers } = await send<BookingView>('POST', '/api/bookings/reserve', {
       body: { event_id: eventId, user_id: userId },
       token,
+      headers: admissionToken === undefined ? undefined : { [ADMISSION_TOKEN_HEADER]: admissionToken },
     });
     return { booking: body, accessKey: headers.get(ACCESS_KEY_HEADER) ?? undefined };
   },

@@ -1,6 +1,6 @@
 /** The waiting room of an event, as the queue page uses it: joining, following the place live, booking when admitted. */
 
-import type { BookingView, QueueStatusView, QueueTicketView, WaitingRoomView } from '@booking/shared';
+import type { QueueStatusView, QueueTicketView, WaitingRoomView } from '@booking/shared';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, send } from './api.js';
 
@@ -21,15 +21,6 @@ export const waitingRoomApi = {
   },
   join: async (eventId: number, userId: string, token?: string): Promise<QueueTicketView> =>
     (await send<QueueTicketView>('POST', `/api/events/${eventId}/queue`, { body: { user_id: userId }, token })).body,
-  /** Books with the admission the queue gave; the 201 carries the booking's access key. */
-  reserve: async (eventId: number, userId: string, admissionToken: string, token?: string) => {
-    const { body, headers } = await send<BookingView>('POST', '/api/bookings/reserve', {
-      body: { event_id: eventId, user_id: userId },
-      token,
-      headers: { 'admission-token': admissionToken },
-    });
-    return { booking: body, accessKey: headers.get('booking-access-key') ?? undefined };
-  },
 };
 
 /** The ticket of this browser's place in an event's queue, per user, kept across reloads of the page. */

@@ -92,12 +92,7 @@ function Place(props: {
     setBooking('busy');
     setProblem(undefined);
     try {
-      const { booking: made, accessKey } = await waitingRoomApi.reserve(
-        eventId,
-        userName,
-        status.admission_token!,
-        token,
-      );
+      const { booking: made, accessKey } = await api.reserve(eventId, userName, token, status.admission_token!);
       if (accessKey) rememberBooking(made, accessKey);
       setBooking('done');
     } catch (error) {
