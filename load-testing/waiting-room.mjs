@@ -10,13 +10,13 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { limited } from '@booking/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { percentiles } from './lib/load.mjs';
 import { cpuTimeMs } from './lib/process-cost.mjs';
 import { SystemUnderTest } from './lib/system.mjs';
 import {
-  limited,
   MAX_ATTEMPTS,
   openStream,
   report,

@@ -1,5 +1,5 @@
 // The waiting room benchmark's clients and report (load-testing/waiting-room.mjs): plain HTTP requests
-// with a deadline, live streams held open, a bound on requests in flight, and the text of the results.
+// with a deadline, live streams held open, and the text of the results.
 import { readFileSync } from 'node:fs';
 
 /** No request of the run may take longer: a stuck one fails the run rather than hanging it. */
@@ -57,22 +57,6 @@ export async function openStream(base, eventId, ticket) {
     if (response.status !== 503 || attempt === MAX_ATTEMPTS) throw new Error(`stream: ${response.status}`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
-}
-
-/** `call`, with at most `n` calls running at once. */
-export function limited(n, call) {
-  let running = 0;
-  const waiting = [];
-  return async (...args) => {
-    if (running >= n) await new Promise((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await call(...args);
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
 }
 
 export function sleepUntil(at) {

@@ -11,3 +11,4 @@ export * from './nginx.js';
 export * from './postgres-server.js';
 export * from './tls.js';
 export * from './private-postgres.js';
+export * from './limited.js';

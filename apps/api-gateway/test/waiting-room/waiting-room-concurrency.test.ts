@@ -1,3 +1,4 @@
+import { limited } from '@booking/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, countStatuses, httpRequest, Stack, type ApiResponse } from '../support/stack.js';
@@ -176,22 +177,6 @@ const withDeadline =
     });
     return Promise.race([request(...args), late]).finally(() => clearTimeout(timer));
   };
-
-/** `call`, with at most `n` calls running at once; the others wait their turn in order. */
-function limited<A extends unknown[], R>(n: number, call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (...args) => {
-    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    running++;
-    try {
-      return await call(...args);
-    } finally {
-      running--;
-      waiting.shift()?.();
-    }
-  };
-}
 
 function countBy(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
