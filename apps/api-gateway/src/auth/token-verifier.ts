@@ -1,3 +1,4 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
   HttpException,
   HttpStatus,
@@ -19,12 +20,13 @@ const MAX_TOKEN_LENGTH = 8_192;
  */
 @Injectable()
 export class TokenVerifier {
-  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly key: KeyObject | JWTVerifyGetKey;
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
+    // The secret as a KeyObject, imported once: jose would import raw bytes again on every verification.
     this.key =
       config.JWT_ALGORITHM === 'HS256'
-        ? new TextEncoder().encode(config.JWT_SECRET)
+        ? createSecretKey(Buffer.from(config.JWT_SECRET, 'utf8'))
         : createRemoteJWKSet(new URL(config.JWT_JWKS_URL!), { timeoutDuration: 2_000, cooldownDuration: 30_000 });
   }
 
