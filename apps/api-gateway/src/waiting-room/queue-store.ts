@@ -135,9 +135,10 @@ export class QueueStore {
     }
     let question = this.roomQuestions.get(eventId);
     if (!question) {
-      const asked: Partial<RoomQuestion> = {};
-      asked.promise = new Promise<boolean>((resolve, reject) => Object.assign(asked, { resolve, reject }));
-      question = asked as RoomQuestion;
+      let resolve!: RoomQuestion['resolve'];
+      let reject!: RoomQuestion['reject'];
+      const promise = new Promise<boolean>((settle, fail) => ([resolve, reject] = [settle, fail]));
+      question = { promise, resolve, reject };
       this.roomQuestions.set(eventId, question);
     }
     return question.promise;
