@@ -1,16 +1,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, LIVE_FEED_PATH, type SeatUpdate } from './api.js';
+import { openLastingStream } from './lasting-event-source.js';
+
+/** The longest pause before the page opens a new live stream after the browser gave one up. */
+const LAST_RETRY_MS = 30_000;
 
 export type LiveState = 'connecting' | 'live' | 'offline';
 
-/** One EventSource per page, shared by every component that wants live seat counts. */
-let source: EventSource | undefined;
+/** One stream per page, shared by every component that wants live seat counts. */
+let stream: { close(): void } | undefined;
 let state: LiveState = 'connecting';
 let everConnected = false;
-/** Wait before opening a new stream after the browser gave one up; doubles up to a limit, reset when live. */
-const FIRST_RETRY_MS = 1_000;
-const LAST_RETRY_MS = 30_000;
-let retryMs = FIRST_RETRY_MS;
 const seats = new Map<number, SeatUpdate>();
 const listeners = new Set<() => void>();
 
@@ -19,39 +19,36 @@ function notify(): void {
 }
 
 function connect(): void {
-  if (source) return;
-  source = new EventSource(LIVE_FEED_PATH);
-  source.addEventListener('open', () => {
-    // After a reconnect, changes made while the stream was down were missed: read every figure once.
-    if (everConnected)
-      void api.listEvents().then(
-        (events) => events.forEach(recordSeats),
-        () => undefined,
-      );
-    everConnected = true;
-    retryMs = FIRST_RETRY_MS;
-    state = 'live';
-    notify();
-  });
-  source.addEventListener('seats', (message) => {
-    const update = JSON.parse((message as MessageEvent<string>).data) as SeatUpdate;
-    seats.set(update.event_id, update);
-    notify();
-  });
-  // EventSource reconnects by itself after a dropped connection; show that the numbers may be stale
-  // meanwhile. An answer that is not a stream (a 502 or 503 while the gateway restarts) makes the
-  // browser give up for good, so the page opens a new one later.
-  source.addEventListener('error', () => {
-    if (source?.readyState === EventSource.CLOSED) {
-      source = undefined;
-      state = 'offline';
-      setTimeout(connect, retryMs);
-      retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
-    } else {
-      state = 'connecting';
-    }
-    notify();
-  });
+  if (stream) return;
+  stream = openLastingStream(
+    LIVE_FEED_PATH,
+    {
+      onOpen: () => {
+        // After a reconnect, changes made while the stream was down were missed: read every figure once.
+        if (everConnected)
+          void api.listEvents().then(
+            (events) => events.forEach(recordSeats),
+            () => undefined,
+          );
+        everConnected = true;
+        state = 'live';
+        notify();
+      },
+      events: {
+        seats: (data) => {
+          const update = JSON.parse(data) as SeatUpdate;
+          seats.set(update.event_id, update);
+          notify();
+        },
+      },
+      // While the stream is down the numbers may be stale: "offline" until a new one is opened.
+      onError: (reopening) => {
+        state = reopening ? 'offline' : 'connecting';
+        notify();
+      },
+    },
+    LAST_RETRY_MS,
+  );
 }
 
 /**

@@ -3,6 +3,7 @@
 import type { QueueStatusView, QueueTicketView, WaitingRoomView } from '@booking/shared';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, send } from './api.js';
+import { openLastingStream } from './lasting-event-source.js';
 
 export type { QueueStatusView, QueueTicketView, WaitingRoomView };
 
@@ -30,13 +31,12 @@ export const storedTicket = (eventId: number, userId: string): string | undefine
 export const storeTicket = (eventId: number, userId: string, ticket: string): void =>
   sessionStorage.setItem(ticketKey(eventId, userId), ticket);
 
-const FIRST_RETRY_MS = 1_000;
+/** The longest pause before the page opens a new queue stream after the browser gave one up. */
 const LAST_RETRY_MS = 15_000;
 
 /**
  * The place a ticket names, live: the server pushes it (server-sent events) until the turn comes or the
- * queue closes; the stream is then closed here, since the browser would otherwise open it again. A stream
- * the browser gave up on (a 503 while a gateway restarts) is opened anew after a growing pause.
+ * queue closes; the stream is then closed here, since the browser would otherwise open it again.
  */
 export function useQueueStatus(
   eventId: number,
@@ -46,38 +46,25 @@ export function useQueueStatus(
   const [connected, setConnected] = useState(false);
   useEffect(() => {
     if (!ticket) return undefined;
-    let source: EventSource | undefined;
-    let retryMs = FIRST_RETRY_MS;
-    let retry: ReturnType<typeof setTimeout> | undefined;
-    let done = false;
-    const open = () => {
-      source = new EventSource(`/api/events/${eventId}/queue/stream?ticket=${encodeURIComponent(ticket)}`);
-      source.addEventListener('open', () => {
-        retryMs = FIRST_RETRY_MS;
-        setConnected(true);
-      });
-      source.addEventListener('queue', (message) => {
-        const next = JSON.parse((message as MessageEvent<string>).data) as QueueStatusView;
-        setStatus(next);
-        if (FINAL.has(next.state)) {
-          done = true;
-          source?.close();
-          setConnected(false);
-        }
-      });
-      source.addEventListener('error', () => {
-        setConnected(false);
-        if (done || source?.readyState !== EventSource.CLOSED) return;
-        retry = setTimeout(open, retryMs);
-        retryMs = Math.min(retryMs * 2, LAST_RETRY_MS);
-      });
-    };
-    open();
-    return () => {
-      done = true;
-      clearTimeout(retry);
-      source?.close();
-    };
+    const stream = openLastingStream(
+      `/api/events/${eventId}/queue/stream?ticket=${encodeURIComponent(ticket)}`,
+      {
+        onOpen: () => setConnected(true),
+        events: {
+          queue: (data) => {
+            const next = JSON.parse(data) as QueueStatusView;
+            setStatus(next);
+            if (FINAL.has(next.state)) {
+              stream.close();
+              setConnected(false);
+            }
+          },
+        },
+        onError: () => setConnected(false),
+      },
+      LAST_RETRY_MS,
+    );
+    return () => stream.close();
   }, [eventId, ticket]);
   return { status, connected };
 }
