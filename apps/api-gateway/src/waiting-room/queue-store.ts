@@ -148,14 +148,16 @@ export class QueueStore {
     this.roomQuestions = undefined;
     const ids = [...questions.keys()];
     try {
-      const replies = await this.redis.run((redis) =>
-        redis.pipeline(ids.map((id) => ['exists', this.keys(id).conf])).exec(),
-      );
-      ids.forEach((id, i) => {
-        const [error, exists] = replies?.[i] ?? [new Error('no reply')];
-        if (error) questions.get(id)!.reject(error);
-        else questions.get(id)!.resolve(exists === 1);
+      // A pipeline reports a lost connection per command rather than by rejecting: thrown here, so that
+      // RedisAvailability takes it for Redis being away, as it does any other command's.
+      const answers = await this.redis.run(async (redis) => {
+        const replies = await redis.pipeline(ids.map((id) => ['exists', this.keys(id).conf])).exec();
+        if (!replies) throw new Error('the pipeline was not run');
+        const failed = replies.find(([error]) => error);
+        if (failed) throw failed[0];
+        return replies.map(([, exists]) => exists === 1);
       });
+      ids.forEach((id, i) => questions.get(id)!.resolve(answers[i]!));
     } catch (error) {
       for (const question of questions.values()) question.reject(error);
     }
