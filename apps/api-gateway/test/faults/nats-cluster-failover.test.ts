@@ -127,8 +127,12 @@ describe('NATS cluster: a node lost and back under load', () => {
     // the leader changes may wait out the JetStream API's timeout).
     await waitUntil(
       async () => {
-        const info = await streamInfo(nats);
-        return info.cluster?.replicas?.length === 2 && info.cluster.replicas.every((r) => r.current && !r.offline);
+        // While the leader changes, the stream's info may itself wait out the API's timeout: not settled yet.
+        const info = await streamInfo(nats).catch((error: unknown) => {
+          if (error instanceof Error && error.name === 'TimeoutError') return undefined;
+          throw error;
+        });
+        return info?.cluster?.replicas?.length === 2 && info.cluster.replicas.every((r) => r.current && !r.offline);
       },
       20_000,
       'stream replicas current again',
