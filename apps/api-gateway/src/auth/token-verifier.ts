@@ -1,4 +1,3 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
 import {
   HttpException,
   HttpStatus,
@@ -9,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
+import { hmacKey, type HmacKey } from './hmac-key.js';
 import { principalFromClaims, type Principal } from './principal.js';
 
 const MAX_TOKEN_LENGTH = 8_192;
@@ -20,13 +20,12 @@ const MAX_TOKEN_LENGTH = 8_192;
  */
 @Injectable()
 export class TokenVerifier {
-  private readonly key: KeyObject | JWTVerifyGetKey;
+  private readonly key: Promise<HmacKey> | JWTVerifyGetKey;
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
-    // The secret as a KeyObject, imported once: jose would import raw bytes again on every verification.
     this.key =
       config.JWT_ALGORITHM === 'HS256'
-        ? createSecretKey(Buffer.from(config.JWT_SECRET, 'utf8'))
+        ? hmacKey(config.JWT_SECRET)
         : createRemoteJWKSet(new URL(config.JWT_JWKS_URL!), { timeoutDuration: 2_000, cooldownDuration: 30_000 });
   }
 
@@ -35,13 +34,17 @@ export class TokenVerifier {
       throw new UnauthorizedException(`Token is longer than ${MAX_TOKEN_LENGTH} characters`);
     let claims: Record<string, unknown>;
     try {
-      const verified = await jwtVerify(token, this.key as JWTVerifyGetKey, {
+      const options = {
         algorithms: [this.config.JWT_ALGORITHM],
         issuer: this.config.JWT_ISSUER,
         audience: this.config.JWT_AUDIENCE,
         clockTolerance: this.config.JWT_CLOCK_TOLERANCE_S,
         requiredClaims: ['sub', 'exp'],
-      });
+      };
+      const verified =
+        this.key instanceof Promise
+          ? await jwtVerify(token, await this.key, options)
+          : await jwtVerify(token, this.key, options);
       claims = verified.payload;
     } catch (error) {
       throw this.rejection(error);

@@ -1,6 +1,7 @@
-import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { hmacKey, type HmacKey } from '../auth/hmac-key.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 
 /** The audience of each kind, so that neither passes for the other nor for an API token. */
@@ -25,24 +26,23 @@ export interface Admission extends QueueTicket {
  */
 @Injectable()
 export class QueueTokens {
-  private readonly key: KeyObject;
+  private readonly key: Promise<HmacKey>;
   private readonly issuer: string;
 
   constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
-    // A KeyObject, imported once: jose then signs with Node's HMAC rather than importing the key each time.
-    this.key = createSecretKey(Buffer.from(config.WAITING_ROOM_SECRET, 'utf8'));
+    this.key = hmacKey(config.WAITING_ROOM_SECRET);
     this.issuer = config.JWT_ISSUER;
   }
 
-  ticket({ eventId, userId }: QueueTicket): Promise<string> {
-    return this.sign(QUEUE_TICKET, eventId, userId).sign(this.key);
+  async ticket({ eventId, userId }: QueueTicket): Promise<string> {
+    return this.sign(QUEUE_TICKET, eventId, userId).sign(await this.key);
   }
 
-  admission({ eventId, userId, jti, expiresAt }: Admission): Promise<string> {
+  async admission({ eventId, userId, jti, expiresAt }: Admission): Promise<string> {
     return this.sign(ADMISSION, eventId, userId)
       .setJti(jti)
       .setExpirationTime(Math.floor(expiresAt / 1000))
-      .sign(this.key);
+      .sign(await this.key);
   }
 
   newJti(): string {
@@ -78,7 +78,11 @@ export class QueueTokens {
     eventId: number,
   ): Promise<{ sub: string; jti?: string; exp?: number } | string> {
     try {
-      const { payload } = await jwtVerify(text, this.key, { issuer: this.issuer, audience, algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(text, await this.key, {
+        issuer: this.issuer,
+        audience,
+        algorithms: ['HS256'],
+      });
       if (payload.evt !== eventId) return `it was given for another event`;
       if (typeof payload.sub !== 'string') return 'it names no user';
       return { sub: payload.sub, jti: payload.jti, exp: payload.exp };
