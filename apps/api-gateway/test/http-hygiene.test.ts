@@ -234,7 +234,9 @@ describe('HTTP hygiene', () => {
     expect(room.get.security).toBeUndefined();
     expect(Object.keys(room.put.requestBody.content['application/json'].schema.properties).sort()).toEqual([
       'admissions_per_second',
+      'booking_p99_target_ms',
       'join_opens_before_s',
+      'max_admissions_per_second',
     ]);
     expect(room.get.responses['200'].content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/WaitingRoom',

@@ -9,28 +9,66 @@ export const MAX_ADMISSIONS_PER_SECOND = 10_000;
 /** The longest a queue may open before sales do: a week. */
 export const MAX_JOIN_LEAD_S = 7 * 86_400;
 
-/** `PUT /api/events/:id/waiting-room`: switches an event's waiting room on, or changes its pace. */
-export const waitingRoomSettingsSchema = z.strictObject(
-  {
-    admissions_per_second: z
-      .number({ error: 'admissions_per_second must be a number' })
-      .int({ error: 'admissions_per_second must be an integer' })
-      .min(1, { error: 'admissions_per_second must be at least 1' })
-      .max(MAX_ADMISSIONS_PER_SECOND, { error: `admissions_per_second must be at most ${MAX_ADMISSIONS_PER_SECOND}` }),
-    join_opens_before_s: z
-      .number({ error: 'join_opens_before_s must be a number' })
-      .int({ error: 'join_opens_before_s must be an integer' })
-      .min(0, { error: 'join_opens_before_s must be at least 0' })
-      .max(MAX_JOIN_LEAD_S, { error: `join_opens_before_s must be at most ${MAX_JOIN_LEAD_S}` })
-      .default(900),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `Unknown field(s) ${issue.keys.join(', ')}: admissions_per_second and join_opens_before_s may be set`
-        : undefined,
-  },
-);
+/** The tightest and loosest latency target a room's adaptive pace may follow. */
+export const MIN_BOOKING_P99_TARGET_MS = 10;
+export const MAX_BOOKING_P99_TARGET_MS = 60_000;
+
+const admissionsPerSecond = (field: string) =>
+  z
+    .number({ error: `${field} must be a number` })
+    .int({ error: `${field} must be an integer` })
+    .min(1, { error: `${field} must be at least 1` })
+    .max(MAX_ADMISSIONS_PER_SECOND, { error: `${field} must be at most ${MAX_ADMISSIONS_PER_SECOND}` });
+
+/**
+ * `PUT /api/events/:id/waiting-room`: switches an event's waiting room on, or changes its pace. With
+ * `booking_p99_target_ms` the pace adapts (starting at `admissions_per_second`, at most
+ * `max_admissions_per_second`) so that reservations' p99 stays under the target; without it, it is fixed.
+ */
+export const waitingRoomSettingsSchema = z
+  .strictObject(
+    {
+      admissions_per_second: admissionsPerSecond('admissions_per_second'),
+      join_opens_before_s: z
+        .number({ error: 'join_opens_before_s must be a number' })
+        .int({ error: 'join_opens_before_s must be an integer' })
+        .min(0, { error: 'join_opens_before_s must be at least 0' })
+        .max(MAX_JOIN_LEAD_S, { error: `join_opens_before_s must be at most ${MAX_JOIN_LEAD_S}` })
+        .default(900),
+      booking_p99_target_ms: z
+        .number({ error: 'booking_p99_target_ms must be a number' })
+        .int({ error: 'booking_p99_target_ms must be an integer' })
+        .min(MIN_BOOKING_P99_TARGET_MS, {
+          error: `booking_p99_target_ms must be at least ${MIN_BOOKING_P99_TARGET_MS}`,
+        })
+        .max(MAX_BOOKING_P99_TARGET_MS, { error: `booking_p99_target_ms must be at most ${MAX_BOOKING_P99_TARGET_MS}` })
+        .optional(),
+      max_admissions_per_second: admissionsPerSecond('max_admissions_per_second').optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'unrecognized_keys'
+          ? `Unknown field(s) ${issue.keys.join(', ')}: admissions_per_second, join_opens_before_s, ` +
+            'booking_p99_target_ms and max_admissions_per_second may be set'
+          : undefined,
+    },
+  )
+  .refine(
+    (settings) => settings.max_admissions_per_second === undefined || settings.booking_p99_target_ms !== undefined,
+    {
+      error: 'max_admissions_per_second bounds an adaptive pace: set booking_p99_target_ms with it',
+      path: ['max_admissions_per_second'],
+    },
+  )
+  .refine(
+    (settings) =>
+      settings.max_admissions_per_second === undefined ||
+      settings.max_admissions_per_second >= settings.admissions_per_second,
+    {
+      error: 'max_admissions_per_second must be at least admissions_per_second',
+      path: ['max_admissions_per_second'],
+    },
+  );
 export type WaitingRoomSettings = z.infer<typeof waitingRoomSettingsSchema>;
 
 /** `POST /api/events/:id/queue`: who joins (a user token may join only as its own sub). */
@@ -53,11 +91,14 @@ export const queueStreamQuerySchema = z.object({ ticket: ticketTextSchema });
 /**
  * A place in an event's queue. `early`: joined before sales opened, where places among the early arrivals
  * are drawn at random (the position can still change until sales open); `waiting`: in arrival order;
+ * `seats_held`: the turn has come, but every seat left is held by someone admitted before (a seat given back
+ * when one of them does not book in time is offered to those whose turn has come);
  * `admitted`: may book now with `admission_token` until `admission_expires_at`; `used`: booked with it;
  * `expired`: the turn passed unused; `closed`: sold out, the queue is closed; `off`: the waiting room was
  * switched off (book directly).
  */
-export type QueueState = 'early' | 'waiting' | 'admitted' | 'used' | 'expired' | 'closed' | 'off';
+export const QUEUE_STATES = ['early', 'waiting', 'seats_held', 'admitted', 'used', 'expired', 'closed', 'off'] as const;
+export type QueueState = (typeof QUEUE_STATES)[number];
 
 export interface QueueStatusView {
   event_id: number;
@@ -82,7 +123,12 @@ export interface QueueTicketView extends QueueStatusView {
 /** `GET /api/events/:id/waiting-room`. */
 export interface WaitingRoomView {
   event_id: number;
+  /** The pace now: as set, or where adaptation has taken it. */
   admissions_per_second: number;
+  /** The reservations' p99 the pace adapts to; null: a fixed pace. */
+  booking_p99_target_ms: number | null;
+  /** The highest pace adaptation may reach (the fixed pace when there is no target). */
+  max_admissions_per_second: number;
   join_opens_before_s: number;
   /** When joining starts; null: joining is open (no sales window). */
   join_opens_at: string | null;

@@ -64,7 +64,7 @@ export class BookingsController {
     @ResumedRequest() resumes: string | undefined,
   ): Promise<BookingView> {
     assertMayActAs(principal, command.user_id);
-    return this.admission.reserve(command, admissionToken, () =>
+    return this.admission.reserve(command, admissionToken, requestId, () =>
       this.bookings.reserve({ ...command, retry_of: resumes }, resumes ?? requestId),
     );
   }

@@ -9,9 +9,10 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { RedisUnavailableError } from '../redis/redis-availability.js';
+import { AdaptivePace } from './adaptive-pace.js';
 import { QueueStore } from './queue-store.js';
 import { QueueTokens } from './queue-tokens.js';
-import { waitingRoomUnavailable } from './waiting-room.js';
+import { WaitingRoom, waitingRoomUnavailable } from './waiting-room.js';
 
 /** How often the list of events with a waiting room is read again (it serves only while Redis is away). */
 const ROOMS_REFRESH_MS = 1_000;
@@ -22,7 +23,9 @@ const ROOMS_REFRESH_MS = 1_000;
  * switched on elsewhere: without a token, in one round trip for the reservations of one turn of the event
  * loop (`QueueStore.hasRoom`); with one, in the script that claims it. A valid token is claimed for the reservation, used up by
  * its success and given back after a refusal (sold out, already booked, a fault), so a 4xx does not cost
- * the turn. A refusal for want of seats closes the queue: everyone still waiting is told.
+ * the turn. The booking that takes the last seat closes the queue, and so does a refusal for want of seats
+ * (the seats went another way): everyone still waiting is told. How long each of these reservations took
+ * here, from its token's check to its answer, is what an adaptive pace follows.
  *
  * While Redis is unreachable nothing can be claimed, so a reservation with a token gets 503; one without a
  * token goes ahead only for an event that had no waiting room when the list of rooms was last read (each
@@ -37,6 +40,8 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly store: QueueStore,
     private readonly tokens: QueueTokens,
+    private readonly room: WaitingRoom,
+    private readonly pace: AdaptivePace,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -49,8 +54,14 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** Runs `book` if the reservation may pass: no waiting room, or a valid admission token not yet used. */
-  async reserve<T>(command: ReserveBookingCommand, tokenText: string | undefined, book: () => Promise<T>): Promise<T> {
+  async reserve<T>(
+    command: ReserveBookingCommand,
+    tokenText: string | undefined,
+    requestId: string,
+    book: () => Promise<T>,
+  ): Promise<T> {
     if (tokenText === undefined) return this.reserveWithoutToken(command, book);
+    const started = performance.now();
     const jti = await this.admissionOf(command, tokenText);
     let claim;
     try {
@@ -68,7 +79,7 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
       case 'busy':
         throw new ConflictException(WaitingRoomMessages.admissionUsed);
     }
-    return this.bookClaimed(command.event_id, jti!, book);
+    return this.bookClaimed(command.event_id, jti, requestId, started, book);
   }
 
   private async reserveWithoutToken<T>(command: ReserveBookingCommand, book: () => Promise<T>): Promise<T> {
@@ -84,18 +95,30 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
     return book();
   }
 
-  private async bookClaimed<T>(eventId: number, jti: string, book: () => Promise<T>): Promise<T> {
+  private async bookClaimed<T>(
+    eventId: number,
+    jti: string,
+    requestId: string,
+    started: number,
+    book: () => Promise<T>,
+  ): Promise<T> {
     let outcome: 'used' | 'issued' = 'issued';
+    // A reservation the booking path could not take (503, 504) counts as slower than any target.
+    let failed = false;
     try {
       const booked = await book();
       outcome = 'used';
       return booked;
     } catch (error) {
       if (error instanceof HttpException && isSoldOut(error, eventId)) await this.closeQueue(eventId);
+      failed = !(error instanceof HttpException) || error.getStatus() >= 500;
       throw error;
     } finally {
       // A claim left behind (Redis away now) may be taken again once it is old (QueueStore's CLAIM_TTL_MS).
       await this.store.settle(eventId, jti, outcome).catch(() => undefined);
+      this.pace.record(eventId, failed ? Infinity : performance.now() - started);
+      // Not waited for: the seat is booked whether or not the queue can be closed now.
+      if (outcome === 'used') void this.room.closeIfSoldOut(eventId, requestId);
     }
   }
 
@@ -110,7 +133,7 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async closeQueue(eventId: number): Promise<void> {
     try {
-      if (await this.store.close(eventId)) this.logger.log(`Event ${eventId} sold out: its queue is closed`);
+      await this.room.closeQueue(eventId);
     } catch (error) {
       this.logger.warn(`Queue of sold-out event ${eventId} not closed yet: ${String(error)}`);
     }

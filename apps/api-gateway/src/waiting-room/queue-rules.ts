@@ -88,3 +88,33 @@ export function decidePlace(facts: PlaceFacts, now: number): PlaceDecision {
   const state = placing(now, facts.opensAt, false) === 'early' ? 'early' : 'waiting';
   return { kind: 'hold', state, ahead: Math.max(0, rank - admitted), waitS: secondsToWait(pace, rank, now) };
 }
+
+/** The most ticks a waiting place's live stream lets pass without a message (well within proxies' idle limits). */
+export const MAX_QUIET_TICKS = 10;
+
+/**
+ * Ticks between two messages on a live stream whose place is not yet due: every tick near its turn (or the
+ * opening), then a tenth of the wait, up to MAX_QUIET_TICKS. The wait shown moves little meanwhile, and each
+ * message costs its gateway a write; a crowd far from its turn is told its place a few times a minute.
+ */
+export function ticksBetweenMessages(waitS: number | null, tickMs: number): number {
+  if (waitS === null) return 1;
+  return Math.min(MAX_QUIET_TICKS, Math.max(1, Math.floor((waitS * 1000) / tickMs / 10)));
+}
+
+/** Reservations of a room over a while, and how many of them took longer than its latency target. */
+export interface LatencySample {
+  count: number;
+  slow: number;
+}
+
+/**
+ * An adaptive pace's next value, from the reservations since it was last judged: halved when more than one
+ * in a hundred took longer than the target (their p99 is above it), else raised by a tenth of the highest
+ * pace, up to it. Cutting hard and climbing back slowly keeps an overloaded booking path from staying
+ * overloaded; the count already admitted is kept either way (`repaced`).
+ */
+export function adaptedRate(rate: number, maxRate: number, sample: LatencySample): number {
+  if (sample.slow * 100 > sample.count) return Math.max(1, Math.floor(rate / 2));
+  return Math.min(maxRate, rate + Math.max(1, Math.round(maxRate / 10)));
+}

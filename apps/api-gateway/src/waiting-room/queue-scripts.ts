@@ -1,12 +1,17 @@
 /**
- * The waiting room's atomic steps, as Lua run inside Redis (one event's keys each; every time is Redis's
- * clock, `TIME`, so gateway replicas with different clocks agree). The decisions they apply are stated in
+ * The waiting room's atomic steps, as Lua run inside Redis (every time is Redis's clock, `TIME`, so gateway
+ * replicas with different clocks agree). Each script touches the keys of one event only, which share the
+ * hash tag `{E}` and so one slot of a Redis Cluster. The decisions they apply are stated in
  * queue-rules.ts; where a script repeats one (placing an arrival), the comment names it.
  *
  * Keys of event E, under the gateway's prefix: `wr:{E}:conf` (hash: rate, lead_ms, opens_at, base_at,
- * base_count, closed, version), `wr:{E}:q` (sorted set: user → score), `wr:{E}:seq` (arrival counter),
- * `wr:{E}:adm` (hash: user → "jti|expires_at"), `wr:{E}:tok` (hash: jti → issued | claimed:<ms> | used);
- * `wr:rooms` (set of the events with a waiting room).
+ * base_count, closed, version, target_ms, max_rate), `wr:{E}:q` (sorted set: user → score), `wr:{E}:seq`
+ * (arrival counter), `wr:{E}:adm` (hash: user → "jti|expires_at"), `wr:{E}:tok` (hash: jti → issued |
+ * claimed:<ms> | used), `wr:{E}:live` (sorted set: jti → until when it holds a seat: the admissions not
+ * yet used, and those just used),
+ * `wr:{E}:lat` (hash: count, slow, since: reservations reported since the pace was last reconsidered),
+ * `wr:{E}:ctl` (held for a moment by the replica reconsidering the pace); `wr:rooms` (set of the events
+ * with a waiting room).
  */
 
 const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
@@ -53,9 +58,10 @@ return {c[1], c[2], c[3], c[4], c[5] or '0', rank or -1, adm, state, tostring(no
 `;
 
 /**
- * KEYS conf, adm, tok; ARGV user, jti, expires_at. Records the one admission a place ever gets (a second
- * call returns the first); none once the queue is closed or gone.
- * → {'off'} | {'closed'} | {'admitted', 'jti|expires_at'}
+ * KEYS conf, adm, tok, live; ARGV user, jti, expires_at, seats_left. Records the one admission a place ever
+ * gets (a second call returns the first); none once the queue is closed or gone, and none while the
+ * admissions not yet used or expired already hold every seat left.
+ * → {'off'} | {'closed'} | {'held'} | {'admitted', 'jti|expires_at'}
  */
 export const ADMIT = `
 local closed = redis.call('HGET', KEYS[1], 'closed')
@@ -63,9 +69,13 @@ if not closed then return {'off'} end
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then return {'admitted', existing} end
 if closed == '1' then return {'closed'} end
+${NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[4]) then return {'held'} end
 local record = ARGV[2] .. '|' .. ARGV[3]
 redis.call('HSET', KEYS[2], ARGV[1], record)
 redis.call('HSET', KEYS[3], ARGV[2], 'issued')
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 return {'admitted', record}
 `;
 
@@ -85,34 +95,74 @@ redis.call('HSET', KEYS[2], ARGV[1], 'claimed:' .. now)
 return 'claimed'
 `;
 
-/** KEYS tok; ARGV jti, 'used' | 'issued'. Ends a claim: used by a reservation, or given back after a refusal. */
+/**
+ * KEYS tok, live; ARGV jti, 'used' | 'issued', seen_within_ms. Ends a claim: used by a reservation, or given
+ * back after a refusal. A used admission still holds its seat for seen_within_ms, by when every gateway's
+ * count of seats left has seen the booking (until then it is counted twice, never not at all).
+ */
 export const SETTLE = `
 local state = redis.call('HGET', KEYS[1], ARGV[1])
 if state and string.sub(state, 1, 8) == 'claimed:' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+if ARGV[2] == 'used' then
+  ${NOW}
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+end
 return 1
 `;
 
-/** KEYS conf. → false | {rate, lead_ms, opens_at, base_at, base_count, closed, version, now} */
+/** KEYS conf. → {now} (no room) | {rate, lead_ms, opens_at, base_at, base_count, version, target_ms, max_rate, now} */
 export const READ_CONF = `
-local c = redis.call('HMGET', KEYS[1], 'rate', 'lead_ms', 'opens_at', 'base_at', 'base_count', 'closed', 'version')
+local c = redis.call('HMGET', KEYS[1], 'rate', 'lead_ms', 'opens_at', 'base_at', 'base_count', 'version',
+  'target_ms', 'max_rate')
 ${NOW}
-if not c[1] then return {false, tostring(now)} end
-return {c[1], c[2], c[3], c[4], c[5], c[6], c[7], tostring(now)}
+if not c[1] then return {tostring(now)} end
+return {c[1], c[2], c[3], c[4], c[5], c[6], c[7] or '', c[8] or c[1], tostring(now)}
 `;
 
 /**
- * KEYS conf, rooms; ARGV event id, expected version ('' for a new room), rate, lead_ms, opens_at, base_at,
- * base_count. Writes a pace decided in code (`repaced`) unless the room changed since it was read.
- * → 1 | 0 (changed meanwhile: read again)
+ * KEYS conf; ARGV expected version ('' for a new room), rate, lead_ms, opens_at, base_at, base_count,
+ * target_ms ('' for a fixed pace), max_rate. Writes a pace decided in code (`repaced`) unless the room
+ * changed since it was read. → 1 | 0 (changed meanwhile: read again)
  */
 export const WRITE_CONF = `
 local version = redis.call('HGET', KEYS[1], 'version') or ''
-if version ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'rate', ARGV[3], 'lead_ms', ARGV[4], 'opens_at', ARGV[5], 'base_at', ARGV[6],
-  'base_count', ARGV[7], 'version', (tonumber(version) or 0) + 1)
+if version ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'rate', ARGV[2], 'lead_ms', ARGV[3], 'opens_at', ARGV[4], 'base_at', ARGV[5],
+  'base_count', ARGV[6], 'target_ms', ARGV[7], 'max_rate', ARGV[8], 'version', (tonumber(version) or 0) + 1)
 if version == '' then redis.call('HSET', KEYS[1], 'closed', '0') end
-redis.call('SADD', KEYS[2], ARGV[1])
 return 1
+`;
+
+/**
+ * KEYS lat; ARGV count, slow. Adds one replica's reservations since its last report (and how many took
+ * longer than the room's target) to those the pace will next be judged on.
+ */
+export const REPORT_LATENCY = `
+${NOW}
+redis.call('HSETNX', KEYS[1], 'since', now)
+redis.call('HINCRBY', KEYS[1], 'count', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'slow', ARGV[2])
+return 1
+`;
+
+/**
+ * KEYS conf, lat, ctl; ARGV hold_ms, min_count, max_window_ms. Whether this replica is the one to
+ * reconsider an adaptive pace now: only while admitting, one replica per hold_ms, and only once the
+ * reports hold min_count reservations or span max_window_ms (those reports are then taken).
+ * → {target_ms|''} (nothing to judge) | {target_ms, rate, max_rate, count, slow}
+ */
+export const TAKE_LATENCY = `
+local c = redis.call('HMGET', KEYS[1], 'target_ms', 'rate', 'max_rate', 'opens_at', 'closed')
+local target = c[1] or ''
+if target == '' or c[5] == '1' then return {target} end
+${NOW}
+if now < tonumber(c[4]) then return {target} end
+if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then return {target} end
+local l = redis.call('HMGET', KEYS[2], 'count', 'slow', 'since')
+local count = tonumber(l[1]) or 0
+if count < tonumber(ARGV[2]) and (not l[3] or now - tonumber(l[3]) < tonumber(ARGV[3])) then return {target} end
+redis.call('DEL', KEYS[2])
+return {target, c[2], c[3], tostring(count), l[2] or '0'}
 `;
 
 /** KEYS conf. Closes the queue for good (sold out): no admission and no join from now on. → 1 | 0 (no room) */
@@ -122,10 +172,15 @@ redis.call('HSET', KEYS[1], 'closed', '1')
 return 1
 `;
 
-/** KEYS conf, q, adm. → false | {rate, lead_ms, opens_at, base_at, base_count, closed, queued, admitted, now} */
+/**
+ * KEYS conf, q, adm.
+ * → false | {rate, lead_ms, opens_at, base_at, base_count, closed, queued, admitted, now, target_ms|'', max_rate}
+ */
 export const ROOM = `
-local c = redis.call('HMGET', KEYS[1], 'rate', 'lead_ms', 'opens_at', 'base_at', 'base_count', 'closed')
+local c = redis.call('HMGET', KEYS[1], 'rate', 'lead_ms', 'opens_at', 'base_at', 'base_count', 'closed',
+  'target_ms', 'max_rate')
 if not c[1] then return false end
 ${NOW}
-return {c[1], c[2], c[3], c[4], c[5], c[6], redis.call('ZCARD', KEYS[2]), redis.call('HLEN', KEYS[3]), tostring(now)}
+return {c[1], c[2], c[3], c[4], c[5], c[6], redis.call('ZCARD', KEYS[2]), redis.call('HLEN', KEYS[3]), tostring(now),
+  c[7] or '', c[8] or c[1]}
 `;

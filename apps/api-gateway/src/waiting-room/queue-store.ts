@@ -2,8 +2,20 @@ import { randomInt } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, redisKeyPrefix, type GatewayConfig } from '../config.js';
 import { RedisAvailability } from '../redis/redis-availability.js';
-import { repaced, type Pace } from './queue-rules.js';
-import { ADMIT, CLAIM, CLOSE, JOIN, PLACE, READ_CONF, ROOM, SETTLE, WRITE_CONF } from './queue-scripts.js';
+import { repaced, type LatencySample, type Pace } from './queue-rules.js';
+import {
+  ADMIT,
+  CLAIM,
+  CLOSE,
+  JOIN,
+  PLACE,
+  READ_CONF,
+  REPORT_LATENCY,
+  ROOM,
+  SETTLE,
+  TAKE_LATENCY,
+  WRITE_CONF,
+} from './queue-scripts.js';
 
 export type JoinResult =
   { kind: 'off' | 'closed' } | { kind: 'not_yet'; joinOpensAt: number } | { kind: 'joined'; rank: number; now: number };
@@ -20,6 +32,9 @@ export interface PlaceRecord {
 
 export interface RoomRecord {
   pace: Pace;
+  /** The reservations' p99 the pace adapts to; null: a fixed pace. */
+  targetMs: number | null;
+  maxRate: number;
   leadMs: number;
   opensAt: number;
   closed: boolean;
@@ -30,6 +45,22 @@ export interface RoomRecord {
 
 export type ClaimResult = 'off' | 'unknown' | 'used' | 'busy' | 'claimed';
 
+/** A change to a room; what is left out keeps its value. */
+export interface RoomChange {
+  rate?: number;
+  leadMs?: number;
+  opensAt?: number;
+  targetMs?: number | null;
+  maxRate?: number;
+}
+
+/** An adaptive pace to reconsider: the room's and the reservations reported since it last was. */
+export interface PaceToJudge {
+  rate: number;
+  maxRate: number;
+  sample: LatencySample;
+}
+
 interface RoomQuestion {
   promise: Promise<boolean>;
   resolve: (hasRoom: boolean) => void;
@@ -39,6 +70,11 @@ interface RoomQuestion {
 /** A claim older than this is taken to be lost with its gateway (longer than any reservation may run). */
 const CLAIM_TTL_MS = 60_000;
 const WRITE_ATTEMPTS = 5;
+/**
+ * How long a used admission still counts as holding its seat: longer than a booking takes to reach every
+ * gateway's count of seats left (the live feed's window and a read of the event).
+ */
+const USED_HOLDS_SEAT_MS = 1_000;
 
 type Reply = (string | number | null)[] | null;
 
@@ -55,6 +91,8 @@ export class QueueStore {
   private readonly writeConf$;
   private readonly close$;
   private readonly room$;
+  private readonly reportLatency$;
+  private readonly takeLatency$;
   /** Events asked about in the current turn of the event loop (`hasRoom`), not yet sent. */
   private roomQuestions?: Map<number, RoomQuestion>;
 
@@ -65,13 +103,15 @@ export class QueueStore {
     this.prefix = `${redisKeyPrefix(config)}wr:`;
     this.join$ = redis.defineScript<Reply>('waitingRoomJoin', 4, JOIN);
     this.place$ = redis.defineScript<Reply>('waitingRoomPlace', 4, PLACE);
-    this.admit$ = redis.defineScript<Reply>('waitingRoomAdmit', 3, ADMIT);
+    this.admit$ = redis.defineScript<Reply>('waitingRoomAdmit', 4, ADMIT);
     this.claim$ = redis.defineScript<ClaimResult>('waitingRoomClaim', 2, CLAIM);
-    this.settle$ = redis.defineScript<number>('waitingRoomSettle', 1, SETTLE);
+    this.settle$ = redis.defineScript<number>('waitingRoomSettle', 2, SETTLE);
     this.readConf$ = redis.defineScript<Reply>('waitingRoomReadConf', 1, READ_CONF);
-    this.writeConf$ = redis.defineScript<number>('waitingRoomWriteConf', 2, WRITE_CONF);
+    this.writeConf$ = redis.defineScript<number>('waitingRoomWriteConf', 1, WRITE_CONF);
     this.close$ = redis.defineScript<number>('waitingRoomClose', 1, CLOSE);
     this.room$ = redis.defineScript<Reply>('waitingRoomRoom', 3, ROOM);
+    this.reportLatency$ = redis.defineScript<number>('waitingRoomReportLatency', 1, REPORT_LATENCY);
+    this.takeLatency$ = redis.defineScript<Reply>('waitingRoomTakeLatency', 3, TAKE_LATENCY);
   }
 
   get available(): boolean {
@@ -108,16 +148,20 @@ export class QueueStore {
     return record;
   }
 
-  /** The place's one admission: recorded now, or the one recorded before. */
+  /**
+   * The place's one admission: recorded now, or the one recorded before; 'held' while the admissions not yet
+   * used hold `seatsLeft` seats or more.
+   */
   async admit(
     eventId: number,
     userId: string,
     jti: string,
     expiresAt: number,
-  ): Promise<{ kind: 'off' | 'closed' } | { kind: 'admitted'; jti: string; expiresAt: number }> {
+    seatsLeft: number,
+  ): Promise<{ kind: 'off' | 'closed' | 'held' } | { kind: 'admitted'; jti: string; expiresAt: number }> {
     const k = this.keys(eventId);
-    const reply = (await this.admit$(k.conf, k.adm, k.tok, userId, jti, String(expiresAt)))!;
-    if (reply[0] !== 'admitted') return { kind: reply[0] as 'off' | 'closed' };
+    const reply = (await this.admit$(k.conf, k.adm, k.tok, k.live, userId, jti, String(expiresAt), seatsLeft))!;
+    if (reply[0] !== 'admitted') return { kind: reply[0] as 'off' | 'closed' | 'held' };
     const [recordedJti, recordedExpiry] = String(reply[1]).split('|');
     return { kind: 'admitted', jti: recordedJti!, expiresAt: Number(recordedExpiry) };
   }
@@ -170,7 +214,8 @@ export class QueueStore {
   }
 
   async settle(eventId: number, jti: string, outcome: 'used' | 'issued'): Promise<void> {
-    await this.settle$(this.keys(eventId).tok, jti, outcome);
+    const k = this.keys(eventId);
+    await this.settle$(k.tok, k.live, jti, outcome, USED_HOLDS_SEAT_MS);
   }
 
   async close(eventId: number): Promise<boolean> {
@@ -181,9 +226,12 @@ export class QueueStore {
     const k = this.keys(eventId);
     const reply = await this.room$(k.conf, k.q, k.adm);
     if (!reply) return undefined;
-    const [rate, leadMs, opensAt, baseAt, baseCount, closed, queued, admitted, now] = reply.map(Number);
+    const [rate, leadMs, opensAt, baseAt, baseCount, closed, queued, admitted, now, targetMs, maxRate] =
+      reply.map(Number);
     return {
       pace: { rate: rate!, baseAt: baseAt!, baseCount: baseCount! },
+      targetMs: reply[9] === '' ? null : targetMs!,
+      maxRate: maxRate!,
       leadMs: leadMs!,
       opensAt: opensAt!,
       closed: closed === 1,
@@ -195,47 +243,72 @@ export class QueueStore {
 
   /**
    * Switches the room on or changes it: the pace is decided in code (`repaced`, keeping the count reached)
-   * and written only if nobody changed the room meanwhile. `settings` left out keep their value.
-   * Returns false when asked to change a room that does not exist.
+   * and written only if nobody changed the room meanwhile. Returns false when asked to change a room that
+   * does not exist.
    */
-  async configure(
-    eventId: number,
-    change: { rate?: number; leadMs?: number; opensAt: number },
-    createIfMissing: boolean,
-  ): Promise<boolean> {
+  async configure(eventId: number, change: RoomChange, createIfMissing: boolean): Promise<boolean> {
     const k = this.keys(eventId);
+    // Listed before it exists (the list is another slot, so not in the script): a replica that reads the list
+    // while Redis then goes away must never miss a room, while a room listed but never written costs nothing.
+    if (createIfMissing) await this.redis.run((redis) => redis.sadd(this.roomsKey, String(eventId)));
     for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-      const reply = (await this.readConf$(k.conf))!;
-      const exists = reply[0] !== null && reply[0] !== undefined && reply.length > 2;
-      if (!exists && !createIfMissing) return false;
+      const reply = (await this.readConf$(k.conf))!.map(String);
       const now = Number(reply.at(-1));
-      const [rate, leadMs, , baseAt, baseCount, , version] = reply.map((value) => Number(value));
-      const current = exists ? { rate: rate!, baseAt: baseAt!, baseCount: baseCount! } : undefined;
-      const nextRate = change.rate ?? rate!;
-      const pace = repaced(current, nextRate, change.opensAt, now);
+      const exists = reply.length > 1;
+      if (!exists && !createIfMissing) return false;
+      const [rate, leadMs, opensAt, baseAt, baseCount, version, targetMs, maxRate] = reply;
+      const current = exists ? { rate: Number(rate), baseAt: Number(baseAt), baseCount: Number(baseCount) } : undefined;
+      const nextRate = change.rate ?? Number(rate);
+      const nextOpensAt = change.opensAt ?? Number(opensAt);
+      const pace = repaced(current, nextRate, nextOpensAt, now);
+      const nextTarget = change.targetMs === undefined ? targetMs! : (change.targetMs?.toString() ?? '');
       const written = await this.writeConf$(
         k.conf,
-        this.roomsKey,
-        String(eventId),
-        exists ? String(version) : '',
+        exists ? version! : '',
         String(nextRate),
-        String(change.leadMs ?? leadMs!),
-        String(change.opensAt),
+        String(change.leadMs ?? Number(leadMs)),
+        String(nextOpensAt),
         String(pace.baseAt),
         String(pace.baseCount),
+        nextTarget,
+        String(change.maxRate ?? Number(maxRate)),
       );
       if (written === 1) return true;
     }
     throw new Error(`waiting room of event ${eventId} kept changing while being configured`);
   }
 
+  /** Adds this replica's reservations since its last report to those an adaptive pace is judged on. */
+  async reportLatency(eventId: number, sample: LatencySample): Promise<void> {
+    await this.reportLatency$(this.keys(eventId).lat, sample.count, sample.slow);
+  }
+
+  /**
+   * The room's latency target (null: a fixed pace, or no room), and, when this replica is the one to judge
+   * its pace now (`holdMs` apart at most once over all replicas, with enough reservations reported), the
+   * pace and those reservations, which are then taken.
+   */
+  async paceToJudge(
+    eventId: number,
+    holdMs: number,
+    minCount: number,
+    maxWindowMs: number,
+  ): Promise<{ targetMs: number | null; judge?: PaceToJudge }> {
+    const k = this.keys(eventId);
+    const reply = (await this.takeLatency$(k.conf, k.lat, k.ctl, holdMs, minCount, maxWindowMs))!.map(String);
+    const targetMs = reply[0] === '' ? null : Number(reply[0]);
+    if (reply.length === 1) return { targetMs };
+    const [, rate, maxRate, count, slow] = reply.map(Number);
+    return { targetMs, judge: { rate: rate!, maxRate: maxRate!, sample: { count: count!, slow: slow! } } };
+  }
+
   /** Switches the room off: its queue and admissions are forgotten. Returns false if there was none. */
   async remove(eventId: number): Promise<boolean> {
     const k = this.keys(eventId);
-    const removed = await this.redis.run((redis) =>
-      redis.multi().del(k.conf, k.q, k.seq, k.adm, k.tok).srem(this.roomsKey, String(eventId)).exec(),
-    );
-    return Number(removed?.[0]?.[1] ?? 0) > 0;
+    // Unlisted only once gone: until then a replica that reads the list still counts the room.
+    const removed = await this.redis.run((redis) => redis.del(k.conf, k.q, k.seq, k.adm, k.tok, k.live, k.lat, k.ctl));
+    await this.redis.run((redis) => redis.srem(this.roomsKey, String(eventId)));
+    return removed > 0;
   }
 
   /** The events that have a waiting room. */
@@ -249,6 +322,15 @@ export class QueueStore {
 
   private keys(eventId: number) {
     const base = `${this.prefix}{${eventId}}:`;
-    return { conf: `${base}conf`, q: `${base}q`, seq: `${base}seq`, adm: `${base}adm`, tok: `${base}tok` };
+    return {
+      conf: `${base}conf`,
+      q: `${base}q`,
+      seq: `${base}seq`,
+      adm: `${base}adm`,
+      tok: `${base}tok`,
+      live: `${base}live`,
+      lat: `${base}lat`,
+      ctl: `${base}ctl`,
+    };
   }
 }

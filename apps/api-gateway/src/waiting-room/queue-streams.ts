@@ -25,6 +25,7 @@ import {
 } from 'rxjs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import type { RoomRecord } from './queue-store.js';
+import { ticksBetweenMessages } from './queue-rules.js';
 import { WaitingRoom } from './waiting-room.js';
 
 /** After one of these the stream has said all it will: it ends. */
@@ -39,7 +40,9 @@ type RoomTick = { room: RoomRecord | undefined } | { unreachable: true };
  * one event share one read of the room per tick: after the opening a place's rank never changes, so its
  * status follows from the room's pace alone, and only a place whose turn has come (or one still drawn
  * among the early arrivals, whose rank can move) is read on its own, through `WaitingRoom.status`, which
- * admits it once. A tick that cannot reach Redis sends a comment; the next one tries again.
+ * admits it once. A place still far from its turn (or an early one far from the opening) is told, and read,
+ * only every few ticks (`ticksBetweenMessages`). A tick that cannot reach Redis sends a comment; the next one
+ * tries again.
  */
 @Injectable()
 export class QueueStreams implements BeforeApplicationShutdown {
@@ -62,27 +65,47 @@ export class QueueStreams implements BeforeApplicationShutdown {
     this.closing$.complete();
   }
 
-  async open(eventId: number, userId: string): Promise<Observable<MessageEvent>> {
+  async open(eventId: number, userId: string, requestId: string): Promise<Observable<MessageEvent>> {
     if (this.open$ >= this.config.WAITING_ROOM_MAX_STREAMS) {
       throw new ServiceUnavailableException('Too many queue streams right now; try again shortly');
     }
     // The first read before the stream starts, so that an unknown place is still an error answer.
-    const first = await this.room.status(eventId, userId);
+    const first = await this.room.status(eventId, userId, requestId);
     this.open$++;
-    // A rank read after the opening is final (`state` waiting); an early one is read again each tick.
-    const fixedRank = first.state === 'waiting' && first.position !== null ? first.position - 1 : undefined;
+    const tickMs = this.config.WAITING_ROOM_TICK_MS;
+    // A rank read after the opening (`state` waiting) is final; an early one is read again while it is early.
+    let rank: number | undefined;
+    let lastState = first.state;
+    let quietTicks = 0;
+    const told = (status: QueueStatusView): MessageEvent => {
+      quietTicks = 0;
+      lastState = status.state;
+      if (status.state === 'waiting' && status.position !== null) rank = status.position - 1;
+      return { type: 'queue', data: status };
+    };
     const later = this.tickOf(eventId).pipe(
       exhaustMap((tick) => {
         if ('unreachable' in tick) return of<MessageEvent>(UNREACHABLE);
-        const held = fixedRank === undefined ? undefined : this.room.heldStatus(eventId, userId, fixedRank, tick.room);
-        if (held) return of<MessageEvent>({ type: 'queue', data: held });
-        return defer(() => from(this.room.status(eventId, userId))).pipe(
-          map((status): MessageEvent => ({ type: 'queue', data: status })),
+        quietTicks++;
+        const room = tick.room;
+        if (
+          lastState === 'early' &&
+          room &&
+          quietTicks < ticksBetweenMessages((room.opensAt - room.now) / 1000, tickMs)
+        )
+          return EMPTY;
+        const held = rank === undefined ? undefined : this.room.heldStatus(eventId, userId, rank, room);
+        if (held) {
+          const quiet = held.state === lastState && quietTicks < ticksBetweenMessages(held.estimated_wait_s, tickMs);
+          return quiet ? EMPTY : of(told(held));
+        }
+        return defer(() => from(this.room.status(eventId, userId, requestId))).pipe(
+          map(told),
           catchError(() => of<MessageEvent>(UNREACHABLE)),
         );
       }),
     );
-    return concat(of<MessageEvent>({ type: 'queue', data: first }), FINAL_STATES.has(first.state) ? EMPTY : later).pipe(
+    return concat(of(told(first)), FINAL_STATES.has(first.state) ? EMPTY : later).pipe(
       takeWhile(
         (message) => !FINAL_STATES.has((message.data as QueueStatusView | undefined)?.state ?? 'waiting'),
         true,

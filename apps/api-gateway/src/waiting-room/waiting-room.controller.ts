@@ -112,9 +112,10 @@ export class WaitingRoomController {
     @Param({ schema: idParamsSchema }) params: GetByIdQuery,
     @Body({ schema: joinQueueSchema }) command: JoinQueueCommand,
     @CurrentPrincipal() principal: Principal | undefined,
+    @RequestId() requestId: string,
   ): Promise<QueueTicketView> {
     assertMayActAs(principal, command.user_id);
-    return this.room.join(params.id, command.user_id);
+    return this.room.join(params.id, command.user_id, requestId);
   }
 
   @Post(':id/queue/admission')
@@ -132,10 +133,11 @@ export class WaitingRoomController {
     @Param({ schema: idParamsSchema }) params: GetByIdQuery,
     @Body({ schema: admissionRequestSchema }) request: AdmissionRequest,
     @CurrentPrincipal() principal: Principal | undefined,
+    @RequestId() requestId: string,
   ): Promise<QueueStatusView> {
     const userId = await this.ticketHolder(request.ticket, params.id);
     assertMayActAs(principal, userId);
-    return this.room.status(params.id, userId);
+    return this.room.status(params.id, userId, requestId);
   }
 
   @Sse(':id/queue/stream')
@@ -154,9 +156,10 @@ export class WaitingRoomController {
   async stream(
     @Param({ schema: idParamsSchema }) params: GetByIdQuery,
     @Query({ schema: queueStreamQuerySchema }) query: { ticket: string },
+    @RequestId() requestId: string,
   ): Promise<Observable<MessageEvent>> {
     const userId = await this.ticketHolder(query.ticket, params.id);
-    return this.streams.open(params.id, userId);
+    return this.streams.open(params.id, userId, requestId);
   }
 
   private async ticketHolder(ticket: string, eventId: number): Promise<string> {

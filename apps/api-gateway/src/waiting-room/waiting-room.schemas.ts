@@ -1,4 +1,4 @@
-import type { QueueStatusView, QueueTicketView, WaitingRoomView } from '@booking/shared';
+import { QUEUE_STATES, type QueueStatusView, type QueueTicketView, type WaitingRoomView } from '@booking/shared';
 import { z } from 'zod';
 
 // Response shapes for the OpenAPI document, checked against the shared view types (as docs/api-schemas.ts).
@@ -8,7 +8,13 @@ const timeOrNull = (description: string) => z.iso.datetime().nullable().meta({ d
 export const waitingRoomViewSchema = z
   .object({
     event_id: z.number().int(),
-    admissions_per_second: z.number().int(),
+    admissions_per_second: z.number().int().meta({ description: 'The pace now: as set, or where adaptation took it' }),
+    booking_p99_target_ms: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: "The reservations' p99 the pace adapts to; null: a fixed pace" }),
+    max_admissions_per_second: z.number().int().meta({ description: 'The highest pace adaptation may reach' }),
     join_opens_before_s: z.number().int(),
     join_opens_at: timeOrNull('When joining starts; null: open (the event has no sales opening)'),
     sales_open_at: timeOrNull('When sales open and admission starts; null: on sale now'),
@@ -25,9 +31,11 @@ export const queueStatusViewSchema = z
   .object({
     event_id: z.number().int(),
     user_id: z.string(),
-    state: z.enum(['early', 'waiting', 'admitted', 'used', 'expired', 'closed', 'off']).meta({
+    state: z.enum(QUEUE_STATES).meta({
       description:
         'early: joined before the opening, place drawn at random (may still change); waiting: in arrival order; ' +
+        'seats_held: the turn has come but every seat left is held by someone admitted before (one given back ' +
+        'is offered to those whose turn has come); ' +
         'admitted: may book now with admission_token; used: booked with it; expired: the turn passed unused; ' +
         'closed: sold out; off: the waiting room was switched off (book directly)',
     }),

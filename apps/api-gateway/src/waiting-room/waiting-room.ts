@@ -8,6 +8,7 @@ import {
 } from '@booking/shared';
 import { ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { BookingClient } from '../booking-client/booking-client.js';
+import { EventCatalogue } from '../events/event-catalogue.js';
 import { RetryLaterException } from '../common/retry-later.exception.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RedisUnavailableError } from '../redis/redis-availability.js';
@@ -39,6 +40,7 @@ export class WaitingRoom {
     private readonly store: QueueStore,
     private readonly tokens: QueueTokens,
     private readonly bookings: BookingClient,
+    private readonly catalogue: EventCatalogue,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
@@ -50,6 +52,8 @@ export class WaitingRoom {
       rate: settings.admissions_per_second,
       leadMs: settings.join_opens_before_s * 1000,
       opensAt: opensAtOf(event),
+      targetMs: settings.booking_p99_target_ms ?? null,
+      maxRate: settings.max_admissions_per_second ?? settings.admissions_per_second,
     };
     await orUnavailable(() => this.store.configure(eventId, change, true));
     return this.view(eventId);
@@ -80,7 +84,7 @@ export class WaitingRoom {
   }
 
   /** Takes a place (or finds the one taken before) and names it with a signed ticket. */
-  async join(eventId: number, userId: string): Promise<QueueTicketView> {
+  async join(eventId: number, userId: string, requestId: string): Promise<QueueTicketView> {
     const joined = await orUnavailable(() => this.store.join(eventId, userId));
     switch (joined.kind) {
       case 'off':
@@ -90,7 +94,10 @@ export class WaitingRoom {
       case 'not_yet':
         throw new ConflictException(WaitingRoomMessages.queueNotOpen(eventId, iso(joined.joinOpensAt)!));
     }
-    const [ticket, status] = await Promise.all([this.tokens.ticket({ eventId, userId }), this.status(eventId, userId)]);
+    const [ticket, status] = await Promise.all([
+      this.tokens.ticket({ eventId, userId }),
+      this.status(eventId, userId, requestId),
+    ]);
     return { ticket, ...status };
   }
 
@@ -117,8 +124,11 @@ export class WaitingRoom {
     };
   }
 
-  /** Where a place stands; when its turn has come, with its admission token (the same one every time). */
-  async status(eventId: number, userId: string): Promise<QueueStatusView> {
+  /**
+   * Where a place stands; when its turn has come, with its admission token (the same one every time), unless
+   * the admissions not yet used hold every seat left. With no seat left the queue closes.
+   */
+  async status(eventId: number, userId: string, requestId: string): Promise<QueueStatusView> {
     const record = await orUnavailable(() => this.store.place(eventId, userId));
     const base = { event_id: eventId, user_id: userId };
     if (!record)
@@ -135,14 +145,24 @@ export class WaitingRoom {
       case 'hold':
         return { ...known, state: decision.state, ahead: decision.ahead, estimated_wait_s: decision.waitS };
     }
+    let seatsLeft = 0; // an admission recorded before is given again, whatever the seats
+    if (!record.admission) {
+      seatsLeft = await this.seatsLeft(eventId, requestId);
+      if (seatsLeft === 0) {
+        await this.closeQueue(eventId);
+        return { ...known, state: 'closed', ahead: 0, estimated_wait_s: null };
+      }
+    }
     const admitted = await orUnavailable(() =>
       this.store.admit(
         eventId,
         userId,
         record.admission?.jti ?? this.tokens.newJti(),
         record.admission?.expiresAt ?? record.now + this.config.WAITING_ROOM_ADMISSION_TTL_S * 1000,
+        seatsLeft,
       ),
     );
+    if (admitted.kind === 'held') return { ...known, state: 'seats_held', ahead: 0, estimated_wait_s: null };
     if (admitted.kind !== 'admitted') return { ...known, state: admitted.kind, ahead: 0, estimated_wait_s: null };
     const token = await this.tokens.admission({ eventId, userId, jti: admitted.jti, expiresAt: admitted.expiresAt });
     return {
@@ -153,6 +173,30 @@ export class WaitingRoom {
       admission_token: token,
       admission_expires_at: new Date(admitted.expiresAt).toISOString(),
     };
+  }
+
+  /** After a booking through the room: closes the queue if that was the last seat (else, or failing, nothing). */
+  async closeIfSoldOut(eventId: number, requestId: string): Promise<void> {
+    try {
+      if ((await this.seatsLeft(eventId, requestId)) === 0) await this.closeQueue(eventId);
+    } catch (error) {
+      this.logger.warn(`Queue of event ${eventId} not closed after a booking: ${String(error)}`);
+    }
+  }
+
+  /**
+   * Seats left as this gateway's catalogue has them: dropped on every booking through it, and within the
+   * live feed's window on one elsewhere. The booking service still decides every reservation; this only
+   * keeps the room from admitting clients for seats that are gone or held, and closes it when none is left.
+   */
+  private async seatsLeft(eventId: number, requestId: string): Promise<number> {
+    return (await this.catalogue.get(eventId, requestId)).available_seats;
+  }
+
+  /** Closes the queue of a sold-out event: every stream says so within a tick, nobody else is admitted. */
+  async closeQueue(eventId: number): Promise<void> {
+    if (await orUnavailable(() => this.store.close(eventId)))
+      this.logger.log(`Event ${eventId} sold out: its queue is closed`);
   }
 }
 
@@ -170,6 +214,8 @@ function roomView(eventId: number, room: RoomRecord): WaitingRoomView {
   return {
     event_id: eventId,
     admissions_per_second: room.pace.rate,
+    booking_p99_target_ms: room.targetMs,
+    max_admissions_per_second: room.maxRate,
     join_opens_before_s: room.leadMs / 1000,
     join_opens_at: iso(room.opensAt > 0 ? room.opensAt - room.leadMs : 0),
     sales_open_at: iso(room.opensAt),

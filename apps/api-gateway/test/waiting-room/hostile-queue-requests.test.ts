@@ -64,7 +64,29 @@ const HOSTILE: HostileCase[] = [
   {
     ...settings({ admissions_per_second: 5, capacity: 3 }),
     name: 'unknown setting',
-    message: 'Unknown field(s) capacity: admissions_per_second and join_opens_before_s may be set',
+    message:
+      'Unknown field(s) capacity: admissions_per_second, join_opens_before_s, booking_p99_target_ms and ' +
+      'max_admissions_per_second may be set',
+  },
+  {
+    ...settings({ admissions_per_second: 5, booking_p99_target_ms: 1 }),
+    name: 'latency target under 10 ms',
+    message: 'booking_p99_target_ms must be at least 10',
+  },
+  {
+    ...settings({ admissions_per_second: 5, booking_p99_target_ms: '100' }),
+    name: 'latency target as text',
+    message: 'booking_p99_target_ms must be a number',
+  },
+  {
+    ...settings({ admissions_per_second: 50, max_admissions_per_second: 100 }),
+    name: 'highest pace without a target',
+    message: 'max_admissions_per_second bounds an adaptive pace: set booking_p99_target_ms with it',
+  },
+  {
+    ...settings({ admissions_per_second: 50, booking_p99_target_ms: 100, max_admissions_per_second: 10 }),
+    name: 'highest pace under the starting one',
+    message: 'max_admissions_per_second must be at least admissions_per_second',
   },
   { ...settings('[1]'), name: 'array settings', message: 'Request body must be a JSON object' },
   {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  adaptedRate,
   admittedCount,
   decidePlace,
   placing,
   repaced,
   secondsToWait,
+  ticksBetweenMessages,
   type PlaceFacts,
 } from '../../src/waiting-room/queue-rules.js';
 
@@ -68,5 +70,30 @@ describe('waiting room rules', () => {
     expect(decidePlace(facts({ admission: { ...admission, state: 'used' } }), OPEN + 100)).toMatchObject({
       state: 'used',
     });
+  });
+});
+
+describe('adaptedRate', () => {
+  it('halves the pace when more than one reservation in a hundred was slower than the target', () => {
+    expect(adaptedRate(200, 400, { count: 100, slow: 2 })).toBe(100);
+    expect(adaptedRate(3, 400, { count: 20, slow: 20 })).toBe(1);
+    expect(adaptedRate(1, 400, { count: 20, slow: 1 })).toBe(1);
+  });
+
+  it('raises it by a tenth of the highest pace otherwise, never past it', () => {
+    expect(adaptedRate(100, 400, { count: 100, slow: 1 })).toBe(140);
+    expect(adaptedRate(390, 400, { count: 100, slow: 0 })).toBe(400);
+    expect(adaptedRate(4, 5, { count: 0, slow: 0 })).toBe(5);
+  });
+});
+
+describe('ticksBetweenMessages', () => {
+  it('tells a place every tick near its turn, then every tenth of its wait, at most every ten ticks', () => {
+    expect(ticksBetweenMessages(5, 1_000)).toBe(1);
+    expect(ticksBetweenMessages(null, 1_000)).toBe(1);
+    expect(ticksBetweenMessages(-3, 1_000)).toBe(1);
+    expect(ticksBetweenMessages(45, 1_000)).toBe(4);
+    expect(ticksBetweenMessages(3_600, 1_000)).toBe(10);
+    expect(ticksBetweenMessages(45, 100)).toBe(10);
   });
 });

@@ -31,10 +31,15 @@ describe('waiting room', () => {
       token ? { 'admission-token': token } : {},
     );
   /** Asks until the place is admitted (or ends otherwise), at most `timeoutMs`. */
-  async function admitted(eventId: number, ticket: string, timeoutMs = 5_000): Promise<ApiResponse> {
+  async function admitted(
+    eventId: number,
+    ticket: string,
+    timeoutMs = 5_000,
+    base = stack.baseUrl,
+  ): Promise<ApiResponse> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const status = await admission(eventId, ticket);
+      const status = await admission(eventId, ticket, base);
       if (status.body.state !== 'waiting' && status.body.state !== 'early') return status;
       if (Date.now() > deadline) throw new Error(`not admitted: ${JSON.stringify(status.body)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -151,24 +156,41 @@ describe('waiting room', () => {
     expect((await join(eventId, 'too-soon')).body.state).toBe('early');
   });
 
-  it('tells the stream of every waiting client at once when the event sells out, and closes the queue', async () => {
+  it('admits no more clients than there are seats, and the booking of the last one closes the queue', async () => {
     const eventId = await stack.db.createEvent(1);
-    await switchOn(eventId, { admissions_per_second: 2 });
-    const buyers = await Promise.all(['buyer-a', 'buyer-b'].map((user) => join(eventId, user)));
+    await switchOn(eventId, { admissions_per_second: 10 });
+    const [buyer, held] = await Promise.all(['buyer', 'held-back'].map((user) => join(eventId, user)));
     const waiting = await join(eventId, 'still-waiting');
     const stream = await SseClient.open(
       `${other}/api/events/${eventId}/queue/stream?ticket=${encodeURIComponent(waiting.body.ticket)}`,
     );
     await stream.waitFor((message) => message.event === 'queue');
-    for (const buyer of buyers) {
-      const token = (await admitted(eventId, buyer.body.ticket)).body.admission_token as string;
-      await reserve(eventId, buyer.body.user_id, token);
-    }
+    const token = (await admitted(eventId, buyer!.body.ticket)).body.admission_token as string;
+    // The next turn has come, but the one seat is held by the admission not yet used.
+    expect((await admitted(eventId, held!.body.ticket)).body).toMatchObject({ state: 'seats_held', position: 2 });
+    expect((await reserve(eventId, 'buyer', token)).status).toBe(201);
+    // The last seat booked: everyone still waiting is told, without anyone being refused a seat.
     const closed = await stream.waitFor((message) => JSON.parse(message.data).state === 'closed', 2_000);
     expect(JSON.parse(closed.data)).toMatchObject({ user_id: 'still-waiting', state: 'closed' });
     await stream.waitForEnd();
+    expect((await admission(eventId, held!.body.ticket)).body.state).toBe('closed');
     expect((await join(eventId, 'too-late')).body.message).toBe(`Event ${eventId} is sold out: its queue is closed`);
     expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(1);
+  });
+
+  it('offers a held seat to the next turn once an admission expires unused', { timeout: 30_000 }, async () => {
+    const shortTurns = await stack.startExtraGateway({ WAITING_ROOM_ADMISSION_TTL_S: '10' });
+    const eventId = await stack.db.createEvent(1);
+    await switchOn(eventId, { admissions_per_second: 10 });
+    const [idle, next] = await Promise.all(['idle', 'next'].map((user) => join(eventId, user, shortTurns)));
+    const turn = await admitted(eventId, idle!.body.ticket, 5_000, shortTurns);
+    expect(turn.body.state).toBe('admitted');
+    expect((await admitted(eventId, next!.body.ticket, 5_000, shortTurns)).body.state).toBe('seats_held');
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(turn.body.admission_expires_at) - Date.now() + 50));
+    const offered = await admission(eventId, next!.body.ticket, shortTurns);
+    expect(offered.body.state).toBe('admitted');
+    expect((await reserve(eventId, 'next', offered.body.admission_token, shortTurns)).status).toBe(201);
+    expect((await admission(eventId, idle!.body.ticket, shortTurns)).body.state).toBe('expired');
   });
 
   it('streams the place and ends with the admission', async () => {

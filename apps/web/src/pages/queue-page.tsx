@@ -117,6 +117,15 @@ function Place(props: {
           <p class="hint">{props.connected ? 'Live: this page updates by itself.' : 'Reconnecting…'}</p>
         </>
       )}
+      {status.state === 'seats_held' && (
+        <>
+          <p class="big">It is your turn, but every seat left is held by someone let in before you.</p>
+          <p>
+            If one of them does not book in time, the seat is offered here. Your place:{' '}
+            <strong data-testid="queue-position">{status.position}</strong>
+          </p>
+        </>
+      )}
       {status.state === 'admitted' &&
         (booking === 'done' ? (
           <p class="success" role="status">

@@ -1,0 +1,77 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { adaptedRate, type LatencySample } from './queue-rules.js';
+import { QueueStore } from './queue-store.js';
+
+/** How often each replica reports its reservations' latencies and an adaptive pace may be reconsidered. */
+const ADAPT_INTERVAL_MS = 1_000;
+/** Fewest reservations a pace is judged on, unless they took MAX_WINDOW_MS to come (a slow pace). */
+const MIN_SAMPLE = 20;
+const MAX_WINDOW_MS = 5_000;
+
+/**
+ * The pace of rooms with a latency target (`booking_p99_target_ms`), following the booking path's latency as
+ * the gateways measure it (from a token's check to the reservation's answer). Each replica counts its
+ * reservations with an admission token, and those slower than the target, and adds them in Redis each second; then one replica a second (whichever takes the
+ * room's hold first) judges the pace on everything reported since it was last judged (`adaptedRate`) and
+ * writes the new one like an organiser's change, keeping every place and the count already admitted.
+ */
+@Injectable()
+export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(AdaptivePace.name);
+  /** Targets of the rooms with one, as last read: only their reservations are counted. */
+  private targets = new Map<number, number>();
+  private samples = new Map<number, LatencySample>();
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(private readonly store: QueueStore) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.adapt(), ADAPT_INTERVAL_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /** A reservation with an admission token that was put to the booking service, and how long it took. */
+  record(eventId: number, elapsedMs: number): void {
+    const target = this.targets.get(eventId);
+    if (target === undefined) return;
+    const sample = this.samples.get(eventId) ?? { count: 0, slow: 0 };
+    sample.count++;
+    if (elapsedMs > target) sample.slow++;
+    this.samples.set(eventId, sample);
+  }
+
+  /** Reports this replica's counts, then judges the paces that are this replica's turn to judge. */
+  async adapt(): Promise<void> {
+    if (this.running || !this.store.available) return;
+    this.running = true;
+    try {
+      const samples = this.samples;
+      this.samples = new Map();
+      for (const [eventId, sample] of samples) await this.store.reportLatency(eventId, sample);
+      const targets = new Map<number, number>();
+      for (const eventId of await this.store.rooms()) {
+        const { targetMs, judge } = await this.store.paceToJudge(eventId, ADAPT_INTERVAL_MS, MIN_SAMPLE, MAX_WINDOW_MS);
+        if (targetMs === null) continue;
+        targets.set(eventId, targetMs);
+        if (!judge) continue;
+        const rate = adaptedRate(judge.rate, judge.maxRate, judge.sample);
+        if (rate === judge.rate) continue;
+        await this.store.configure(eventId, { rate }, false);
+        this.logger.log(
+          `Event ${eventId}: ${judge.sample.slow} of ${judge.sample.count} reservations over ${targetMs} ms, ` +
+            `pace ${judge.rate} -> ${rate} admissions/s`,
+        );
+      }
+      this.targets = targets;
+    } catch (error) {
+      // Counts not reported are lost (a second of them); the next round reads the rooms again.
+      this.logger.warn(`Adaptive pace not reconsidered this round: ${String(error)}`);
+    } finally {
+      this.running = false;
+    }
+  }
+}
