@@ -58,12 +58,12 @@ export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {
         if (targetMs === null) continue;
         targets.set(eventId, targetMs);
         if (!judge) continue;
-        const rate = adaptedRate(judge.rate, judge.maxRate, judge.sample);
-        if (rate === judge.rate) continue;
-        await this.store.configure(eventId, { rate }, false);
+        const next = adaptedRate(judge.pace, judge.sample);
+        if (next.rate === judge.pace.rate) continue;
+        await this.store.configure(eventId, { rate: next.rate, cutAt: next.cutAt }, false);
         this.logger.log(
           `Event ${eventId}: ${judge.sample.slow} of ${judge.sample.count} reservations over ${targetMs} ms, ` +
-            `pace ${judge.rate} -> ${rate} admissions/s`,
+            `pace ${judge.pace.rate} -> ${next.rate} admissions/s`,
         );
       }
       this.targets = targets;

@@ -108,13 +108,23 @@ export interface LatencySample {
   slow: number;
 }
 
+/** An adaptive pace: where it is, how high it may go, and the pace it was last cut from (null: never). */
+export interface AdaptivePaceState {
+  rate: number;
+  maxRate: number;
+  cutAt: number | null;
+}
+
 /**
  * An adaptive pace's next value, from the reservations since it was last judged: halved when more than one
- * in a hundred took longer than the target (their p99 is above it), else raised by a tenth of the highest
- * pace, up to it. Cutting hard and climbing back slowly keeps an overloaded booking path from staying
- * overloaded; the count already admitted is kept either way (`repaced`).
+ * in a hundred took longer than the target (their p99 is above it), remembering the pace that was too
+ * fast; else raised, by half the way back to that pace while below it (so it closes in on it without
+ * overshooting), and by a tenth of the highest pace beyond it, up to the highest. Cutting hard keeps an
+ * overloaded booking path from staying overloaded; the count already admitted is kept either way
+ * (`repaced`).
  */
-export function adaptedRate(rate: number, maxRate: number, sample: LatencySample): number {
-  if (sample.slow * 100 > sample.count) return Math.max(1, Math.floor(rate / 2));
-  return Math.min(maxRate, rate + Math.max(1, Math.round(maxRate / 10)));
+export function adaptedRate({ rate, maxRate, cutAt }: AdaptivePaceState, sample: LatencySample): AdaptivePaceState {
+  if (sample.slow * 100 > sample.count) return { rate: Math.max(1, Math.floor(rate / 2)), maxRate, cutAt: rate };
+  const step = cutAt !== null && rate < cutAt ? Math.ceil((cutAt - rate) / 2) : Math.round(maxRate / 10);
+  return { rate: Math.min(maxRate, rate + Math.max(1, step)), maxRate, cutAt };
 }

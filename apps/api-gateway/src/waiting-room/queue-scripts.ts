@@ -5,7 +5,7 @@
  * queue-rules.ts; where a script repeats one (placing an arrival), the comment names it.
  *
  * Keys of event E, under the gateway's prefix: `wr:{E}:conf` (hash: rate, lead_ms, opens_at, base_at,
- * base_count, closed, version, target_ms, max_rate), `wr:{E}:q` (sorted set: user → score), `wr:{E}:seq`
+ * base_count, closed, version, target_ms, max_rate, cut_at), `wr:{E}:q` (sorted set: user → score), `wr:{E}:seq`
  * (arrival counter), `wr:{E}:adm` (hash: user → "jti|expires_at"), `wr:{E}:tok` (hash: jti → issued |
  * claimed:<ms> | used), `wr:{E}:live` (sorted set: jti → until when it holds a seat: the admissions not
  * yet used, and those just used),
@@ -110,25 +110,29 @@ end
 return 1
 `;
 
-/** KEYS conf. → {now} (no room) | {rate, lead_ms, opens_at, base_at, base_count, version, target_ms, max_rate, now} */
+/**
+ * KEYS conf.
+ * → {now} (no room) | {rate, lead_ms, opens_at, base_at, base_count, version, target_ms, max_rate, cut_at, now}
+ */
 export const READ_CONF = `
 local c = redis.call('HMGET', KEYS[1], 'rate', 'lead_ms', 'opens_at', 'base_at', 'base_count', 'version',
-  'target_ms', 'max_rate')
+  'target_ms', 'max_rate', 'cut_at')
 ${NOW}
 if not c[1] then return {tostring(now)} end
-return {c[1], c[2], c[3], c[4], c[5], c[6], c[7] or '', c[8] or c[1], tostring(now)}
+return {c[1], c[2], c[3], c[4], c[5], c[6], c[7] or '', c[8] or c[1], c[9] or '', tostring(now)}
 `;
 
 /**
  * KEYS conf; ARGV expected version ('' for a new room), rate, lead_ms, opens_at, base_at, base_count,
- * target_ms ('' for a fixed pace), max_rate. Writes a pace decided in code (`repaced`) unless the room
+ * target_ms ('' for a fixed pace), max_rate, cut_at ('' for none). Writes a pace decided in code (`repaced`) unless the room
  * changed since it was read. → 1 | 0 (changed meanwhile: read again)
  */
 export const WRITE_CONF = `
 local version = redis.call('HGET', KEYS[1], 'version') or ''
 if version ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'rate', ARGV[2], 'lead_ms', ARGV[3], 'opens_at', ARGV[4], 'base_at', ARGV[5],
-  'base_count', ARGV[6], 'target_ms', ARGV[7], 'max_rate', ARGV[8], 'version', (tonumber(version) or 0) + 1)
+  'base_count', ARGV[6], 'target_ms', ARGV[7], 'max_rate', ARGV[8], 'cut_at', ARGV[9],
+  'version', (tonumber(version) or 0) + 1)
 if version == '' then redis.call('HSET', KEYS[1], 'closed', '0') end
 return 1
 `;
@@ -149,10 +153,10 @@ return 1
  * KEYS conf, lat, ctl; ARGV hold_ms, min_count, max_window_ms. Whether this replica is the one to
  * reconsider an adaptive pace now: only while admitting, one replica per hold_ms, and only once the
  * reports hold min_count reservations or span max_window_ms (those reports are then taken).
- * → {target_ms|''} (nothing to judge) | {target_ms, rate, max_rate, count, slow}
+ * → {target_ms|''} (nothing to judge) | {target_ms, rate, max_rate, cut_at|'', count, slow}
  */
 export const TAKE_LATENCY = `
-local c = redis.call('HMGET', KEYS[1], 'target_ms', 'rate', 'max_rate', 'opens_at', 'closed')
+local c = redis.call('HMGET', KEYS[1], 'target_ms', 'rate', 'max_rate', 'opens_at', 'closed', 'cut_at')
 local target = c[1] or ''
 if target == '' or c[5] == '1' then return {target} end
 ${NOW}
@@ -162,7 +166,7 @@ local l = redis.call('HMGET', KEYS[2], 'count', 'slow', 'since')
 local count = tonumber(l[1]) or 0
 if count < tonumber(ARGV[2]) and (not l[3] or now - tonumber(l[3]) < tonumber(ARGV[3])) then return {target} end
 redis.call('DEL', KEYS[2])
-return {target, c[2], c[3], tostring(count), l[2] or '0'}
+return {target, c[2], c[3], c[6] or '', tostring(count), l[2] or '0'}
 `;
 
 /** KEYS conf. Closes the queue for good (sold out): no admission and no join from now on. → 1 | 0 (no room) */

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, redisKeyPrefix, type GatewayConfig } from '../config.js';
 import { RedisAvailability } from '../redis/redis-availability.js';
-import { repaced, type LatencySample, type Pace } from './queue-rules.js';
+import { repaced, type AdaptivePaceState, type LatencySample, type Pace } from './queue-rules.js';
 import {
   ADMIT,
   CLAIM,
@@ -52,12 +52,13 @@ export interface RoomChange {
   opensAt?: number;
   targetMs?: number | null;
   maxRate?: number;
+  /** The pace an adaptive pace was last cut from (null: forget it). */
+  cutAt?: number | null;
 }
 
 /** An adaptive pace to reconsider: the room's and the reservations reported since it last was. */
 export interface PaceToJudge {
-  rate: number;
-  maxRate: number;
+  pace: AdaptivePaceState;
   sample: LatencySample;
 }
 
@@ -71,10 +72,11 @@ interface RoomQuestion {
 const CLAIM_TTL_MS = 60_000;
 const WRITE_ATTEMPTS = 5;
 /**
- * How long a used admission still counts as holding its seat: longer than a booking takes to reach every
- * gateway's count of seats left (the live feed's window and a read of the event).
+ * How long a used admission still counts as holding its seat: about what a booking takes to reach every
+ * gateway's count of seats left (a few of the live feed's windows, LIVE_COALESCE_MS, and a read of the
+ * event). Longer would slow the last seats' admissions down, which wait for it.
  */
-const USED_HOLDS_SEAT_MS = 1_000;
+const USED_HOLDS_SEAT_MS = 300;
 
 type Reply = (string | number | null)[] | null;
 
@@ -256,12 +258,13 @@ export class QueueStore {
       const now = Number(reply.at(-1));
       const exists = reply.length > 1;
       if (!exists && !createIfMissing) return false;
-      const [rate, leadMs, opensAt, baseAt, baseCount, version, targetMs, maxRate] = reply;
+      const [rate, leadMs, opensAt, baseAt, baseCount, version, targetMs, maxRate, cutAt] = reply;
       const current = exists ? { rate: Number(rate), baseAt: Number(baseAt), baseCount: Number(baseCount) } : undefined;
       const nextRate = change.rate ?? Number(rate);
       const nextOpensAt = change.opensAt ?? Number(opensAt);
       const pace = repaced(current, nextRate, nextOpensAt, now);
-      const nextTarget = change.targetMs === undefined ? targetMs! : (change.targetMs?.toString() ?? '');
+      const kept = (value: number | null | undefined, current: string) =>
+        value === undefined ? current : (value?.toString() ?? '');
       const written = await this.writeConf$(
         k.conf,
         exists ? version! : '',
@@ -270,8 +273,9 @@ export class QueueStore {
         String(nextOpensAt),
         String(pace.baseAt),
         String(pace.baseCount),
-        nextTarget,
+        kept(change.targetMs, targetMs!),
         String(change.maxRate ?? Number(maxRate)),
+        kept(change.cutAt, cutAt!),
       );
       if (written === 1) return true;
     }
@@ -298,8 +302,9 @@ export class QueueStore {
     const reply = (await this.takeLatency$(k.conf, k.lat, k.ctl, holdMs, minCount, maxWindowMs))!.map(String);
     const targetMs = reply[0] === '' ? null : Number(reply[0]);
     if (reply.length === 1) return { targetMs };
-    const [, rate, maxRate, count, slow] = reply.map(Number);
-    return { targetMs, judge: { rate: rate!, maxRate: maxRate!, sample: { count: count!, slow: slow! } } };
+    const [, rate, maxRate, cutAt, count, slow] = reply.map(Number);
+    const pace = { rate: rate!, maxRate: maxRate!, cutAt: reply[3] === '' ? null : cutAt! };
+    return { targetMs, judge: { pace, sample: { count: count!, slow: slow! } } };
   }
 
   /** Switches the room off: its queue and admissions are forgotten. Returns false if there was none. */

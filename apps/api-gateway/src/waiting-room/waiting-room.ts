@@ -54,6 +54,7 @@ export class WaitingRoom {
       opensAt: opensAtOf(event),
       targetMs: settings.booking_p99_target_ms ?? null,
       maxRate: settings.max_admissions_per_second ?? settings.admissions_per_second,
+      cutAt: null,
     };
     await orUnavailable(() => this.store.configure(eventId, change, true));
     return this.view(eventId);

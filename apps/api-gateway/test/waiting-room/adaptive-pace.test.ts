@@ -1,3 +1,4 @@
+import { waitUntil } from '@booking/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, httpRequest, Stack } from '../support/stack.js';
 
@@ -80,15 +81,20 @@ describe('adaptive pace', () => {
       const buyers = Array.from({ length: BUYERS }, () => buyer());
       try {
         // Every booking takes 300 ms in PostgreSQL: over the target, so the pace falls.
-        await waitFor(async () => ((await pace()) <= START_RATE / 2 ? true : undefined));
+        await waitUntil(async () => (await pace()) <= START_RATE / 2, PHASE_DEADLINE_MS, 'the pace halved');
         // Fast again: the pace stops falling and climbs back.
         await stack.db.query('DROP TRIGGER slow_booking ON bookings');
         let lowest = Infinity;
-        const raised = await waitFor(async () => {
-          const rate = await pace();
-          lowest = Math.min(lowest, rate);
-          return rate > lowest ? rate : undefined;
-        });
+        let raised = 0;
+        await waitUntil(
+          async () => {
+            raised = await pace();
+            lowest = Math.min(lowest, raised);
+            return raised > lowest;
+          },
+          PHASE_DEADLINE_MS,
+          'the pace raised again',
+        );
         expect(raised).toBeLessThanOrEqual(START_RATE);
       } finally {
         stop = true;
@@ -105,13 +111,3 @@ describe('adaptive pace', () => {
     },
   );
 });
-
-async function waitFor<T>(check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + PHASE_DEADLINE_MS;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not reached in ${PHASE_DEADLINE_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

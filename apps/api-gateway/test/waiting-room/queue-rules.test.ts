@@ -74,16 +74,29 @@ describe('waiting room rules', () => {
 });
 
 describe('adaptedRate', () => {
-  it('halves the pace when more than one reservation in a hundred was slower than the target', () => {
-    expect(adaptedRate(200, 400, { count: 100, slow: 2 })).toBe(100);
-    expect(adaptedRate(3, 400, { count: 20, slow: 20 })).toBe(1);
-    expect(adaptedRate(1, 400, { count: 20, slow: 1 })).toBe(1);
+  const fast = { count: 100, slow: 1 };
+  const slow = { count: 100, slow: 2 };
+
+  it('halves the pace when more than one reservation in a hundred was slower than the target, and remembers it', () => {
+    expect(adaptedRate({ rate: 200, maxRate: 400, cutAt: null }, slow)).toEqual({
+      rate: 100,
+      maxRate: 400,
+      cutAt: 200,
+    });
+    expect(adaptedRate({ rate: 3, maxRate: 400, cutAt: 6 }, { count: 20, slow: 20 })).toMatchObject({
+      rate: 1,
+      cutAt: 3,
+    });
+    expect(adaptedRate({ rate: 1, maxRate: 400, cutAt: 2 }, { count: 20, slow: 1 })).toMatchObject({ rate: 1 });
   });
 
-  it('raises it by a tenth of the highest pace otherwise, never past it', () => {
-    expect(adaptedRate(100, 400, { count: 100, slow: 1 })).toBe(140);
-    expect(adaptedRate(390, 400, { count: 100, slow: 0 })).toBe(400);
-    expect(adaptedRate(4, 5, { count: 0, slow: 0 })).toBe(5);
+  it('closes in on the pace last cut from by halves, then climbs by a tenth of the highest pace, never past it', () => {
+    const paces = [];
+    let pace = { rate: 100, maxRate: 400, cutAt: 200 as number | null };
+    for (let i = 0; i < 10; i++) paces.push((pace = adaptedRate(pace, fast)).rate);
+    expect(paces).toEqual([150, 175, 188, 194, 197, 199, 200, 240, 280, 320]);
+    expect(adaptedRate({ rate: 390, maxRate: 400, cutAt: null }, fast).rate).toBe(400);
+    expect(adaptedRate({ rate: 4, maxRate: 5, cutAt: null }, { count: 0, slow: 0 }).rate).toBe(5);
   });
 });
 
