@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // `pnpm bench:waiting-room`: an on-sale through the waiting room on this machine. Starts the system as
 // `pnpm start` does, with two gateways, and lets --clients simulated clients join an event's queue
-// before its sales open (through both gateways), then opens the sale: admission runs at --rate, each
+// before its sales open (through both gateways), then opens the sale: admission runs at --rate (or, with
+// --p99-target, adapts from it, up to --max-rate, to hold reservations' p99 under the target), each
 // admitted client books with its token, until the --seats are sold and the queue closes. Reports joins
 // per second, time from opening to sold out, the latency of reservations (the booking path) and of
-// admissions during the sale, and what a waiting client costs in memory: in Redis, and in a gateway for
-// a client that holds the live stream open. JSON goes to results/waiting-room.json.
+// admissions during the sale, as the clients saw it and as the gateways measured it, the CPU each process
+// spent per booking, and what a waiting client costs in memory: in Redis, and in a gateway for a client
+// that holds the live stream open. JSON goes to results/waiting-room.json.
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,16 +16,18 @@ import { limited } from '@booking/testing';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { percentiles } from './lib/load.mjs';
-import { cpuTimeMs } from './lib/process-cost.mjs';
+import { cpuTimeMs, perUnitCost, startSample } from './lib/process-cost.mjs';
 import { SystemUnderTest } from './lib/system.mjs';
 import {
+  histogramQuantiles,
   MAX_ATTEMPTS,
+  metricsText,
   openStream,
   report,
   request,
   round,
   rssKb,
-  sleepUntil,
+  Sleepers,
   sum,
 } from './lib/waiting-room-clients.mjs';
 
@@ -35,6 +39,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     streams: { type: 'string', default: '2000' },
     'in-flight': { type: 'string', default: '256' },
+    'p99-target': { type: 'string' },
+    'max-rate': { type: 'string' },
   },
 });
 const CLIENTS = Number(args.clients);
@@ -42,6 +48,12 @@ const SEATS = Number(args.seats);
 const RATE = Number(args.rate);
 const STREAMS = Math.min(Number(args.streams), CLIENTS);
 const IN_FLIGHT = Number(args['in-flight']);
+const P99_TARGET_MS = args['p99-target'] === undefined ? undefined : Number(args['p99-target']);
+const MAX_RATE = args['max-rate'] === undefined ? undefined : Number(args['max-rate']);
+/** How long the sample of live streams is held open (their messages measured). */
+const STREAMS_HELD_MS = 3_000;
+/** Booked, unreported, on another event before the crowd arrives. */
+const WARM_UP_BOOKINGS = 1_000;
 /** The whole sale, opening to closed queue, at most. */
 const SALE_DEADLINE_MS = 10 * 60_000;
 
@@ -69,7 +81,16 @@ try {
   const admin = { authorization: `Bearer ${await mintToken(config, { sub: 'admin', roles: ['admin'] })}` };
   redis = new Redis(system.redis.url);
   pool = new pg.Pool({ connectionString: system.databaseUrl, max: 2 });
-  const result = await onSale({ urls, admin, gateways, keyPrefix: `${system.names.redisKeyPrefix}wr:` });
+  const loadGenerator = { name: 'load generator', partOfSystem: false, pids: async () => [process.pid] };
+  const processes = [...system.processGroups(pool), loadGenerator];
+  const result = await onSale({
+    urls,
+    admin,
+    gateways,
+    config,
+    processes,
+    keyPrefix: `${system.names.redisKeyPrefix}wr:`,
+  });
   const file = join(root, 'load-testing/results/waiting-room.json');
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(report(result));
@@ -81,7 +102,7 @@ try {
   await system.stop();
 }
 
-async function onSale({ urls, admin, gateways, keyPrefix }) {
+async function onSale({ urls, admin, gateways, config, processes, keyPrefix }) {
   // A request's latency is its own, from when it is sent, not the time it waited here for a free slot.
   const latencies = { join: [], admission: [], reserve: [] };
   // A 503 says to try again after Retry-After (a gateway that found Redis too slow for a moment): clients
@@ -103,6 +124,7 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       latencies[kind].push(performance.now() - started);
     }
   });
+  await warmUp();
   const { rows } = await pool.query(
     `INSERT INTO events (name, total_seats, sales_open_at) VALUES ('On-sale', $1, now() + interval '1 day') RETURNING id`,
     [SEATS],
@@ -111,6 +133,8 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
   const room = await request(urls[0], 'PUT', `/api/events/${eventId}/waiting-room`, admin, {
     admissions_per_second: RATE,
     join_opens_before_s: 2 * 86_400,
+    ...(P99_TARGET_MS !== undefined && { booking_p99_target_ms: P99_TARGET_MS }),
+    ...(MAX_RATE !== undefined && { max_admissions_per_second: MAX_RATE }),
   });
   if (room.status !== 200) throw new Error(`waiting room not switched on: ${room.status} ${JSON.stringify(room.body)}`);
 
@@ -147,7 +171,10 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
   const streams = await Promise.all(
     Array.from({ length: STREAMS }, (_, i) => open(urls[i % urls.length], eventId, tickets[i])),
   );
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const cpuBeforeStreamTicks = gatewayCpu();
+  await new Promise((resolve) => setTimeout(resolve, STREAMS_HELD_MS));
+  const streamMessages = (STREAMS * STREAMS_HELD_MS) / config.WAITING_ROOM_TICK_MS;
+  const gatewayCpuUsPerStreamMessage = ((gatewayCpu() - cpuBeforeStreamTicks) * 1000) / streamMessages;
   const rssWithStreams = gateways.map((instance) => rssKb(instance.child.pid));
   for (const stream of streams) stream.abort();
 
@@ -156,18 +183,32 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
   await request(urls[0], 'PATCH', `/api/events/${eventId}`, admin, { sales_open_at: new Date(opensAt).toISOString() });
   const baseAt = Number(await redis.hget(`${keyPrefix}{${eventId}}:conf`, 'base_at'));
   const order = await redis.zrange(`${keyPrefix}{${eventId}}:q`, 0, -1);
-  progress(`sale opens; ${SEATS} seats at ${RATE} admissions/s…`);
+  progress(`sale opens; ${SEATS} seats at ${RATE} admissions/s${P99_TARGET_MS ? ` (adaptive)` : ''}…`);
   const statuses = {};
   let soldOutAt = 0;
   let closed = false;
-  let tellClosed;
-  const queueClosed = new Promise((resolve) => (tellClosed = resolve));
+  // Every client still asleep is woken when the queue closes, so the run ends with the sale.
+  const sleepers = new Sleepers();
   const saleDeadline = Date.now() + SALE_DEADLINE_MS;
-  const clients = order.map(async (user, rank) => {
+  const metricsBefore = await Promise.all(urls.map(metricsText));
+  const sample = await startSample(processes);
+  // The pace as the room has it (it moves when adaptive): clients time their next question by it, as the
+  // live stream's estimate would tell them.
+  const paces = [];
+  let pace = RATE;
+  const paceWatch = (async () => {
+    while (!closed && Date.now() < saleDeadline) {
+      const view = await request(urls[0], 'GET', `/api/events/${eventId}/waiting-room`);
+      if (view.status === 200) {
+        pace = view.body.admissions_per_second;
+        paces.push(pace);
+      }
+      await sleepers.until(Date.now() + 500);
+    }
+  })();
+  const client = async (user) => {
     const i = Number(user.slice('fan-'.length));
     const gateway = urls[i % urls.length];
-    // Asks when the pace reaches its place (as its stream would tell it).
-    await Promise.race([sleepUntil(baseAt + ((rank + 1) * 1000) / RATE), queueClosed]);
     for (;;) {
       if (closed || Date.now() > saleDeadline) return;
       const status = await send(
@@ -194,8 +235,29 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
         if (reservation.status === 201) soldOutAt = Math.max(soldOutAt, Date.now());
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.max(10, (status.body.ahead * 1000) / RATE)));
+      // A turn come while every seat left is held waits for one to be given back (or the queue to close).
+      const waitMs = status.body.state === 'seats_held' ? 250 : (status.body.ahead * 1000) / pace;
+      await sleepers.until(Date.now() + Math.max(10, waitMs));
     }
+  };
+  // Each client asks when the pace reaches its place (as its stream would tell it), in the order of the
+  // places: one timer lets them go at the pace the room has now, so that the clients not yet due cost this
+  // process nothing.
+  const clients = [];
+  const clientsLetGo = new Promise((resolve) => {
+    let due = 0;
+    let last = baseAt;
+    const letGo = () => {
+      const now = Date.now();
+      if (now > baseAt) {
+        due += ((now - Math.max(last, baseAt)) * pace) / 1000;
+        last = now;
+      }
+      while (clients.length < Math.min(order.length, Math.floor(due))) clients.push(client(order[clients.length]));
+      if (closed || clients.length === order.length || now > saleDeadline) return resolve();
+      setTimeout(letGo, 5);
+    };
+    letGo();
   });
   // Once the queue is closed, the clients still waiting are told by their streams within a tick; here
   // they stop asking.
@@ -207,7 +269,7 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       const started = performance.now();
       await request(urls[0], 'GET', `/api/events/${eventId}`);
       probeLatencies.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleepers.until(Date.now() + 20);
     }
   })();
   const closedWatch = (async () => {
@@ -215,12 +277,17 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       closed = (await redis.hget(`${keyPrefix}{${eventId}}:conf`, 'closed')) === '1';
       if (!closed) await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    tellClosed();
+    sleepers.wakeAll();
     return Date.now();
   })();
+  await clientsLetGo;
   await Promise.all(clients);
   const closedAt = await closedWatch;
-  await probe;
+  await Promise.all([probe, paceWatch]);
+  const cost = await sample.finish();
+  const metricsAfter = await Promise.all(urls.map(metricsText));
+  const measured = (route) =>
+    histogramQuantiles(metricsBefore, metricsAfter, 'http_request_duration_seconds', { route, method: 'POST' });
 
   const bookings = Number(
     (await pool.query('SELECT count(*) FROM bookings WHERE event_id = $1', [eventId])).rows[0].count,
@@ -233,6 +300,7 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
     clients: CLIENTS,
     seats: SEATS,
     admissionsPerSecond: RATE,
+    p99TargetMs: P99_TARGET_MS ?? null,
     gateways: urls.length,
     joins: {
       perSecond: Math.round(CLIENTS / joinSeconds),
@@ -245,9 +313,18 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       soldOutToQueueClosedMs: Math.max(0, closedAt - soldOutAt),
       reservations: statuses,
       reserveLatencyMs: percentiles(latencies.reserve),
+      // From the gateways' own histograms: the booking path without this process's event loop in the way
+      // (each figure is the bucket bound it falls under).
+      reserveLatencyAtGatewaysMs: measured('/api/bookings/reserve'),
       admissionLatencyMs: percentiles(latencies.admission),
+      admissionLatencyAtGatewaysMs: measured('/api/events/:id/queue/admission'),
       eventReadLatencyMs: percentiles(probeLatencies),
       admissions,
+      pace: { lowest: Math.min(...paces), highest: Math.max(...paces), last: paces.at(-1) },
+      cpuUsPerBooking: perUnitCost(cost, { requests: bookings }).map((row) => ({
+        process: row.name,
+        cpuUs: row.cpuUsPerUnit,
+      })),
     },
     retriedAfter503: retried,
     memory: {
@@ -255,6 +332,9 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       // The gateways keep nothing per client: what their memory grew by is the heap of a busy process.
       gatewayRssGrowthMbAfterJoins: round((sum(rssAfterJoins) - sum(rssBefore)) / 1024),
       gatewayKbPerOpenStream: round((sum(rssWithStreams) - sum(rssAfterJoins)) / STREAMS),
+      // CPU, not memory, but also what each follower costs: the gateways' time per live stream and tick (a
+      // stream far from its turn is told only every few ticks).
+      gatewayCpuUsPerStreamMessage: Math.round(gatewayCpuUsPerStreamMessage),
     },
     checks: [
       { check: 'bookings equal the seats', passed: bookings === SEATS, value: bookings },
@@ -266,6 +346,42 @@ async function onSale({ urls, admin, gateways, keyPrefix }) {
       },
     ],
   };
+
+  /**
+   * Unreported bookings through a room on another event, as `pnpm bench` warms up before it measures: the
+   * sale then meets JIT-compiled code and open pools, as in a system that has been serving.
+   */
+  async function warmUp() {
+    progress(`warm-up: ${WARM_UP_BOOKINGS} bookings through another event's waiting room…`);
+    const warmEvent = (
+      await pool.query(`INSERT INTO events (name, total_seats) VALUES ('Warm-up', $1) RETURNING id`, [WARM_UP_BOOKINGS])
+    ).rows[0].id;
+    await request(urls[0], 'PUT', `/api/events/${warmEvent}/waiting-room`, admin, {
+      admissions_per_second: 1_000,
+    });
+    const buyer = limited(64, async (n) => {
+      const gateway = urls[n % urls.length];
+      const user = `warm-up-${n}`;
+      const joined = await request(gateway, 'POST', `/api/events/${warmEvent}/queue`, {}, { user_id: user });
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const status = await request(
+          gateway,
+          'POST',
+          `/api/events/${warmEvent}/queue/admission`,
+          {},
+          {
+            ticket: joined.body.ticket,
+          },
+        );
+        if (status.body.state === 'admitted') {
+          const headers = { 'admission-token': status.body.admission_token };
+          return request(gateway, 'POST', '/api/bookings/reserve', headers, { event_id: warmEvent, user_id: user });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+    await Promise.all(Array.from({ length: WARM_UP_BOOKINGS }, (_, n) => buyer(n)));
+  }
 
   async function usedMemory() {
     return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);

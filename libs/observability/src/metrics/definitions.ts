@@ -22,8 +22,12 @@ export interface MetricDefinition {
   pendingFeature?: string;
 }
 
-/** Seconds; tuned for requests that should take milliseconds and must finish within the 5 s NATS deadline. */
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/**
+ * Seconds; tuned for requests that should take milliseconds and must finish within the 5 s NATS deadline,
+ * with bounds around the booking path's p95 and p99 targets (50 and 100 ms) so that a quantile near them
+ * is told apart.
+ */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10];
 const DB_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
 
 const define = <const T extends MetricDefinition>(definition: T): T => definition;
