@@ -9,11 +9,12 @@ const MIN_SAMPLE = 20;
 const MAX_WINDOW_MS = 5_000;
 
 /**
- * The pace of rooms with a latency target (`booking_p99_target_ms`), following the booking path's latency as
- * the gateways measure it (from a token's check to the reservation's answer). Each replica counts its
- * reservations with an admission token, and those slower than the target, and adds them in Redis each second; then one replica a second (whichever takes the
- * room's hold first) judges the pace on everything reported since it was last judged (`adaptedRate`) and
- * writes the new one like an organiser's change, keeping every place and the count already admitted.
+ * The pace of rooms with a latency target (`booking_p99_target_ms`), following the booking path's latency
+ * as the gateways measure it (from a token's check to the reservation's answer). Each replica counts its
+ * reservations with an admission token, and those slower than the target, and adds them in Redis each
+ * second; then one replica a second (whichever takes the room's hold first) judges the pace on everything
+ * reported since it was last judged (`adaptedRate`) and writes the new one like an organiser's change,
+ * keeping every place and the count already admitted.
  */
 @Injectable()
 export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {

@@ -124,8 +124,8 @@ return {c[1], c[2], c[3], c[4], c[5], c[6], c[7] or '', c[8] or c[1], c[9] or ''
 
 /**
  * KEYS conf; ARGV expected version ('' for a new room), rate, lead_ms, opens_at, base_at, base_count,
- * target_ms ('' for a fixed pace), max_rate, cut_at ('' for none). Writes a pace decided in code (`repaced`) unless the room
- * changed since it was read. → 1 | 0 (changed meanwhile: read again)
+ * target_ms ('' for a fixed pace), max_rate, cut_at ('' for none). Writes a pace decided in code
+ * (`repaced`) unless the room changed since it was read. → 1 | 0 (changed meanwhile: read again)
  */
 export const WRITE_CONF = `
 local version = redis.call('HGET', KEYS[1], 'version') or ''

@@ -11,8 +11,8 @@ const PHASE_DEADLINE_MS = 25_000;
 
 /**
  * A room with a latency target, in front of a booking path made slow by PostgreSQL (a trigger that sleeps on
- * every booking of the event, which also queues them on the event's row): the pace falls while reservations take longer than the target, and climbs
- * back once they are fast again.
+ * every booking of the event, which also queues them on the event's row): the pace falls while reservations
+ * take longer than the target, and climbs back once they are fast again.
  */
 describe('adaptive pace', () => {
   let stack: Stack;
