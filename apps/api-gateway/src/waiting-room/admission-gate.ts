@@ -4,7 +4,6 @@ import {
   ForbiddenException,
   HttpException,
   Injectable,
-  Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
@@ -33,7 +32,6 @@ const ROOMS_REFRESH_MS = 1_000;
  */
 @Injectable()
 export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(AdmissionGate.name);
   private knownRooms: ReadonlySet<number> | undefined;
   private timer?: NodeJS.Timeout;
 
@@ -110,7 +108,9 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
       outcome = 'used';
       return booked;
     } catch (error) {
-      if (error instanceof HttpException && isSoldOut(error, eventId)) await this.closeQueue(eventId);
+      if (error instanceof HttpException && isSoldOut(error, eventId)) {
+        await this.room.closeIfSoldOut(eventId, requestId, true);
+      }
       failed = !(error instanceof HttpException) || error.getStatus() >= 500;
       throw error;
     } finally {
@@ -129,14 +129,6 @@ export class AdmissionGate implements OnApplicationBootstrap, OnModuleDestroy {
       throw new ForbiddenException(WaitingRoomMessages.admissionInvalid(`it was given to another user`));
     }
     return admission.jti;
-  }
-
-  private async closeQueue(eventId: number): Promise<void> {
-    try {
-      await this.room.closeQueue(eventId);
-    } catch (error) {
-      this.logger.warn(`Queue of sold-out event ${eventId} not closed yet: ${String(error)}`);
-    }
   }
 
   private async refreshRooms(): Promise<void> {

@@ -176,12 +176,15 @@ export class WaitingRoom {
     };
   }
 
-  /** After a booking through the room: closes the queue if that was the last seat (else, or failing, nothing). */
-  async closeIfSoldOut(eventId: number, requestId: string): Promise<void> {
+  /**
+   * After a reservation through the room: closes the queue if no seat is left (`soldOut`: the booking
+   * service just said so). Failing now, the next turn to come or the next refusal closes it.
+   */
+  async closeIfSoldOut(eventId: number, requestId: string, soldOut = false): Promise<void> {
     try {
-      if ((await this.seatsLeft(eventId, requestId)) === 0) await this.closeQueue(eventId);
+      if (soldOut || (await this.seatsLeft(eventId, requestId)) === 0) await this.closeQueue(eventId);
     } catch (error) {
-      this.logger.warn(`Queue of event ${eventId} not closed after a booking: ${String(error)}`);
+      this.logger.warn(`Queue of event ${eventId} not closed yet: ${String(error)}`);
     }
   }
 
