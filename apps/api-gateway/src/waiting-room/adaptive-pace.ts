@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { PaceReports } from './pace-reports.js';
 import { adaptedRate, type LatencySample } from './queue-rules.js';
 import { QueueStore } from './queue-store.js';
 
@@ -25,7 +26,10 @@ export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {
   private timer?: NodeJS.Timeout;
   private running = false;
 
-  constructor(private readonly store: QueueStore) {}
+  constructor(
+    private readonly store: QueueStore,
+    private readonly reports: PaceReports,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.adapt(), ADAPT_INTERVAL_MS).unref();
@@ -52,10 +56,10 @@ export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const samples = this.samples;
       this.samples = new Map();
-      for (const [eventId, sample] of samples) await this.store.reportLatency(eventId, sample);
+      for (const [eventId, sample] of samples) await this.reports.add(eventId, sample);
       const targets = new Map<number, number>();
       for (const eventId of await this.store.rooms()) {
-        const { targetMs, judge } = await this.store.paceToJudge(eventId, ADAPT_INTERVAL_MS, MIN_SAMPLE, MAX_WINDOW_MS);
+        const { targetMs, judge } = await this.reports.toJudge(eventId, ADAPT_INTERVAL_MS, MIN_SAMPLE, MAX_WINDOW_MS);
         if (targetMs === null) continue;
         targets.set(eventId, targetMs);
         if (!judge) continue;

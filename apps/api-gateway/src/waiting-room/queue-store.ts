@@ -2,20 +2,8 @@ import { randomInt } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, redisKeyPrefix, type GatewayConfig } from '../config.js';
 import { RedisAvailability } from '../redis/redis-availability.js';
-import { repaced, type AdaptivePaceState, type LatencySample, type Pace } from './queue-rules.js';
-import {
-  ADMIT,
-  CLAIM,
-  CLOSE,
-  JOIN,
-  PLACE,
-  READ_CONF,
-  REPORT_LATENCY,
-  ROOM,
-  SETTLE,
-  TAKE_LATENCY,
-  WRITE_CONF,
-} from './queue-scripts.js';
+import { repaced, type Pace } from './queue-rules.js';
+import { ADMIT, CLAIM, CLOSE, JOIN, PLACE, READ_CONF, ROOM, SETTLE, WRITE_CONF } from './queue-scripts.js';
 
 export type JoinResult =
   { kind: 'off' | 'closed' } | { kind: 'not_yet'; joinOpensAt: number } | { kind: 'joined'; rank: number; now: number };
@@ -56,12 +44,6 @@ export interface RoomChange {
   cutAt?: number | null;
 }
 
-/** An adaptive pace to reconsider: the room's and the reservations reported since it last was. */
-export interface PaceToJudge {
-  pace: AdaptivePaceState;
-  sample: LatencySample;
-}
-
 interface RoomQuestion {
   promise: Promise<boolean>;
   resolve: (hasRoom: boolean) => void;
@@ -93,8 +75,6 @@ export class QueueStore {
   private readonly writeConf$;
   private readonly close$;
   private readonly room$;
-  private readonly reportLatency$;
-  private readonly takeLatency$;
   /** Events asked about in the current turn of the event loop (`hasRoom`), not yet sent. */
   private roomQuestions?: Map<number, RoomQuestion>;
 
@@ -102,7 +82,7 @@ export class QueueStore {
     private readonly redis: RedisAvailability,
     @Inject(GATEWAY_CONFIG) config: GatewayConfig,
   ) {
-    this.prefix = `${redisKeyPrefix(config)}wr:`;
+    this.prefix = waitingRoomPrefix(config);
     this.join$ = redis.defineScript<Reply>('waitingRoomJoin', 4, JOIN);
     this.place$ = redis.defineScript<Reply>('waitingRoomPlace', 4, PLACE);
     this.admit$ = redis.defineScript<Reply>('waitingRoomAdmit', 4, ADMIT);
@@ -112,8 +92,6 @@ export class QueueStore {
     this.writeConf$ = redis.defineScript<number>('waitingRoomWriteConf', 1, WRITE_CONF);
     this.close$ = redis.defineScript<number>('waitingRoomClose', 1, CLOSE);
     this.room$ = redis.defineScript<Reply>('waitingRoomRoom', 3, ROOM);
-    this.reportLatency$ = redis.defineScript<number>('waitingRoomReportLatency', 1, REPORT_LATENCY);
-    this.takeLatency$ = redis.defineScript<Reply>('waitingRoomTakeLatency', 3, TAKE_LATENCY);
   }
 
   get available(): boolean {
@@ -121,7 +99,7 @@ export class QueueStore {
   }
 
   async join(eventId: number, userId: string): Promise<JoinResult> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     // A uniform draw from [0, 1), used only if the arrival is placed early.
     const score = `0.${String(randomInt(0, 2 ** 48 - 1)).padStart(15, '0')}`;
     const reply = (await this.join$(k.conf, k.q, k.seq, k.adm, userId, score))!;
@@ -131,7 +109,7 @@ export class QueueStore {
   }
 
   async place(eventId: number, userId: string): Promise<PlaceRecord | undefined> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     const reply = await this.place$(k.conf, k.q, k.adm, k.tok, userId);
     if (!reply) return undefined;
     const [rate, opensAt, baseAt, baseCount, closed, rank, admission, state, now] = reply.map(String);
@@ -161,7 +139,7 @@ export class QueueStore {
     expiresAt: number,
     seatsLeft: number,
   ): Promise<{ kind: 'off' | 'closed' | 'held' } | { kind: 'admitted'; jti: string; expiresAt: number }> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     const reply = (await this.admit$(k.conf, k.adm, k.tok, k.live, userId, jti, String(expiresAt), seatsLeft))!;
     if (reply[0] !== 'admitted') return { kind: reply[0] as 'off' | 'closed' | 'held' };
     const [recordedJti, recordedExpiry] = String(reply[1]).split('|');
@@ -197,7 +175,7 @@ export class QueueStore {
       // A pipeline reports a lost connection per command rather than by rejecting: thrown here, so that
       // RedisAvailability takes it for Redis being away, as it does any other command's.
       const answers = await this.redis.run(async (redis) => {
-        const replies = await redis.pipeline(ids.map((id) => ['exists', this.keys(id).conf])).exec();
+        const replies = await redis.pipeline(ids.map((id) => ['exists', roomKeys(this.prefix, id).conf])).exec();
         if (!replies) throw new Error('the pipeline was not run');
         const failed = replies.find(([error]) => error);
         if (failed) throw failed[0];
@@ -211,21 +189,21 @@ export class QueueStore {
 
   /** Claims an admission token (`jti`) of the event's room for a reservation; 'off' when it has no room. */
   claim(eventId: number, jti: string): Promise<ClaimResult> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     return this.claim$(k.conf, k.tok, jti, CLAIM_TTL_MS);
   }
 
   async settle(eventId: number, jti: string, outcome: 'used' | 'issued'): Promise<void> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     await this.settle$(k.tok, k.live, jti, outcome, USED_HOLDS_SEAT_MS);
   }
 
   async close(eventId: number): Promise<boolean> {
-    return (await this.close$(this.keys(eventId).conf)) === 1;
+    return (await this.close$(roomKeys(this.prefix, eventId).conf)) === 1;
   }
 
   async room(eventId: number): Promise<RoomRecord | undefined> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     const reply = await this.room$(k.conf, k.q, k.adm);
     if (!reply) return undefined;
     const [rate, leadMs, opensAt, baseAt, baseCount, closed, queued, admitted, now, targetMs, maxRate] =
@@ -249,7 +227,7 @@ export class QueueStore {
    * does not exist.
    */
   async configure(eventId: number, change: RoomChange, createIfMissing: boolean): Promise<boolean> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     // Listed before it exists (the list is another slot, so not in the script): a replica that reads the list
     // while Redis then goes away must never miss a room, while a room listed but never written costs nothing.
     if (createIfMissing) await this.redis.run((redis) => redis.sadd(this.roomsKey, String(eventId)));
@@ -282,34 +260,9 @@ export class QueueStore {
     throw new Error(`waiting room of event ${eventId} kept changing while being configured`);
   }
 
-  /** Adds this replica's reservations since its last report to those an adaptive pace is judged on. */
-  async reportLatency(eventId: number, sample: LatencySample): Promise<void> {
-    await this.reportLatency$(this.keys(eventId).lat, sample.count, sample.slow);
-  }
-
-  /**
-   * The room's latency target (null: a fixed pace, or no room), and, when this replica is the one to judge
-   * its pace now (`holdMs` apart at most once over all replicas, with enough reservations reported), the
-   * pace and those reservations, which are then taken.
-   */
-  async paceToJudge(
-    eventId: number,
-    holdMs: number,
-    minCount: number,
-    maxWindowMs: number,
-  ): Promise<{ targetMs: number | null; judge?: PaceToJudge }> {
-    const k = this.keys(eventId);
-    const reply = (await this.takeLatency$(k.conf, k.lat, k.ctl, holdMs, minCount, maxWindowMs))!.map(String);
-    const targetMs = reply[0] === '' ? null : Number(reply[0]);
-    if (reply.length === 1) return { targetMs };
-    const [, rate, maxRate, cutAt, count, slow] = reply.map(Number);
-    const pace = { rate: rate!, maxRate: maxRate!, cutAt: reply[3] === '' ? null : cutAt! };
-    return { targetMs, judge: { pace, sample: { count: count!, slow: slow! } } };
-  }
-
   /** Switches the room off: its queue and admissions are forgotten. Returns false if there was none. */
   async remove(eventId: number): Promise<boolean> {
-    const k = this.keys(eventId);
+    const k = roomKeys(this.prefix, eventId);
     // Unlisted only once gone: until then a replica that reads the list still counts the room.
     const removed = await this.redis.run((redis) => redis.del(k.conf, k.q, k.seq, k.adm, k.tok, k.live, k.lat, k.ctl));
     await this.redis.run((redis) => redis.srem(this.roomsKey, String(eventId)));
@@ -324,18 +277,22 @@ export class QueueStore {
   private get roomsKey(): string {
     return `${this.prefix}rooms`;
   }
+}
 
-  private keys(eventId: number) {
-    const base = `${this.prefix}{${eventId}}:`;
-    return {
-      conf: `${base}conf`,
-      q: `${base}q`,
-      seq: `${base}seq`,
-      adm: `${base}adm`,
-      tok: `${base}tok`,
-      live: `${base}live`,
-      lat: `${base}lat`,
-      ctl: `${base}ctl`,
-    };
-  }
+/** Where the waiting rooms' keys live in Redis, under the gateway's prefix. */
+export const waitingRoomPrefix = (config: GatewayConfig): string => `${redisKeyPrefix(config)}wr:`;
+
+/** An event's keys (queue-scripts.ts describes each); the hash tag keeps them in one Redis Cluster slot. */
+export function roomKeys(prefix: string, eventId: number) {
+  const base = `${prefix}{${eventId}}:`;
+  return {
+    conf: `${base}conf`,
+    q: `${base}q`,
+    seq: `${base}seq`,
+    adm: `${base}adm`,
+    tok: `${base}tok`,
+    live: `${base}live`,
+    lat: `${base}lat`,
+    ctl: `${base}ctl`,
+  };
 }

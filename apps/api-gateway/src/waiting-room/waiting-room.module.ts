@@ -5,6 +5,7 @@ import { IdempotencyModule } from '../idempotency/idempotency.module.js';
 import { RedisModule } from '../redis/redis.module.js';
 import { AdaptivePace } from './adaptive-pace.js';
 import { AdmissionGate } from './admission-gate.js';
+import { PaceReports } from './pace-reports.js';
 import { QueueStore } from './queue-store.js';
 import { QueueStreams } from './queue-streams.js';
 import { QueueTokens } from './queue-tokens.js';
@@ -15,7 +16,7 @@ import { WaitingRoomController } from './waiting-room.controller.js';
 @Module({
   imports: [BookingClientModule, EventCatalogueModule, IdempotencyModule, RedisModule],
   controllers: [WaitingRoomController],
-  providers: [QueueStore, QueueTokens, WaitingRoom, QueueStreams, AdmissionGate, AdaptivePace],
+  providers: [QueueStore, QueueTokens, WaitingRoom, QueueStreams, AdmissionGate, AdaptivePace, PaceReports],
   exports: [AdmissionGate, WaitingRoom],
 })
 export class WaitingRoomModule {}
