@@ -36,7 +36,7 @@ const { values: args } = parseArgs({
   options: {
     clients: { type: 'string', default: '50000' },
     seats: { type: 'string', default: '2000' },
-    rate: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '150' },
     streams: { type: 'string', default: '2000' },
     'in-flight': { type: 'string', default: '256' },
     'p99-target': { type: 'string' },
@@ -201,7 +201,8 @@ async function onSale({ urls, admin, gateways, config, processes, keyPrefix }) {
       const view = await request(urls[0], 'GET', `/api/events/${eventId}/waiting-room`);
       if (view.status === 200) {
         pace = view.body.admissions_per_second;
-        paces.push(pace);
+        if (paces.at(-1)?.rate !== pace)
+          paces.push({ atS: round(Math.max(0, Date.now() - baseAt) / 1000), rate: pace });
       }
       await sleepers.until(Date.now() + 500);
     }
@@ -320,7 +321,8 @@ async function onSale({ urls, admin, gateways, config, processes, keyPrefix }) {
       admissionLatencyAtGatewaysMs: measured('/api/events/:id/queue/admission'),
       eventReadLatencyMs: percentiles(probeLatencies),
       admissions,
-      pace: { lowest: Math.min(...paces), highest: Math.max(...paces), last: paces.at(-1) },
+      // Each change of pace, seconds after the opening (an adaptive pace moves; a fixed one stays).
+      paceChanges: paces,
       cpuUsPerBooking: perUnitCost(cost, { requests: bookings }).map((row) => ({
         process: row.name,
         cpuUs: row.cpuUsPerUnit,

@@ -31,7 +31,10 @@ export function report(result) {
       '  p50 / p99 at the gateways',
       `${sale.admissionLatencyAtGatewaysMs.p50} / ${sale.admissionLatencyAtGatewaysMs.p99} ms`,
     ) +
-    line('pace (admissions/s): lowest, highest, last', `${sale.pace.lowest}, ${sale.pace.highest}, ${sale.pace.last}`) +
+    line(
+      'pace (admissions/s) from the opening',
+      sale.paceChanges.map(({ atS, rate }) => `${rate} (${atS} s)`).join(', '),
+    ) +
     line('admission tokens given', sale.admissions) +
     line(
       'CPU per booking in the sale (µs)',

@@ -12,10 +12,10 @@ const MAX_WINDOW_MS = 5_000;
 /**
  * The pace of rooms with a latency target (`booking_p99_target_ms`), following the booking path's latency
  * as the gateways measure it (from a token's check to the reservation's answer). Each replica counts its
- * reservations with an admission token, and those slower than the target, and adds them in Redis each
- * second; then one replica a second (whichever takes the room's hold first) judges the pace on everything
- * reported since it was last judged (`adaptedRate`) and writes the new one like an organiser's change,
- * keeping every place and the count already admitted.
+ * reservations with an admission token, those slower than the target and those slower than half of it,
+ * and adds them in Redis each second; then one replica a second (whichever takes the room's hold first)
+ * judges the pace on everything reported since it was last judged (`adaptedRate`) and writes the new one
+ * like an organiser's change, keeping every place and the count already admitted.
  */
 @Injectable()
 export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {
@@ -43,9 +43,10 @@ export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {
   record(eventId: number, elapsedMs: number): void {
     const target = this.targets.get(eventId);
     if (target === undefined) return;
-    const sample = this.samples.get(eventId) ?? { count: 0, slow: 0 };
+    const sample = this.samples.get(eventId) ?? { count: 0, slow: 0, nearlySlow: 0 };
     sample.count++;
     if (elapsedMs > target) sample.slow++;
+    if (elapsedMs > target / 2) sample.nearlySlow++;
     this.samples.set(eventId, sample);
   }
 

@@ -26,7 +26,7 @@ export class PaceReports {
 
   /** Adds this replica's reservations since its last report to those an adaptive pace is judged on. */
   async add(eventId: number, sample: LatencySample): Promise<void> {
-    await this.report$(roomKeys(this.prefix, eventId).lat, sample.count, sample.slow);
+    await this.report$(roomKeys(this.prefix, eventId).lat, sample.count, sample.slow, sample.nearlySlow);
   }
 
   /**
@@ -44,8 +44,8 @@ export class PaceReports {
     const reply = (await this.take$(k.conf, k.lat, k.ctl, holdMs, minCount, maxWindowMs)).map(String);
     const targetMs = reply[0] === '' ? null : Number(reply[0]);
     if (reply.length === 1) return { targetMs };
-    const [, rate, maxRate, cutAt, count, slow] = reply.map(Number);
+    const [, rate, maxRate, cutAt, count, slow, nearlySlow] = reply.map(Number);
     const pace = { rate: rate!, maxRate: maxRate!, cutAt: reply[3] === '' ? null : cutAt! };
-    return { targetMs, judge: { pace, sample: { count: count!, slow: slow! } } };
+    return { targetMs, judge: { pace, sample: { count: count!, slow: slow!, nearlySlow: nearlySlow! } } };
   }
 }

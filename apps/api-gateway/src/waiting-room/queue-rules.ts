@@ -102,10 +102,14 @@ export function ticksBetweenMessages(waitS: number | null, tickMs: number): numb
   return Math.min(MAX_QUIET_TICKS, Math.max(1, Math.floor((waitS * 1000) / tickMs / 10)));
 }
 
-/** Reservations of a room over a while, and how many of them took longer than its latency target. */
+/**
+ * Reservations of a room over a while: how many, how many took longer than its latency target, and how many
+ * took longer than half of it.
+ */
 export interface LatencySample {
   count: number;
   slow: number;
+  nearlySlow: number;
 }
 
 /** An adaptive pace: where it is, how high it may go, and the pace it was last cut from (null: never). */
@@ -115,16 +119,22 @@ export interface AdaptivePaceState {
   cutAt: number | null;
 }
 
+/** More than one reservation in a hundred over a bound: their p99 is above it. */
+const p99Above = (over: number, count: number): boolean => over * 100 > count;
+
 /**
- * An adaptive pace's next value, from the reservations since it was last judged: halved when more than one
- * in a hundred took longer than the target (their p99 is above it), remembering the pace that was too
- * fast; else raised, by half the way back to that pace while below it (so it closes in on it without
- * overshooting), and by a tenth of the highest pace beyond it, up to the highest. Cutting hard keeps an
+ * An adaptive pace's next value, from the reservations since it was last judged: halved when their p99 is
+ * above the target, remembering the pace that was too fast; kept while it is between half the target and
+ * the target; else raised, by half the way back to the pace last cut from while below it, and by a tenth of
+ * the highest pace beyond it, up to the highest. Latency climbs steeply once the booking path is near what
+ * it can take, so the pace stops climbing at the first sign of it (half the target) rather than at the
+ * target, where each overshoot would already cost a second of slow reservations. Cutting hard keeps an
  * overloaded booking path from staying overloaded; the count already admitted is kept either way
  * (`repaced`).
  */
 export function adaptedRate({ rate, maxRate, cutAt }: AdaptivePaceState, sample: LatencySample): AdaptivePaceState {
-  if (sample.slow * 100 > sample.count) return { rate: Math.max(1, Math.floor(rate / 2)), maxRate, cutAt: rate };
+  if (p99Above(sample.slow, sample.count)) return { rate: Math.max(1, Math.floor(rate / 2)), maxRate, cutAt: rate };
+  if (p99Above(sample.nearlySlow, sample.count)) return { rate, maxRate, cutAt };
   const step = cutAt !== null && rate < cutAt ? Math.ceil((cutAt - rate) / 2) : Math.round(maxRate / 10);
   return { rate: Math.min(maxRate, rate + Math.max(1, step)), maxRate, cutAt };
 }

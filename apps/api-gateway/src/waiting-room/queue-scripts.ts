@@ -138,14 +138,15 @@ return 1
 `;
 
 /**
- * KEYS lat; ARGV count, slow. Adds one replica's reservations since its last report (and how many took
- * longer than the room's target) to those the pace will next be judged on.
+ * KEYS lat; ARGV count, slow, nearly_slow. Adds one replica's reservations since its last report (and how
+ * many took longer than the room's target, and than half of it) to those the pace will next be judged on.
  */
 export const REPORT_LATENCY = `
 ${NOW}
 redis.call('HSETNX', KEYS[1], 'since', now)
 redis.call('HINCRBY', KEYS[1], 'count', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'slow', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'nearly_slow', ARGV[3])
 return 1
 `;
 
@@ -153,7 +154,7 @@ return 1
  * KEYS conf, lat, ctl; ARGV hold_ms, min_count, max_window_ms. Whether this replica is the one to
  * reconsider an adaptive pace now: only while admitting, one replica per hold_ms, and only once the
  * reports hold min_count reservations or span max_window_ms (those reports are then taken).
- * → {target_ms|''} (nothing to judge) | {target_ms, rate, max_rate, cut_at|'', count, slow}
+ * → {target_ms|''} (nothing to judge) | {target_ms, rate, max_rate, cut_at|'', count, slow, nearly_slow}
  */
 export const TAKE_LATENCY = `
 local c = redis.call('HMGET', KEYS[1], 'target_ms', 'rate', 'max_rate', 'opens_at', 'closed', 'cut_at')
@@ -162,11 +163,11 @@ if target == '' or c[5] == '1' then return {target} end
 ${NOW}
 if now < tonumber(c[4]) then return {target} end
 if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[1]) then return {target} end
-local l = redis.call('HMGET', KEYS[2], 'count', 'slow', 'since')
+local l = redis.call('HMGET', KEYS[2], 'count', 'slow', 'since', 'nearly_slow')
 local count = tonumber(l[1]) or 0
 if count < tonumber(ARGV[2]) and (not l[3] or now - tonumber(l[3]) < tonumber(ARGV[3])) then return {target} end
 redis.call('DEL', KEYS[2])
-return {target, c[2], c[3], c[6] or '', tostring(count), l[2] or '0'}
+return {target, c[2], c[3], c[6] or '', tostring(count), l[2] or '0', l[4] or '0'}
 `;
 
 /** KEYS conf. Closes the queue for good (sold out): no admission and no join from now on. → 1 | 0 (no room) */

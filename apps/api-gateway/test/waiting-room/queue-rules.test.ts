@@ -74,8 +74,8 @@ describe('waiting room rules', () => {
 });
 
 describe('adaptedRate', () => {
-  const fast = { count: 100, slow: 1 };
-  const slow = { count: 100, slow: 2 };
+  const fast = { count: 100, slow: 1, nearlySlow: 1 };
+  const slow = { count: 100, slow: 2, nearlySlow: 2 };
 
   it('halves the pace when more than one reservation in a hundred was slower than the target, and remembers it', () => {
     expect(adaptedRate({ rate: 200, maxRate: 400, cutAt: null }, slow)).toEqual({
@@ -83,11 +83,13 @@ describe('adaptedRate', () => {
       maxRate: 400,
       cutAt: 200,
     });
-    expect(adaptedRate({ rate: 3, maxRate: 400, cutAt: 6 }, { count: 20, slow: 20 })).toMatchObject({
+    expect(adaptedRate({ rate: 3, maxRate: 400, cutAt: 6 }, { count: 20, slow: 20, nearlySlow: 20 })).toMatchObject({
       rate: 1,
       cutAt: 3,
     });
-    expect(adaptedRate({ rate: 1, maxRate: 400, cutAt: 2 }, { count: 20, slow: 1 })).toMatchObject({ rate: 1 });
+    expect(adaptedRate({ rate: 1, maxRate: 400, cutAt: 2 }, { count: 20, slow: 1, nearlySlow: 1 })).toMatchObject({
+      rate: 1,
+    });
   });
 
   it('closes in on the pace last cut from by halves, then climbs by a tenth of the highest pace, never past it', () => {
@@ -96,7 +98,18 @@ describe('adaptedRate', () => {
     for (let i = 0; i < 10; i++) paces.push((pace = adaptedRate(pace, fast)).rate);
     expect(paces).toEqual([150, 175, 188, 194, 197, 199, 200, 240, 280, 320]);
     expect(adaptedRate({ rate: 390, maxRate: 400, cutAt: null }, fast).rate).toBe(400);
-    expect(adaptedRate({ rate: 4, maxRate: 5, cutAt: null }, { count: 0, slow: 0 }).rate).toBe(5);
+    expect(adaptedRate({ rate: 4, maxRate: 5, cutAt: null }, { count: 0, slow: 0, nearlySlow: 0 }).rate).toBe(5);
+  });
+
+  it('keeps the pace while the p99 is between half the target and the target', () => {
+    const near = { count: 100, slow: 1, nearlySlow: 2 };
+    expect(adaptedRate({ rate: 150, maxRate: 400, cutAt: 200 }, near)).toEqual({ rate: 150, maxRate: 400, cutAt: 200 });
+    expect(adaptedRate({ rate: 150, maxRate: 400, cutAt: null }, near)).toEqual({
+      rate: 150,
+      maxRate: 400,
+      cutAt: null,
+    });
+    expect(adaptedRate({ rate: 150, maxRate: 400, cutAt: 200 }, { count: 100, slow: 2, nearlySlow: 2 }).rate).toBe(75);
   });
 });
 
