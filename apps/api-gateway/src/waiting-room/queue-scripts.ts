@@ -8,7 +8,8 @@
  * base_count, closed, version, target_ms, max_rate, cut_at), `wr:{E}:q` (sorted set: user → score), `wr:{E}:seq`
  * (arrival counter), `wr:{E}:adm` (hash: user → "jti|expires_at"), `wr:{E}:tok` (hash: jti → issued |
  * claimed:<ms> | used), `wr:{E}:live` (sorted set: jti → until when it holds a seat: the admissions not
- * yet used, and those just used),
+ * yet used, and those just used), `wr:{E}:held` (sorted set: user → rank, the places whose turn came
+ * while every seat left was held),
  * `wr:{E}:lat` (hash: count, slow, since: reservations reported since the pace was last reconsidered),
  * `wr:{E}:ctl` (held for a moment by the replica reconsidering the pace); `wr:rooms` (set of the events
  * with a waiting room).
@@ -58,9 +59,12 @@ return {c[1], c[2], c[3], c[4], c[5] or '0', rank or -1, adm, state, tostring(no
 `;
 
 /**
- * KEYS conf, adm, tok, live; ARGV user, jti, expires_at, seats_left. Records the one admission a place ever
- * gets (a second call returns the first); none once the queue is closed or gone, and none while the
- * admissions not yet used or expired already hold every seat left.
+ * KEYS conf, adm, tok, live, q, held; ARGV user, jti, expires_at, seats_left. Records the one admission a
+ * place ever gets (a second call returns the first); none once the queue is closed or gone, and none while
+ * the admissions not yet used or expired already hold every seat left: the place is then told it waits for
+ * a seat (`held`, by its rank). A seat given back goes to the places held, earliest first, whether or not
+ * they are the one asking now (each admission's jti is the asker's with a suffix of its own), so a seat
+ * freed late goes in arrival order, not to whoever asks first.
  * → {'off'} | {'closed'} | {'held'} | {'admitted', 'jti|expires_at'}
  */
 export const ADMIT = `
@@ -69,14 +73,30 @@ if not closed then return {'off'} end
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
 if existing then return {'admitted', existing} end
 if closed == '1' then return {'closed'} end
+local function admit(user, jti)
+  local record = jti .. '|' .. ARGV[3]
+  redis.call('HSET', KEYS[2], user, record)
+  redis.call('HSET', KEYS[3], jti, 'issued')
+  redis.call('ZADD', KEYS[4], ARGV[3], jti)
+  redis.call('ZREM', KEYS[6], user)
+  return record
+end
 ${NOW}
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[4]) then return {'held'} end
-local record = ARGV[2] .. '|' .. ARGV[3]
-redis.call('HSET', KEYS[2], ARGV[1], record)
-redis.call('HSET', KEYS[3], ARGV[2], 'issued')
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
-return {'admitted', record}
+local free = tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[4])
+local rank = redis.call('ZRANK', KEYS[5], ARGV[1])
+-- No place (the room was switched off, and on again, since the place was read): as for a room gone.
+if not rank then return {'off'} end
+if free > 0 then
+  local earlier = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', '(' .. rank, 'LIMIT', 0, free)
+  for i, user in ipairs(earlier) do admit(user, ARGV[2] .. '.' .. i) end
+  free = free - #earlier
+end
+if free <= 0 then
+  redis.call('ZADD', KEYS[6], rank, ARGV[1])
+  return {'held'}
+end
+return {'admitted', admit(ARGV[1], ARGV[2])}
 `;
 
 /**

@@ -85,7 +85,7 @@ export class QueueStore {
     this.prefix = waitingRoomPrefix(config);
     this.join$ = redis.defineScript<Reply>('waitingRoomJoin', 4, JOIN);
     this.place$ = redis.defineScript<Reply>('waitingRoomPlace', 4, PLACE);
-    this.admit$ = redis.defineScript<Reply>('waitingRoomAdmit', 4, ADMIT);
+    this.admit$ = redis.defineScript<Reply>('waitingRoomAdmit', 6, ADMIT);
     this.claim$ = redis.defineScript<ClaimResult>('waitingRoomClaim', 2, CLAIM);
     this.settle$ = redis.defineScript<number>('waitingRoomSettle', 2, SETTLE);
     this.readConf$ = redis.defineScript<Reply>('waitingRoomReadConf', 1, READ_CONF);
@@ -130,7 +130,7 @@ export class QueueStore {
 
   /**
    * The place's one admission: recorded now, or the one recorded before; 'held' while the admissions not yet
-   * used hold `seatsLeft` seats or more.
+   * used hold `seatsLeft` seats or more, or while the seats they leave go to places held before this one.
    */
   async admit(
     eventId: number,
@@ -140,7 +140,8 @@ export class QueueStore {
     seatsLeft: number,
   ): Promise<{ kind: 'off' | 'closed' | 'held' } | { kind: 'admitted'; jti: string; expiresAt: number }> {
     const k = roomKeys(this.prefix, eventId);
-    const reply = (await this.admit$(k.conf, k.adm, k.tok, k.live, userId, jti, String(expiresAt), seatsLeft))!;
+    const keys = [k.conf, k.adm, k.tok, k.live, k.q, k.held];
+    const reply = (await this.admit$(...keys, userId, jti, String(expiresAt), seatsLeft))!;
     if (reply[0] !== 'admitted') return { kind: reply[0] as 'off' | 'closed' | 'held' };
     const [recordedJti, recordedExpiry] = String(reply[1]).split('|');
     return { kind: 'admitted', jti: recordedJti!, expiresAt: Number(recordedExpiry) };
@@ -264,7 +265,9 @@ export class QueueStore {
   async remove(eventId: number): Promise<boolean> {
     const k = roomKeys(this.prefix, eventId);
     // Unlisted only once gone: until then a replica that reads the list still counts the room.
-    const removed = await this.redis.run((redis) => redis.del(k.conf, k.q, k.seq, k.adm, k.tok, k.live, k.lat, k.ctl));
+    const removed = await this.redis.run((redis) =>
+      redis.del(k.conf, k.q, k.seq, k.adm, k.tok, k.live, k.held, k.lat, k.ctl),
+    );
     await this.redis.run((redis) => redis.srem(this.roomsKey, String(eventId)));
     return removed > 0;
   }
@@ -292,6 +295,7 @@ export function roomKeys(prefix: string, eventId: number) {
     adm: `${base}adm`,
     tok: `${base}tok`,
     live: `${base}live`,
+    held: `${base}held`,
     lat: `${base}lat`,
     ctl: `${base}ctl`,
   };

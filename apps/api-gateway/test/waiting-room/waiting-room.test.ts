@@ -178,20 +178,34 @@ describe('waiting room', () => {
     expect(await stack.db.count('bookings', 'event_id = $1', [eventId])).toBe(1);
   });
 
-  it('offers a held seat to the next turn once an admission expires unused', { timeout: 30_000 }, async () => {
-    const shortTurns = await stack.startExtraGateway({ WAITING_ROOM_ADMISSION_TTL_S: '10' });
-    const eventId = await stack.db.createEvent(1);
-    await switchOn(eventId, { admissions_per_second: 10 });
-    const [idle, next] = await Promise.all(['idle', 'next'].map((user) => join(eventId, user, shortTurns)));
-    const turn = await admitted(eventId, idle!.body.ticket, 5_000, shortTurns);
-    expect(turn.body.state).toBe('admitted');
-    expect((await admitted(eventId, next!.body.ticket, 5_000, shortTurns)).body.state).toBe('seats_held');
-    await new Promise((resolve) => setTimeout(resolve, Date.parse(turn.body.admission_expires_at) - Date.now() + 50));
-    const offered = await admission(eventId, next!.body.ticket, shortTurns);
-    expect(offered.body.state).toBe('admitted');
-    expect((await reserve(eventId, 'next', offered.body.admission_token, shortTurns)).status).toBe(201);
-    expect((await admission(eventId, idle!.body.ticket, shortTurns)).body.state).toBe('expired');
-  });
+  it(
+    'gives a seat back to the places held, earliest first, once an admission expires unused',
+    { timeout: 30_000 },
+    async () => {
+      const shortTurns = await stack.startExtraGateway({ WAITING_ROOM_ADMISSION_TTL_S: '10' });
+      const eventId = await stack.db.createEvent(1);
+      await switchOn(eventId, { admissions_per_second: 10 });
+      const idle = await join(eventId, 'idle', shortTurns);
+      const first = await join(eventId, 'first', shortTurns);
+      const second = await join(eventId, 'second', shortTurns);
+      const turn = await admitted(eventId, idle.body.ticket, 5_000, shortTurns);
+      expect(turn.body.state).toBe('admitted');
+      for (const held of [first, second]) {
+        expect((await admitted(eventId, held.body.ticket, 5_000, shortTurns)).body.state).toBe('seats_held');
+      }
+      await new Promise((resolve) => setTimeout(resolve, Date.parse(turn.body.admission_expires_at) - Date.now() + 50));
+      // The later place asks first, but the seat given back is the earlier one's.
+      expect((await admission(eventId, second.body.ticket, shortTurns)).body).toMatchObject({
+        state: 'seats_held',
+        position: 3,
+      });
+      const offered = await admission(eventId, first.body.ticket, shortTurns);
+      expect(offered.body).toMatchObject({ state: 'admitted', position: 2 });
+      expect((await reserve(eventId, 'first', offered.body.admission_token, shortTurns)).status).toBe(201);
+      expect((await admission(eventId, idle.body.ticket, shortTurns)).body.state).toBe('expired');
+      expect((await admission(eventId, second.body.ticket, shortTurns)).body.state).toBe('closed');
+    },
+  );
 
   it('streams the place and ends with the admission', async () => {
     const eventId = await stack.db.createEvent(5);
