@@ -311,8 +311,13 @@ export function accessKeyOf(reservation: ApiResponse): Record<string, string> {
 
 /** Counts of statuses, e.g. { 201: 100, 409: 900 }. */
 export function countStatuses(responses: ApiResponse[]): Record<number, number> {
-  const counts: Record<number, number> = {};
-  for (const { status } of responses) counts[status] = (counts[status] ?? 0) + 1;
+  return countBy(responses.map((response) => response.status));
+}
+
+/** How many times each value occurs. */
+export function countBy<T extends string | number>(values: T[]): Record<T, number> {
+  const counts = {} as Record<T, number>;
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;
 }
 

@@ -1,7 +1,7 @@
 import { limited } from '@booking/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, countStatuses, httpRequest, Stack, type ApiResponse } from '../support/stack.js';
+import { ADMIN_TOKEN, countBy, countStatuses, httpRequest, Stack, type ApiResponse } from '../support/stack.js';
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
 /** Clients in each wave: drawn early, then two waves in arrival order after the opening. */
@@ -185,9 +185,3 @@ const withDeadline =
     });
     return Promise.race([request(...args), late]).finally(() => clearTimeout(timer));
   };
-
-function countBy(values: string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
-  return counts;
-}

@@ -1,4 +1,5 @@
 import { ApiError } from '../api.js';
+import { messageOf } from '../use-load.js';
 
 export interface AdminProps {
   token: string;
@@ -11,4 +12,19 @@ export function refusalOf(error: unknown): string | undefined {
   return error instanceof ApiError && error.status === 401
     ? 'The gateway no longer accepts your admin token (it may have expired). Sign in with a new one.'
     : undefined;
+}
+
+/**
+ * An admin request failed: a refused token ends the session, saying why (returns true: the form is gone); any
+ * other failure is shown with `show`.
+ */
+export function reportAdminFailure(
+  error: unknown,
+  onSignOut: AdminProps['onSignOut'],
+  show: (text: string) => void,
+): boolean {
+  const refusal = refusalOf(error);
+  if (refusal) onSignOut(refusal);
+  else show(messageOf(error));
+  return refusal !== undefined;
 }

@@ -3,8 +3,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type EventView } from '../api.js';
 import { formatTime } from '../dates.js';
 import { LoadStatus } from '../load-status.js';
-import { messageOf, useLoad } from '../use-load.js';
-import { refusalOf, type AdminProps } from './admin-session.js';
+import { useLoad } from '../use-load.js';
+import { refusalOf, reportAdminFailure, type AdminProps } from './admin-session.js';
 
 /** Attendees shown at first, and added by each "Show more". */
 const ATTENDEES_PAGE = 50;
@@ -92,9 +92,7 @@ function DownloadCsv({ event, token, onSignOut }: AdminProps & { event: EventVie
       // Freed once the browser has surely read it.
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
     } catch (error) {
-      const refusal = refusalOf(error);
-      if (refusal) return onSignOut(refusal);
-      setProblem(messageOf(error));
+      reportAdminFailure(error, onSignOut, setProblem);
     } finally {
       setBusy(false);
     }

@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { messageOf } from '../use-load.js';
 import { createCommandOf, emptyEventForm, EventFields } from './event-fields.js';
-import { refusalOf, type AdminProps } from './admin-session.js';
+import { reportAdminFailure, type AdminProps } from './admin-session.js';
 
 /** A new event: name and seats, and optionally its details and sales window. */
 export function CreateEventForm({ token, onSignOut, onCreated }: AdminProps & { onCreated: () => void }) {
@@ -28,9 +27,7 @@ export function CreateEventForm({ token, onSignOut, onCreated }: AdminProps & { 
           setValues({ ...emptyEventForm(), totalSeats: values.totalSeats });
           onCreated();
         } catch (error) {
-          const refusal = refusalOf(error);
-          if (refusal) return onSignOut(refusal);
-          setMessage({ kind: 'error', text: messageOf(error) });
+          reportAdminFailure(error, onSignOut, (text) => setMessage({ kind: 'error', text }));
         } finally {
           setBusy(false);
         }

@@ -3,8 +3,7 @@ import { api, type EventView } from '../api.js';
 import { ConfirmDialog } from '../confirm-dialog.js';
 import { formatLongTime } from '../dates.js';
 import { salesPhase } from '../sales.js';
-import { messageOf } from '../use-load.js';
-import { refusalOf, type AdminProps } from './admin-session.js';
+import { reportAdminFailure, type AdminProps } from './admin-session.js';
 import { changesOf, EventFields, formOf } from './event-fields.js';
 
 interface EventEditorProps extends AdminProps {
@@ -34,9 +33,7 @@ export function EventEditor({ event, token, onSignOut, onChanged }: EventEditorP
       onChanged(updated);
       setMessage({ kind: 'success', text: success(updated) });
     } catch (error) {
-      const refusal = refusalOf(error);
-      if (refusal) return onSignOut(refusal);
-      setMessage({ kind: 'error', text: messageOf(error) });
+      if (reportAdminFailure(error, onSignOut, (text) => setMessage({ kind: 'error', text }))) return;
     } finally {
       setBusy(false);
     }
