@@ -29,6 +29,7 @@ import {
   rssKb,
   Sleepers,
   sum,
+  warmUp,
 } from './lib/waiting-room-clients.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -124,7 +125,8 @@ async function onSale({ urls, admin, gateways, config, processes, keyPrefix }) {
       latencies[kind].push(performance.now() - started);
     }
   });
-  await warmUp();
+  progress(`warm-up: ${WARM_UP_BOOKINGS} bookings through another event's waiting room…`);
+  await warmUp({ pool, urls, admin, bookings: WARM_UP_BOOKINGS });
   const { rows } = await pool.query(
     `INSERT INTO events (name, total_seats, sales_open_at) VALUES ('On-sale', $1, now() + interval '1 day') RETURNING id`,
     [SEATS],
@@ -348,42 +350,6 @@ async function onSale({ urls, admin, gateways, config, processes, keyPrefix }) {
       },
     ],
   };
-
-  /**
-   * Unreported bookings through a room on another event, as `pnpm bench` warms up before it measures: the
-   * sale then meets JIT-compiled code and open pools, as in a system that has been serving.
-   */
-  async function warmUp() {
-    progress(`warm-up: ${WARM_UP_BOOKINGS} bookings through another event's waiting room…`);
-    const warmEvent = (
-      await pool.query(`INSERT INTO events (name, total_seats) VALUES ('Warm-up', $1) RETURNING id`, [WARM_UP_BOOKINGS])
-    ).rows[0].id;
-    await request(urls[0], 'PUT', `/api/events/${warmEvent}/waiting-room`, admin, {
-      admissions_per_second: 1_000,
-    });
-    const buyer = limited(64, async (n) => {
-      const gateway = urls[n % urls.length];
-      const user = `warm-up-${n}`;
-      const joined = await request(gateway, 'POST', `/api/events/${warmEvent}/queue`, {}, { user_id: user });
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const status = await request(
-          gateway,
-          'POST',
-          `/api/events/${warmEvent}/queue/admission`,
-          {},
-          {
-            ticket: joined.body.ticket,
-          },
-        );
-        if (status.body.state === 'admitted') {
-          const headers = { 'admission-token': status.body.admission_token };
-          return request(gateway, 'POST', '/api/bookings/reserve', headers, { event_id: warmEvent, user_id: user });
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    });
-    await Promise.all(Array.from({ length: WARM_UP_BOOKINGS }, (_, n) => buyer(n)));
-  }
 
   async function usedMemory() {
     return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))[1]);

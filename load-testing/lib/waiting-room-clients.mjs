@@ -1,7 +1,8 @@
 // The waiting room benchmark's clients and report (load-testing/waiting-room.mjs): plain HTTP requests
-// with a deadline, live streams held open, and the text of the results.
+// with a deadline, live streams held open, the warm-up's buyers, and the text of the results.
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { limited } from '@booking/testing';
 
 /** No request of the run may take longer: a stuck one fails the run rather than hanging it. */
 const REQUEST_DEADLINE_MS = 30_000;
@@ -95,6 +96,41 @@ export function request(base, method, path, headers = {}, body) {
       reject(error);
     }
   });
+}
+
+/**
+ * `bookings` unreported bookings through a room on a new event (`pool`: the run's database), as `pnpm bench`
+ * warms up before it measures: the sale then meets JIT-compiled code and open pools, as in a system that
+ * has been serving.
+ */
+export async function warmUp({ pool, urls, admin, bookings }) {
+  const { rows } = await pool.query(`INSERT INTO events (name, total_seats) VALUES ('Warm-up', $1) RETURNING id`, [
+    bookings,
+  ]);
+  const eventId = rows[0].id;
+  await request(urls[0], 'PUT', `/api/events/${eventId}/waiting-room`, admin, { admissions_per_second: 1_000 });
+  const buyer = limited(64, async (n) => {
+    const gateway = urls[n % urls.length];
+    const user = `warm-up-${n}`;
+    const joined = await request(gateway, 'POST', `/api/events/${eventId}/queue`, {}, { user_id: user });
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const status = await request(
+        gateway,
+        'POST',
+        `/api/events/${eventId}/queue/admission`,
+        {},
+        {
+          ticket: joined.body.ticket,
+        },
+      );
+      if (status.body.state === 'admitted') {
+        const headers = { 'admission-token': status.body.admission_token };
+        return request(gateway, 'POST', '/api/bookings/reserve', headers, { event_id: eventId, user_id: user });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+  await Promise.all(Array.from({ length: bookings }, (_, n) => buyer(n)));
 }
 
 /** A live stream held open (its messages read and dropped); `abort` closes it. */
