@@ -140,6 +140,7 @@ describe('waiting room in a real browser', () => {
     expect(booked.status).toBe(201);
     await expect.poll(() => queueState(ben)).toBe('closed');
     expect(await ben.getByTestId('queue-status').textContent()).toContain('sold out');
+    expect(await ben.getByTestId('waitlist-link').getAttribute('href')).toBe(`/events/${eventId}`);
     await capture(ben, 'waiting-room-closed');
 
     // Pushed, not polled: each page joined once and opened its stream, nothing more.

@@ -152,7 +152,18 @@ function Place(props: {
         </p>
       )}
       {status.state === 'expired' && <p>Your turn passed without a booking.</p>}
-      {status.state === 'closed' && <p class="big">Sorry, this event is sold out. The queue is closed.</p>}
+      {status.state === 'closed' && (
+        <>
+          <p class="big">Sorry, this event is sold out. The queue is closed.</p>
+          <p>
+            A seat given back goes to the event's waitlist:{' '}
+            <a href={`/events/${eventId}`} data-testid="waitlist-link">
+              join it on the event's page
+            </a>
+            .
+          </p>
+        </>
+      )}
       {status.state === 'off' && (
         <p>
           The waiting room is over: <a href={`/events/${eventId}`}>book on the event's page</a>.
