@@ -8,6 +8,12 @@ const ADAPT_INTERVAL_MS = 1_000;
 /** Fewest reservations a pace is judged on, unless they took MAX_WINDOW_MS to come (a slow pace). */
 const MIN_SAMPLE = 20;
 const MAX_WINDOW_MS = 5_000;
+/**
+ * After a change of pace, reports are dropped for this long: each replica's report holds its last
+ * second, so reports sent sooner hold reservations made at the pace before, and the booking path's backlog
+ * from a pace that was too fast; judged on them, a pace just halved would be halved again.
+ */
+const REPORTS_IGNORED_AFTER_CHANGE_MS = 1.5 * ADAPT_INTERVAL_MS;
 
 /**
  * The pace of rooms with a latency target (`booking_p99_target_ms`), following the booking path's latency
@@ -67,6 +73,7 @@ export class AdaptivePace implements OnApplicationBootstrap, OnModuleDestroy {
         const next = adaptedRate(judge.pace, judge.sample);
         if (next.rate === judge.pace.rate) continue;
         await this.store.configure(eventId, { rate: next.rate, cutAt: next.cutAt }, false);
+        await this.reports.restart(eventId, REPORTS_IGNORED_AFTER_CHANGE_MS);
         this.logger.log(
           `Event ${eventId}: ${judge.sample.slow} of ${judge.sample.count} reservations over ${targetMs} ms, ` +
             `pace ${judge.pace.rate} -> ${next.rate} admissions/s`,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RedisAvailability } from '../redis/redis-availability.js';
 import type { AdaptivePaceState, LatencySample } from './queue-rules.js';
-import { REPORT_LATENCY, TAKE_LATENCY } from './queue-scripts.js';
+import { REPORT_LATENCY, RESTART_LATENCY, TAKE_LATENCY } from './queue-scripts.js';
 import { roomKeys, waitingRoomPrefix } from './queue-store.js';
 
 /** An adaptive pace to reconsider: the room's and the reservations reported since it last was. */
@@ -17,11 +17,13 @@ export class PaceReports {
   private readonly prefix: string;
   private readonly report$;
   private readonly take$;
+  private readonly restart$;
 
   constructor(redis: RedisAvailability, @Inject(GATEWAY_CONFIG) config: GatewayConfig) {
     this.prefix = waitingRoomPrefix(config);
     this.report$ = redis.defineScript<number>('waitingRoomReportLatency', 1, REPORT_LATENCY);
     this.take$ = redis.defineScript<(string | number)[]>('waitingRoomTakeLatency', 3, TAKE_LATENCY);
+    this.restart$ = redis.defineScript<number>('waitingRoomRestartLatency', 1, RESTART_LATENCY);
   }
 
   /** Adds this replica's reservations since its last report to those an adaptive pace is judged on. */
@@ -47,5 +49,13 @@ export class PaceReports {
     const [, rate, maxRate, cutAt, count, slow, nearlySlow] = reply.map(Number);
     const pace = { rate: rate!, maxRate: maxRate!, cutAt: reply[3] === '' ? null : cutAt! };
     return { targetMs, judge: { pace, sample: { count: count!, slow: slow!, nearlySlow: nearlySlow! } } };
+  }
+
+  /**
+   * After a change of pace: what was reported so far is dropped, and so is what is reported within
+   * `ignoreMs`, so that the next judgment is of reservations made at the new pace.
+   */
+  async restart(eventId: number, ignoreMs: number): Promise<void> {
+    await this.restart$(roomKeys(this.prefix, eventId).lat, ignoreMs);
   }
 }

@@ -10,7 +10,8 @@
  * claimed:<ms> | used), `wr:{E}:live` (sorted set: jti → until when it holds a seat: the admissions not
  * yet used, and those just used), `wr:{E}:held` (sorted set: user → rank, the places whose turn came
  * while every seat left was held),
- * `wr:{E}:lat` (hash: count, slow, since: reservations reported since the pace was last reconsidered),
+ * `wr:{E}:lat` (hash: count, slow, nearly_slow, since: reservations reported since the pace was last
+ * reconsidered; ignore_until: reports dropped until then, the pace having just changed),
  * `wr:{E}:ctl` (held for a moment by the replica reconsidering the pace); `wr:rooms` (set of the events
  * with a waiting room).
  */
@@ -159,10 +160,13 @@ return 1
 
 /**
  * KEYS lat; ARGV count, slow, nearly_slow. Adds one replica's reservations since its last report (and how
- * many took longer than the room's target, and than half of it) to those the pace will next be judged on.
+ * many took longer than the room's target, and than half of it) to those the pace will next be judged on,
+ * unless the pace changed too recently for them to have been made at it (`ignore_until`).
  */
 export const REPORT_LATENCY = `
 ${NOW}
+local ignored = redis.call('HGET', KEYS[1], 'ignore_until')
+if ignored and now < tonumber(ignored) then return 0 end
 redis.call('HSETNX', KEYS[1], 'since', now)
 redis.call('HINCRBY', KEYS[1], 'count', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'slow', ARGV[2])
@@ -188,6 +192,17 @@ local count = tonumber(l[1]) or 0
 if count < tonumber(ARGV[2]) and (not l[3] or now - tonumber(l[3]) < tonumber(ARGV[3])) then return {target} end
 redis.call('DEL', KEYS[2])
 return {target, c[2], c[3], c[6] or '', tostring(count), l[2] or '0', l[4] or '0'}
+`;
+
+/**
+ * KEYS lat; ARGV ignore_ms. The pace just changed: the reports taken so far are dropped, and those sent
+ * within ignore_ms from now too (they hold reservations made at the pace before).
+ */
+export const RESTART_LATENCY = `
+${NOW}
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'ignore_until', now + tonumber(ARGV[1]))
+return 1
 `;
 
 /** KEYS conf. Closes the queue for good (sold out): no admission and no join from now on. → 1 | 0 (no room) */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PrivateRedisServer } from '@booking/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -55,5 +56,22 @@ describe('PaceReports against a real Redis', () => {
     await store.configure(eventId, { rate: 50, leadMs: 0, opensAt: 0, targetMs: 80, maxRate: 50, cutAt: 100 }, true);
     await reports[0]!.add(eventId, { count: 5, slow: 5, nearlySlow: 5 });
     expect(await reports[0]!.toJudge(eventId, HOLD_MS, 20, 5_000)).toEqual({ targetMs: 80 });
+  });
+
+  it('drops what was reported before a change of pace, and what is reported just after it', async () => {
+    const eventId = EVENT_ID + 2;
+    await store.configure(
+      eventId,
+      { rate: 100, leadMs: 0, opensAt: 0, targetMs: 100, maxRate: 100, cutAt: null },
+      true,
+    );
+    await reports[0]!.add(eventId, { count: 50, slow: 50, nearlySlow: 50 });
+    await reports[0]!.restart(eventId, 300);
+    await reports[1]!.add(eventId, { count: 50, slow: 50, nearlySlow: 50 });
+    await sleep(350);
+    await reports[1]!.add(eventId, { count: 25, slow: 0, nearlySlow: 1 });
+    expect(await reports[1]!.toJudge(eventId, HOLD_MS, 20, 5_000)).toMatchObject({
+      judge: { sample: { count: 25, slow: 0, nearlySlow: 1 } },
+    });
   });
 });
