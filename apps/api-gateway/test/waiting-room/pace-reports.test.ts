@@ -66,9 +66,9 @@ describe('PaceReports against a real Redis', () => {
       true,
     );
     await reports[0]!.add(eventId, { count: 50, slow: 50, nearlySlow: 50 });
-    await reports[0]!.restart(eventId, 300);
+    await reports[0]!.restart(eventId, 1_000);
     await reports[1]!.add(eventId, { count: 50, slow: 50, nearlySlow: 50 });
-    await sleep(350);
+    await sleep(1_100);
     await reports[1]!.add(eventId, { count: 25, slow: 0, nearlySlow: 1 });
     expect(await reports[1]!.toJudge(eventId, HOLD_MS, 20, 5_000)).toMatchObject({
       judge: { sample: { count: 25, slow: 0, nearlySlow: 1 } },
