@@ -35,7 +35,7 @@ export const queueStatusViewSchema = z
       description:
         'early: joined before the opening, place drawn at random (may still change); waiting: in arrival order; ' +
         'seats_held: the turn has come but every seat left is held by someone admitted before (one given back ' +
-        'is offered to those whose turn has come); ' +
+        'goes to those told seats_held, earliest first); ' +
         'admitted: may book now with admission_token; used: booked with it; expired: the turn passed unused; ' +
         'closed: sold out; off: the waiting room was switched off (book directly)',
     }),

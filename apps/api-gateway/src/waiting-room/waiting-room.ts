@@ -198,7 +198,7 @@ export class WaitingRoom {
   }
 
   /** Closes the queue of a sold-out event: every stream says so within a tick, nobody else is admitted. */
-  async closeQueue(eventId: number): Promise<void> {
+  private async closeQueue(eventId: number): Promise<void> {
     if (await orUnavailable(() => this.store.close(eventId)))
       this.logger.log(`Event ${eventId} sold out: its queue is closed`);
   }

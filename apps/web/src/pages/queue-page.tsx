@@ -121,7 +121,7 @@ function Place(props: {
         <>
           <p class="big">It is your turn, but every seat left is held by someone let in before you.</p>
           <p>
-            If one of them does not book in time, the seat is offered here. Your place:{' '}
+            If one of them does not book in time, the seat goes to the first of those waiting here. Your place:{' '}
             <strong data-testid="queue-position">{status.position}</strong>
           </p>
         </>
