@@ -3,7 +3,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RedisAvailability } from '../redis/redis-availability.js';
 import type { AdaptivePaceState, LatencySample } from './queue-rules.js';
 import { REPORT_LATENCY, RESTART_LATENCY, TAKE_LATENCY } from './queue-scripts.js';
-import { roomKeys, waitingRoomPrefix } from './queue-store.js';
+import { roomKeys, waitingRoomPrefix } from './room-keys.js';
 
 /** An adaptive pace to reconsider: the room's and the reservations reported since it last was. */
 export interface PaceToJudge {

@@ -1,9 +1,10 @@
 import { randomInt } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { GATEWAY_CONFIG, redisKeyPrefix, type GatewayConfig } from '../config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config.js';
 import { RedisAvailability } from '../redis/redis-availability.js';
 import { repaced, type Pace } from './queue-rules.js';
 import { ADMIT, CLAIM, CLOSE, JOIN, PLACE, READ_CONF, ROOM, SETTLE, WRITE_CONF } from './queue-scripts.js';
+import { roomKeys, waitingRoomPrefix } from './room-keys.js';
 
 export type JoinResult =
   { kind: 'off' | 'closed' } | { kind: 'not_yet'; joinOpensAt: number } | { kind: 'joined'; rank: number; now: number };
@@ -280,23 +281,4 @@ export class QueueStore {
   private get roomsKey(): string {
     return `${this.prefix}rooms`;
   }
-}
-
-/** Where the waiting rooms' keys live in Redis, under the gateway's prefix. */
-export const waitingRoomPrefix = (config: GatewayConfig): string => `${redisKeyPrefix(config)}wr:`;
-
-/** An event's keys (queue-scripts.ts describes each); the hash tag keeps them in one Redis Cluster slot. */
-export function roomKeys(prefix: string, eventId: number) {
-  const base = `${prefix}{${eventId}}:`;
-  return {
-    conf: `${base}conf`,
-    q: `${base}q`,
-    seq: `${base}seq`,
-    adm: `${base}adm`,
-    tok: `${base}tok`,
-    live: `${base}live`,
-    held: `${base}held`,
-    lat: `${base}lat`,
-    ctl: `${base}ctl`,
-  };
 }
